@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Lint gate: ruff check + ruff format --check on all Python in the repo, ansible-lint (production profile)
+# on playbooks/ when it exists.
+#
+# Usage: tests/lint/run.sh            (from anywhere inside the repo)
+# Environment:
+#   VENV   venv to install the pinned tools into and run them from (default: <repo>/.venv; created if missing)
+# Tools are pinned in tests/requirements-lint.txt; ruff's rules live in pyproject.toml ([tool.ruff*]).
+# Every step runs even if an earlier one failed, so one run shows all problems; exit status is non-zero if any failed.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(git -C "$here" rev-parse --show-toplevel)"
+cd "$repo"
+
+VENV="${VENV:-.venv}"
+case "$VENV" in /*) ;; *) VENV="$repo/$VENV" ;; esac
+start=$SECONDS
+failed=()
+
+say() { printf '\n=== lint: %s\n' "$*" >&2; }
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+    say "creating venv $VENV"
+    python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
+fi
+say "installing tests/requirements-lint.txt into $VENV"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements-lint.txt
+export PATH="$VENV/bin:$PATH"
+
+step() {
+    local name="$1"
+    shift
+    say "$name: $*"
+    local t0=$SECONDS
+    if "$@"; then
+        say "$name: ok ($((SECONDS - t0))s)"
+    else
+        say "$name: FAILED ($((SECONDS - t0))s)"
+        failed+=("$name")
+    fi
+}
+
+# ruff finds every *.py (and *.pyi) under the repo, honouring .gitignore and [tool.ruff] extend-exclude.
+step "ruff check" ruff check --no-cache --output-format full .
+step "ruff format" ruff format --no-cache --check --diff .
+
+if [[ -d playbooks ]] && find playbooks -type f \( -name '*.yml' -o -name '*.yaml' \) | grep -q .; then
+    # --offline: no galaxy/PyPI look-ups (the collection itself is found from galaxy.yml at the repo root).
+    # ansible-lint keeps its cache in <repo>/.ansible/ (git-ignored by ansible-lint's own .gitignore handling is
+    # not guaranteed, so it is removed afterwards unless it existed before).
+    had_cache=0
+    [[ -e .ansible ]] && had_cache=1
+    step "ansible-lint" ansible-lint --offline --profile production --nocolor playbooks/
+    [[ $had_cache == 1 ]] || rm -rf .ansible
+else
+    say "ansible-lint: SKIPPED - no playbooks/ directory with *.yml/*.yaml files yet (nothing to lint)"
+fi
+
+elapsed=$((SECONDS - start))
+if [[ ${#failed[@]} -gt 0 ]]; then
+    printf '\nLINT FAILED after %ss: %s\n' "$elapsed" "${failed[*]}" >&2
+    printf 'Fix: ruff check --fix . && ruff format .   (then re-run tests/lint/run.sh)\n' >&2
+    exit 1
+fi
+say "passed in ${elapsed}s"
