@@ -46,13 +46,17 @@ step "ruff check" ruff check --no-cache --output-format full .
 step "ruff format" ruff format --no-cache --check --diff .
 
 if [[ -d playbooks ]] && find playbooks -type f \( -name '*.yml' -o -name '*.yaml' \) | grep -q .; then
-    # --offline: no galaxy/PyPI look-ups (the collection itself is found from galaxy.yml at the repo root).
-    # ansible-lint keeps its cache in <repo>/.ansible/ (git-ignored by ansible-lint's own .gitignore handling is
-    # not guaranteed, so it is removed afterwards unless it existed before).
+    # --offline: no Galaxy look-ups, so the collection is made resolvable the same way the tests do it:
+    # <tmp>/ansible_collections/pve/config -> <repo> on ANSIBLE_COLLECTIONS_PATH.
+    # ansible-lint keeps a cache in <repo>/.ansible/; it is removed afterwards unless it was there before.
+    colls="$(mktemp -d "${TMPDIR:-/tmp}/pve-config-lint.XXXXXX")"
     had_cache=0
     [[ -e .ansible ]] && had_cache=1
-    step "ansible-lint" ansible-lint --offline --profile production --nocolor playbooks/
-    [[ $had_cache == 1 ]] || rm -rf .ansible
+    trap 'rm -rf "$colls"; [[ $had_cache == 1 ]] || rm -rf "$repo/.ansible"' EXIT
+    mkdir -p "$colls/ansible_collections/pve"
+    ln -s "$repo" "$colls/ansible_collections/pve/config"
+    step "ansible-lint" env ANSIBLE_COLLECTIONS_PATH="$colls${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}" \
+        ansible-lint --offline --profile production --nocolor playbooks/
 else
     say "ansible-lint: SKIPPED - no playbooks/ directory with *.yml/*.yaml files yet (nothing to lint)"
 fi
