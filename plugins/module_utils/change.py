@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: pve.config contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a module wants changed in a guest config, and the before/after view of it.
+
+PRIVATE to the pve.config collection.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.pve.config.plugins.module_utils import property_string
+
+
+class Change(object):
+    """A planned change of one guest's config.
+
+    ``set``: key -> raw value to write. ``delete``: keys to remove. ``resize``: disk slot -> new size
+    (``40G``, grow only). ``create``: write through ``POST`` (QEMU allocates volumes in a task).
+    ``disk_format``: property-string format of the resized slots (to show their new ``size=`` in the diff).
+    ``result``: extra keys for the module result. ``remember``: facts kept for re-plans after a write
+    (such as the slot picked for a new NIC). ``summary``: human words for the message.
+    """
+
+    def __init__(self, set=None, delete=None, resize=None, create=False, result=None, remember=None,
+                 summary=None, disk_formats=None):
+        self.set = dict(set or {})
+        self.delete = list(delete or [])
+        self.resize = dict(resize or {})
+        self.create = create
+        self.result = dict(result or {})
+        self.remember = dict(remember or {})
+        self.summary = summary
+        self.disk_formats = dict(disk_formats or {})
+
+    @property
+    def empty(self):
+        return not (self.set or self.delete or self.resize)
+
+    def keys(self):
+        return list(self.resize) + [k for k in self.set if k not in self.resize] + \
+            [k for k in self.delete if k not in self.set and k not in self.resize]
+
+    def same_as(self, other):
+        return other is not None and (self.set, sorted(self.delete), self.resize) == \
+            (other.set, sorted(other.delete), other.resize)
+
+    def predict(self, config):
+        """The config as it will be once this change is written."""
+        after = dict(config)
+        for key, size in self.resize.items():
+            fmt = self.disk_formats.get(key)
+            if key in after and fmt:
+                values = property_string.parse(after[key], fmt)
+                values["size"] = size
+                after[key] = property_string.format(values, fmt)
+        for key in self.delete:
+            after.pop(key, None)
+        after.update(self.set)
+        return after
+
+    def diff(self, config):
+        """``{before, after}`` limited to the keys this change touches; absent keys are left out."""
+        after_config = self.predict(config)
+        before, after = {}, {}
+        for key in self.keys():
+            if key in config:
+                before[key] = config[key]
+            if key in after_config:
+                after[key] = after_config[key]
+        return {"before": before, "after": after}

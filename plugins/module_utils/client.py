@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# Copyright: pve.config contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection to the Proxmox VE API: auth options, the proxmoxer session, and error mapping.
+
+PRIVATE to the pve.config collection.
+
+Option names and ``PROXMOX_*`` environment fallbacks follow community.proxmox, so existing environments
+and ``module_defaults`` carry over. Every HTTP error is mapped to a ``PveError`` here, in one place.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.pve.config.plugins.module_utils.errors import (
+    ApiError,
+    AuthFailed,
+    ConfigChanged,
+    GuestLocked,
+    GuestNotFound,
+    InvalidRequest,
+    PveError,
+)
+
+try:
+    import requests
+    from proxmoxer import AuthenticationError, ProxmoxAPI
+    from proxmoxer.core import ResourceException
+
+    HAS_PROXMOXER = True
+    PROXMOXER_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - reported by check_dependencies()
+    HAS_PROXMOXER = False
+    PROXMOXER_IMPORT_ERROR = traceback.format_exc()
+
+AUTH_ARGSPEC = dict(
+    api_host=dict(type="str", required=True, fallback=(env_fallback, ["PROXMOX_HOST"])),
+    api_port=dict(type="int", fallback=(env_fallback, ["PROXMOX_PORT"])),
+    api_user=dict(type="str", fallback=(env_fallback, ["PROXMOX_USER"])),
+    api_password=dict(type="str", no_log=True, fallback=(env_fallback, ["PROXMOX_PASSWORD"])),
+    api_token_id=dict(type="str", no_log=False, fallback=(env_fallback, ["PROXMOX_TOKEN_ID"])),
+    api_token_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["PROXMOX_TOKEN_SECRET"])),
+    validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["PROXMOX_VALIDATE_CERTS"])),
+    ca_path=dict(type="path", fallback=(env_fallback, ["PROXMOX_CA_PATH"])),
+    api_timeout=dict(type="int", default=30, fallback=(env_fallback, ["PROXMOX_TIMEOUT"])),
+)
+AUTH_REQUIRED_TOGETHER = [("api_token_id", "api_token_secret")]
+AUTH_REQUIRED_ONE_OF = [("api_password", "api_token_id")]
+
+LOCKED = re.compile(r"\b(?:VM|CT) \d+ is locked \((?P<lock>[^)]*)\)")
+FILE_LOCK = re.compile(r"can't lock file '[^']*' - got timeout")
+DIGEST = re.compile(r"detected modified configuration")
+MISSING_CONFIG = re.compile(r"Configuration file '[^']*' does not exist")
+
+
+def check_dependencies(module):
+    if not HAS_PROXMOXER:
+        module.fail_json(msg=missing_required_lib("proxmoxer and requests"), exception=PROXMOXER_IMPORT_ERROR)
+
+
+class PveApi(object):
+    """A thin layer over proxmoxer: path strings in, data out, ``PveError`` on any failure."""
+
+    def __init__(self, proxmox, host):
+        self._proxmox = proxmox
+        self.host = host
+
+    def get(self, path, **params):
+        return self._call("GET", path, params)
+
+    def post(self, path, **data):
+        return self._call("POST", path, data)
+
+    def put(self, path, **data):
+        return self._call("PUT", path, data)
+
+    def delete(self, path, **params):
+        return self._call("DELETE", path, params)
+
+    def _call(self, method, path, args):
+        resource = self._proxmox(path.strip("/"))
+        try:
+            return getattr(resource, method.lower())(**args)
+        except ResourceException as exc:
+            raise api_error(method, path, exc)
+        except requests.exceptions.SSLError as exc:
+            raise ApiError("TLS verification of %s failed (set ca_path to the CA bundle that signed the Proxmox "
+                           "certificate): %s" % (self.host, _first_line(exc)))
+        except requests.exceptions.RequestException as exc:
+            raise ApiError("cannot reach the Proxmox API at %s: %s" % (self.host, _first_line(exc)))
+
+
+def api_error(method, path, exc):
+    """Map proxmoxer's ResourceException to a typed error with Proxmox's own message."""
+    message = (exc.content or exc.status_message or "").strip()
+    errors = exc.errors if isinstance(exc.errors, dict) else None
+    where = "%s %s" % (method, path)
+    if exc.status_code == 401:
+        return AuthFailed("Proxmox refused the credentials (%s: %s)" % (where, message or "401"))
+    if exc.status_code == 400 and errors:
+        detail = "; ".join("%s: %s" % (k, str(v).strip()) for k, v in sorted(errors.items()))
+        return InvalidRequest("Proxmox rejected the request %s: %s" % (where, detail), errors=errors)
+    lock = LOCKED.search(message)
+    if lock:
+        return GuestLocked(message, lock=lock.group("lock"))
+    if FILE_LOCK.search(message):
+        return GuestLocked(message, lock="config file")
+    if DIGEST.search(message):
+        return ConfigChanged(message)
+    if MISSING_CONFIG.search(message):
+        return GuestNotFound(message)
+    return ApiError("Proxmox API error on %s: %s %s" % (where, exc.status_code, message), status=exc.status_code)
+
+
+def _first_line(exc):
+    return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+
+
+def connect(params):
+    """Open a session from the auth options (``AUTH_ARGSPEC``); never puts secrets into messages."""
+    if not HAS_PROXMOXER:
+        raise PveError("proxmoxer and requests are required on the host that runs this module")
+    host = params["api_host"]
+    kwargs = dict(timeout=params.get("api_timeout") or 30)
+    if params.get("api_port"):
+        kwargs["port"] = params["api_port"]
+    if params.get("validate_certs", True):
+        kwargs["verify_ssl"] = params.get("ca_path") or True
+    else:
+        kwargs["verify_ssl"] = False
+    user = params.get("api_user") or "root@pam"
+    if params.get("api_token_id"):
+        kwargs.update(user=user, token_name=params["api_token_id"], token_value=params["api_token_secret"])
+    elif params.get("api_password"):
+        kwargs.update(user=user, password=params["api_password"])
+    else:
+        raise InvalidRequest("give api_token_id with api_token_secret, or api_password (or PROXMOX_TOKEN_ID/"
+                             "PROXMOX_TOKEN_SECRET or PROXMOX_PASSWORD in the environment)")
+    try:
+        proxmox = ProxmoxAPI(host, **kwargs)
+    except AuthenticationError:
+        raise AuthFailed("Proxmox refused the credentials of %s at %s" % (user, host))
+    except ResourceException as exc:
+        raise api_error("POST", "/access/ticket", exc)
+    except requests.exceptions.SSLError as exc:
+        raise ApiError("TLS verification of %s failed (set ca_path to the CA bundle that signed the Proxmox "
+                       "certificate): %s" % (host, _first_line(exc)))
+    except requests.exceptions.RequestException as exc:
+        raise ApiError("cannot reach the Proxmox API at %s: %s" % (host, _first_line(exc)))
+    return PveApi(proxmox, host)

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: pve.config contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Find a guest and read its configuration (current values, pending values and digest in one GET).
+
+PRIVATE to the pve.config collection.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.pve.config.plugins.module_utils.errors import GuestNotFound, InvalidRequest
+
+KIND_LABEL = {"qemu": "QEMU VM", "lxc": "LXC container"}
+OTHER_MODULES = {"qemu": "pve.config.container_*", "lxc": "pve.config.vm_*"}
+
+
+class Guest(object):
+    """Where a guest lives: ``kind`` is ``qemu`` or ``lxc``."""
+
+    def __init__(self, vmid, node, kind, name=None, status=None, lock=None):
+        self.vmid = int(vmid)
+        self.node = node
+        self.kind = kind
+        self.name = name
+        self.status = status
+        self.lock = lock
+
+    @property
+    def path(self):
+        return "nodes/%s/%s/%d" % (self.node, self.kind, self.vmid)
+
+    @property
+    def label(self):
+        return "%s %d" % (KIND_LABEL[self.kind], self.vmid)
+
+
+def locate(api, kind, vmid=None, name=None, node=None):
+    """Find the guest: one ``GET /cluster/resources?type=vm``, skipped when both ``vmid`` and ``node`` are given.
+
+    ``kind`` is the type the module manages (``qemu``/``lxc``), or ``None`` to accept either.
+    """
+    if vmid is not None and node and kind:
+        return Guest(vmid, node, kind)
+    resources = api.get("cluster/resources", type="vm") or []
+    guests = [r for r in resources if r.get("type") in ("qemu", "lxc")]
+    if vmid is not None:
+        found = [r for r in guests if int(r.get("vmid", -1)) == int(vmid)]
+        wanted = "vmid %s" % vmid
+    else:
+        found = [r for r in guests if r.get("name") == name]
+        wanted = "name %r" % name
+    if node:
+        found = [r for r in found if r.get("node") == node]
+        wanted += " on node %s" % node
+    if not found:
+        raise GuestNotFound("no guest with %s in the cluster; nothing was changed" % wanted)
+    if len(found) > 1:
+        raise InvalidRequest("%d guests have %s (vmids %s); give vmid instead; nothing was changed"
+                             % (len(found), wanted, ", ".join(str(r["vmid"]) for r in found)))
+    res = found[0]
+    if kind and res["type"] != kind:
+        raise InvalidRequest("guest %s is a %s, not a %s: use the %s modules for it; nothing was changed"
+                             % (res["vmid"], KIND_LABEL[res["type"]], KIND_LABEL[kind], OTHER_MODULES[kind]))
+    return Guest(res["vmid"], res["node"], res["type"], name=res.get("name"), status=res.get("status"),
+                 lock=res.get("lock"))
+
+
+class GuestState(object):
+    """A guest's configuration as read in one call.
+
+    ``config``: every key with pending values applied and pending deletions removed (what the guest will
+    run with after a reboot). ``current``: the values in effect now. ``pending``: key -> new value, or
+    ``None`` for a pending deletion. ``digest``: the SHA1 Proxmox checks on writes.
+    """
+
+    def __init__(self, config, current, pending, digest):
+        self.config = config
+        self.current = current
+        self.pending = pending
+        self.digest = digest
+
+    @property
+    def lock(self):
+        return self.config.get("lock")
+
+
+def read_state(api, guest):
+    """``GET .../pending`` gives current values, pending values and the digest item at once."""
+    items = api.get(guest.path + "/pending") or []
+    config, current, pending = {}, {}, {}
+    digest = None
+    for item in items:
+        key = item["key"]
+        if key == "digest":
+            digest = item.get("value")
+            continue
+        if "value" in item:
+            current[key] = item["value"]
+        if item.get("delete"):
+            pending[key] = None
+        elif "pending" in item:
+            pending[key] = item["pending"]
+            config[key] = item["pending"]
+        elif "value" in item:
+            config[key] = item["value"]
+    if digest is None:  # older servers: the digest only comes with GET /config
+        digest = (api.get(guest.path + "/config") or {}).get("digest")
+    return GuestState(config, current, pending, digest)

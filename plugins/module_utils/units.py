@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright: pve.config contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Size units as Proxmox writes them: ``32G``, ``512M``, ``1T``, ``1024K``, bare numbers.
+
+PRIVATE to the pve.config collection.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
+
+KIB = 1024
+MIB = KIB * 1024
+GIB = MIB * 1024
+TIB = GIB * 1024
+UNITS = {"": 1, "K": KIB, "M": MIB, "G": GIB, "T": TIB}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
+
+
+def parse_size(value, default_unit="G", what="size"):
+    """Return the number of bytes in ``value``.
+
+    ``value`` is an int/float (counted in ``default_unit``) or a string such as ``32G``, ``512M``, ``1.5T``,
+    ``32GiB``; a string without unit also counts in ``default_unit``. Proxmox itself writes sizes with a
+    single-letter binary unit (``K``, ``M``, ``G``, ``T``) and treats a bare number in a config as bytes,
+    callers choose ``default_unit=''`` for that case.
+    """
+    if isinstance(value, bool) or value is None:
+        raise InvalidRequest("%s must be a size such as 32G or 512M, got %r" % (what, value))
+    if isinstance(value, (int, float)):
+        number, unit = float(value), default_unit
+    else:
+        match = _SIZE.match(str(value))
+        if not match:
+            raise InvalidRequest("%s must be a size such as 32G, 512M or a number of GiB, got %r" % (what, value))
+        number, unit = float(match.group(1)), (match.group(2).upper() or default_unit)
+    size = number * UNITS[unit.upper()]
+    if size != int(size):
+        raise InvalidRequest("%s %r is not a whole number of bytes" % (what, value))
+    if size <= 0:
+        raise InvalidRequest("%s must be positive, got %r" % (what, value))
+    return int(size)
+
+
+def format_size(size_bytes):
+    """Format bytes the way Proxmox writes ``size=``: the largest unit that divides evenly (``32G``)."""
+    for unit in ("T", "G", "M", "K"):
+        if size_bytes % UNITS[unit] == 0:
+            return "%d%s" % (size_bytes // UNITS[unit], unit)
+    return str(size_bytes)
+
+
+def gib_for_allocation(size_bytes):
+    """The size in GiB as Proxmox's ``STORAGE:SIZE`` allocation syntax takes it (``4``, ``0.5``)."""
+    gib = size_bytes / GIB
+    text = ("%.6f" % gib).rstrip("0").rstrip(".")
+    if float(text) * GIB != size_bytes:
+        raise InvalidRequest("size %s cannot be written as GiB for a new disk" % format_size(size_bytes))
+    return text
+
+
+def parse_memory_mib(value, what="memory"):
+    """Return memory in MiB: an int is MiB, a string may carry a unit (``4G``, ``512M``, ``2048``)."""
+    if isinstance(value, bool) or value is None:
+        raise InvalidRequest("%s must be a positive whole number of MiB, got %r" % (what, value))
+    if isinstance(value, float):
+        if value != int(value):
+            raise InvalidRequest("%s must be a positive whole number of MiB, got %r" % (what, value))
+        value = int(value)
+    if isinstance(value, int):
+        mib = value
+    else:
+        text = str(value).strip()
+        if re.match(r"^-?\d+$", text):
+            mib = int(text)
+        else:
+            try:
+                size = parse_size(text, default_unit="M", what=what)
+            except InvalidRequest:
+                raise InvalidRequest("%s must be a positive whole number of MiB or a size such as 4G, got %r"
+                                     % (what, value))
+            if size % MIB:
+                raise InvalidRequest("%s %r is not a whole number of MiB" % (what, value))
+            mib = size // MIB
+    if mib <= 0:
+        raise InvalidRequest("%s must be positive, got %r" % (what, value))
+    return mib

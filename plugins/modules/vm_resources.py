@@ -1,0 +1,193 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: pve.config contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: vm_resources
+short_description: Set memory and CPU resources of a Proxmox VE QEMU virtual machine
+version_added: 1.0.0
+description:
+  - Sets the memory, ballooning and CPU options of an existing QEMU VM, comparing them with the current
+    configuration first. Only the options given are managed; nothing is written when they already match.
+  - Every write carries the config digest, so a concurrent edit is detected and the change is re-planned.
+  - On a running VM, changes that cannot be hot-plugged stay pending until the next reboot; the result lists them in RV(pending).
+extends_documentation_fragment:
+  - pve.config.auth
+  - pve.config.guest
+  - pve.config.attributes
+options:
+  memory:
+    description:
+      - Memory of the VM in MiB, or a size with unit such as V(4G) or V(512M). Must be a positive whole number of MiB, at least V(16).
+    type: raw
+  balloon:
+    description:
+      - Minimum memory in MiB for the balloon device; V(0) disables ballooning. Must not exceed O(memory).
+    type: int
+  cores:
+    description:
+      - Number of cores per socket.
+    type: int
+  sockets:
+    description:
+      - Number of CPU sockets.
+    type: int
+  vcpus:
+    description:
+      - Number of hot-plugged vCPUs; at most O(cores) times O(sockets).
+    type: int
+  cpu:
+    description:
+      - Emulated CPU type, such as V(host), V(x86-64-v2-AES) or V(kvm64). Other CPU options (flags) are kept.
+    type: str
+  cpulimit:
+    description:
+      - Limit of CPU usage, V(0) to V(128); V(0) means no limit.
+    type: float
+  cpuunits:
+    description:
+      - CPU weight for the kernel fair scheduler, V(1) to V(262144).
+    type: int
+seealso:
+  - module: pve.config.container_resources
+  - module: pve.config.guest_info
+author:
+  - pve.config contributors
+"""
+
+EXAMPLES = r"""
+- name: Give web01 4 GiB and 4 cores (set auth once with module_defaults)
+  module_defaults:
+    group/pve.config.pve:
+      api_host: pve1.example.com
+      api_token_id: automation
+      api_token_secret: "{{ vault_pve_token_secret }}"
+      api_user: root@pam
+  pve.config.vm_resources:
+    vmid: 100
+    memory: 4G
+    cores: 4
+
+- name: Pin the CPU type of a VM found by name, and disable ballooning
+  pve.config.vm_resources:
+    name: db01
+    cpu: host
+    balloon: 0
+  register: result
+
+- name: Tell when a reboot is due
+  ansible.builtin.debug:
+    msg: "Reboot needed for {{ result.pending | list | join(', ') }}"
+  when: result.reboot_required
+"""
+
+RETURN = r"""
+vmid:
+  description: ID of the guest.
+  returned: always
+  type: int
+  sample: 100
+node:
+  description: Node that runs the guest.
+  returned: always
+  type: str
+  sample: pve1
+guest_type:
+  description: V(qemu) for a VM, V(lxc) for a container.
+  returned: always
+  type: str
+  sample: qemu
+diff:
+  description: Before and after values of exactly the config keys that change (or would change in check mode).
+  returned: always
+  type: dict
+  sample: {"before": {"memory": "2048"}, "after": {"memory": "4096"}}
+config:
+  description: The guest config after the change (pending values applied), as Proxmox writes it; predicted in check mode.
+  returned: always
+  type: dict
+  sample: {"memory": "4096", "cores": 4, "sockets": 1}
+pending:
+  description: Config keys whose new value takes effect only after a reboot, with that value (V(null) for a pending removal).
+  returned: always
+  type: dict
+  sample: {"memory": "4096"}
+reboot_required:
+  description: Whether RV(pending) is not empty.
+  returned: always
+  type: bool
+msg:
+  description: One-line summary of what was done.
+  returned: always
+  type: str
+  sample: set memory, cores of QEMU VM 100 on pve1 (pending until reboot, memory, cores)
+task:
+  description: UPID of the last Proxmox task waited for.
+  returned: when a task ran
+  type: str
+"""
+
+from ansible_collections.pve.config.plugins.module_utils.apply import run_config_module
+from ansible_collections.pve.config.plugins.module_utils.change import Change
+from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
+from ansible_collections.pve.config.plugins.module_utils.resources import (
+    Resource,
+    check_params,
+    effective,
+    plan_resources,
+)
+
+RESOURCES = [
+    Resource("memory", "memory", minimum=16, default=512, fmt="qemu_memory"),
+    Resource("balloon", "int", minimum=0),
+    Resource("cores", "int", minimum=1, maximum=1024, default=1),
+    Resource("sockets", "int", minimum=1, maximum=4096, default=1),
+    Resource("vcpus", "int", minimum=1),
+    Resource("cpu", "str", default="kvm64", fmt="qemu_cpu"),
+    Resource("cpulimit", "float", minimum=0, maximum=128, default=0.0),
+    Resource("cpuunits", "int", minimum=1, maximum=262144),
+]
+BY_KEY = {res.key: res for res in RESOURCES}
+
+OPTIONS = dict(
+    memory=dict(type="raw"),
+    balloon=dict(type="int"),
+    cores=dict(type="int"),
+    sockets=dict(type="int"),
+    vcpus=dict(type="int"),
+    cpu=dict(type="str"),
+    cpulimit=dict(type="float"),
+    cpuunits=dict(type="int"),
+)
+
+
+def prepare(params):
+    check_params(params, RESOURCES)
+
+
+def plan(ctx):
+    to_set = plan_resources(ctx.config, ctx.params, RESOURCES)
+    if to_set:
+        memory = effective(ctx.config, to_set, BY_KEY["memory"])
+        balloon = ctx.config.get("balloon") if "balloon" not in to_set else to_set["balloon"]
+        if balloon is not None and int(balloon) > memory:
+            raise InvalidRequest("balloon %s MiB is larger than memory %d MiB of VM %d; nothing was changed"
+                                 % (balloon, memory, ctx.guest.vmid))
+        vcpus = ctx.config.get("vcpus") if "vcpus" not in to_set else to_set["vcpus"]
+        if vcpus is not None:
+            slots = effective(ctx.config, to_set, BY_KEY["cores"]) * effective(ctx.config, to_set, BY_KEY["sockets"])
+            if int(vcpus) > slots:
+                raise InvalidRequest("vcpus %s is more than cores x sockets = %d of VM %d; nothing was changed"
+                                     % (vcpus, slots, ctx.guest.vmid))
+    return Change(set=to_set)
+
+
+def main():
+    run_config_module(OPTIONS, "qemu", plan, prepare=prepare)
+
+
+if __name__ == "__main__":
+    main()
