@@ -20,9 +20,12 @@ WANTED = [
     ("qemu_ide", "/nodes/{node}/qemu/{vmid}/config", "ide[n]"),
     ("qemu_memory", "/nodes/{node}/qemu/{vmid}/config", "memory"),
     ("qemu_unused", "/nodes/{node}/qemu/{vmid}/config", "unused[n]"),
+    ("qemu_efidisk", "/nodes/{node}/qemu/{vmid}/config", "efidisk0"),
+    ("qemu_tpmstate", "/nodes/{node}/qemu/{vmid}/config", "tpmstate0"),
     ("lxc_net", "/nodes/{node}/lxc/{vmid}/config", "net[n]"),
     ("lxc_rootfs", "/nodes/{node}/lxc/{vmid}/config", "rootfs"),
     ("lxc_mp", "/nodes/{node}/lxc/{vmid}/config", "mp[n]"),
+    ("lxc_unused", "/nodes/{node}/lxc/{vmid}/config", "unused[n]"),
 ]
 
 HEADER = '''# -*- coding: utf-8 -*-
