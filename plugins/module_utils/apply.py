@@ -27,6 +27,7 @@ from ansible_collections.pve.config.plugins.module_utils.errors import (
     ApiError,
     ConfigChanged,
     GuestLocked,
+    GuestNotFound,
     PveError,
 )
 from ansible_collections.pve.config.plugins.module_utils.guest import locate, read_state
@@ -102,7 +103,10 @@ def apply_change(api, guest, params, plan, check_mode=False):
     last_change = None
     task = None
     for _round in range(MAX_STEPS + MAX_CONFLICTS + 1):
-        state = read_state(api, guest)
+        try:
+            state = read_state(api, guest)
+        except GuestNotFound as exc:
+            raise GuestNotFound("%s; %s" % (exc.msg, _done(steps)))
         if first_state is None:
             first_state = state
         change = plan(Context(api, guest, params, state, memory))

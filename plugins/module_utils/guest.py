@@ -86,7 +86,10 @@ class GuestState(object):
 
 def read_state(api, guest):
     """``GET .../pending`` gives current values, pending values and the digest item at once."""
-    items = api.get(guest.path + "/pending") or []
+    try:
+        items = api.get(guest.path + "/pending") or []
+    except GuestNotFound as exc:  # "Configuration file '...' does not exist": wrong node or kind
+        raise GuestNotFound("no %s %d on node %s (%s)" % (KIND_LABEL[guest.kind], guest.vmid, guest.node, exc.msg))
     config, current, pending = {}, {}, {}
     digest = None
     for item in items:

@@ -27,7 +27,7 @@ class Resource(object):
     def check(self, value):
         """Normalise a user value; raise InvalidRequest naming the key and value when out of range."""
         if self.kind == "memory":
-            value = parse_memory_mib(value, what=self.key)
+            value = parse_memory_mib(value, what=self.key, allow_zero=self.minimum == 0)
         if self.kind in ("int", "memory", "float"):
             if self.minimum is not None and value < self.minimum:
                 raise InvalidRequest("%s must be at least %s, got %s; nothing was changed"

@@ -8,6 +8,7 @@ PRIVATE to the pve.config collection.
 
 from __future__ import annotations
 
+import math
 import re
 
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
@@ -31,13 +32,18 @@ def parse_size(value, default_unit="G", what="size"):
     if isinstance(value, bool) or value is None:
         raise InvalidRequest("%s must be a size such as 32G or 512M, got %r" % (what, value))
     if isinstance(value, (int, float)):
-        number, unit = float(value), default_unit
+        try:
+            number, unit = float(value), default_unit
+        except OverflowError:
+            raise InvalidRequest("%s %r is too large" % (what, value))
     else:
         match = _SIZE.match(str(value))
         if not match:
             raise InvalidRequest("%s must be a size such as 32G, 512M or a number of GiB, got %r" % (what, value))
         number, unit = float(match.group(1)), (match.group(2).upper() or default_unit)
     size = number * UNITS[unit.upper()]
+    if not math.isfinite(size):
+        raise InvalidRequest("%s %r is too large" % (what, value))
     if size != int(size):
         raise InvalidRequest("%s %r is not a whole number of bytes" % (what, value))
     if size <= 0:
@@ -62,29 +68,34 @@ def gib_for_allocation(size_bytes):
     return text
 
 
-def parse_memory_mib(value, what="memory"):
-    """Return memory in MiB: an int is MiB, a string may carry a unit (``4G``, ``512M``, ``2048``)."""
+def parse_memory_mib(value, what="memory", allow_zero=False):
+    """Return memory in MiB: an int is MiB, a string may carry a unit (``4G``, ``512M``, ``2048``).
+
+    ``allow_zero`` accepts ``0`` (container swap); otherwise the amount must be positive.
+    """
+    positive = "a whole number of MiB of at least 0" if allow_zero else "a positive whole number of MiB"
     if isinstance(value, bool) or value is None:
-        raise InvalidRequest("%s must be a positive whole number of MiB, got %r" % (what, value))
+        raise InvalidRequest("%s must be %s, got %r" % (what, positive, value))
     if isinstance(value, float):
         if value != int(value):
-            raise InvalidRequest("%s must be a positive whole number of MiB, got %r" % (what, value))
+            raise InvalidRequest("%s must be %s, got %r" % (what, positive, value))
         value = int(value)
     if isinstance(value, int):
         mib = value
     else:
         text = str(value).strip()
+        match = _SIZE.match(text)
         if re.match(r"^-?\d+$", text):
             mib = int(text)
+        elif not match:
+            raise InvalidRequest("%s must be %s or a size such as 4G, got %r" % (what, positive, value))
         else:
-            try:
-                size = parse_size(text, default_unit="M", what=what)
-            except InvalidRequest:
-                raise InvalidRequest("%s must be a positive whole number of MiB or a size such as 4G, got %r"
-                                     % (what, value))
-            if size % MIB:
+            size = float(match.group(1)) * UNITS[(match.group(2) or "M").upper()]
+            if not math.isfinite(size):
+                raise InvalidRequest("%s %r is too large" % (what, value))
+            if size != int(size) or int(size) % MIB:
                 raise InvalidRequest("%s %r is not a whole number of MiB" % (what, value))
-            mib = size // MIB
-    if mib <= 0:
-        raise InvalidRequest("%s must be positive, got %r" % (what, value))
+            mib = int(size) // MIB
+    if mib < 0 or (mib == 0 and not allow_zero):
+        raise InvalidRequest("%s must be %s, got %r" % (what, "at least 0" if allow_zero else "positive", value))
     return mib
