@@ -4,7 +4,7 @@
 # Usage: tests/sanity/run.sh [extra ansible-test sanity args, e.g. --test pep8 | --skip-test pylint]
 # Environment:
 #   VENV                   venv to use/install into (default: <repo>/.venv; created if missing)
-#   SANITY_PYTHON          Python version for ansible-test (default: 3.11)
+#   SANITY_PYTHON          Python version for ansible-test (default: the venv's, 3.11 here)
 #   SANITY_UNTRACKED=1     also copy untracked, non-ignored files (default: git-tracked files only,
 #                          with their working-tree content, i.e. exactly what a clone of this commit
 #                          plus your uncommitted edits to tracked files would contain)
@@ -27,7 +27,6 @@ cd "$repo"
 
 VENV="${VENV:-.venv}"
 case "$VENV" in /*) ;; *) VENV="$repo/$VENV" ;; esac
-SANITY_PYTHON="${SANITY_PYTHON:-3.11}"
 start=$SECONDS
 
 say() { printf '\n=== sanity: %s\n' "$*" >&2; }
@@ -36,8 +35,10 @@ die() { printf '\nSANITY FAILED: %s\n' "$*" >&2; exit 1; }
 # --- 1. tools -------------------------------------------------------------------------------------
 if [[ ! -x "$VENV/bin/python" ]]; then
     say "creating venv $VENV"
-    "python$SANITY_PYTHON" -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
+    python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
 fi
+# ansible-test --local runs the sanity tests with the venv's own Python: default to its version.
+SANITY_PYTHON="${SANITY_PYTHON:-$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')}"
 say "installing tests/requirements-sanity.txt into $VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements-sanity.txt
 export PATH="$VENV/bin:$PATH"
