@@ -106,7 +106,7 @@ def apply_change(api, guest, params, plan, check_mode=False):
         try:
             state = read_state(api, guest)
         except GuestNotFound as exc:
-            raise GuestNotFound("%s; %s" % (exc.msg, _done(steps)))
+            raise GuestNotFound("%s; %s" % (exc.msg, _done(steps))) from None
         if first_state is None:
             first_state = state
         change = plan(Context(api, guest, params, state, memory))

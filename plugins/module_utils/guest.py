@@ -89,7 +89,9 @@ def read_state(api, guest):
     try:
         items = api.get(guest.path + "/pending") or []
     except GuestNotFound as exc:  # "Configuration file '...' does not exist": wrong node or kind
-        raise GuestNotFound("no %s %d on node %s (%s)" % (KIND_LABEL[guest.kind], guest.vmid, guest.node, exc.msg))
+        raise GuestNotFound(
+            "no %s %d on node %s (%s)" % (KIND_LABEL[guest.kind], guest.vmid, guest.node, exc.msg)
+        ) from None
     config, current, pending = {}, {}, {}
     digest = None
     for item in items:

@@ -35,7 +35,7 @@ def parse_size(value, default_unit="G", what="size"):
         try:
             number, unit = float(value), default_unit
         except OverflowError:
-            raise InvalidRequest("%s %r is too large" % (what, value))
+            raise InvalidRequest("%s %r is too large" % (what, value)) from None
     else:
         match = _SIZE.match(str(value))
         if not match:

@@ -101,12 +101,14 @@ diff:
   type: dict
   sample: {"before": {"memory": 512}, "after": {"memory": "1024"}}
 config:
-  description: The guest config after the change (pending values applied), as Proxmox writes it; predicted in check mode.
+  description:
+    - The guest config after the change (pending values applied), as Proxmox writes it; predicted in check mode.
   returned: always
   type: dict
   sample: {"memory": 1024, "swap": 512, "cores": 2, "hostname": "cache01"}
 pending:
-  description: Config keys whose new value takes effect only after a reboot, with that value (V(null) for a pending removal).
+  description:
+    - Config keys whose new value takes effect only after a reboot, with that value (V(null) for a pending removal).
   returned: always
   type: dict
   sample: {}

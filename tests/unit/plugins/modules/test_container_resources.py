@@ -1,21 +1,30 @@
 """container_resources against a faked HTTP API: exact requests, idempotence, check/diff, bad input, wrong kind."""
 
 import pytest
+from harness import DIGEST_MISMATCH, pending, pve_error, requests_made, resources, run_module, url, writes
 from responses import matchers
 
-from harness import DIGEST_MISMATCH, pending, pve_error, requests_made, resources, run_module, url, writes
-
-CONFIG = {"arch": "amd64", "hostname": "cache01", "memory": 512, "swap": 512, "cores": 1,
-          "rootfs": "local-lvm:vm-200-disk-0,size=8G", "ostype": "debian",
-          "net0": "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:02:00,ip=dhcp,type=veth"}
+CONFIG = {
+    "arch": "amd64",
+    "hostname": "cache01",
+    "memory": 512,
+    "swap": 512,
+    "cores": 1,
+    "rootfs": "local-lvm:vm-200-disk-0,size=8G",
+    "ostype": "debian",
+    "net0": "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:02:00,ip=dhcp,type=veth",
+}
 PATH = "nodes/pve1/lxc/200"
 LOOKUP = ("GET", "/cluster/resources", {"type": "vm"})
 READ = ("GET", "/" + PATH + "/pending", {})
 
 
 def guest(api, config=CONFIG, digest="d1", **kw):
-    api.get(url("cluster/resources"), json=resources((100, "qemu", "pve1"), (200, "lxc", "pve1")),
-            match=[matchers.query_param_matcher({"type": "vm"})])
+    api.get(
+        url("cluster/resources"),
+        json=resources((100, "qemu", "pve1"), (200, "lxc", "pve1")),
+        match=[matchers.query_param_matcher({"type": "vm"})],
+    )
     api.get(url(PATH + "/pending"), json=pending(config, digest, **kw))
 
 
@@ -115,8 +124,13 @@ def test_diff_mode_shows_only_managed_keys(api):
 
 def test_digest_conflict_rereads_and_retries(api):
     guest(api, digest="d1")
-    pve_error(api, "PUT", PATH + "/config", DIGEST_MISMATCH,
-              match=[matchers.urlencoded_params_matcher({"cores": "4", "digest": "d1"})])
+    pve_error(
+        api,
+        "PUT",
+        PATH + "/config",
+        DIGEST_MISMATCH,
+        match=[matchers.urlencoded_params_matcher({"cores": "4", "digest": "d1"})],
+    )
     api.get(url(PATH + "/pending"), json=pending(dict(CONFIG, description="edited"), "d2"))
     expect_put(api, {"cores": "4", "digest": "d2"})
     api.get(url(PATH + "/pending"), json=pending(dict(CONFIG, cores=4), "d3"))
@@ -125,20 +139,23 @@ def test_digest_conflict_rereads_and_retries(api):
     assert [w[2]["digest"] for w in writes(api)] == ["d1", "d2"]
 
 
-@pytest.mark.parametrize("args, words", [
-    (dict(memory=8), "memory must be at least 16, got 8"),
-    (dict(memory=0), "memory must be positive"),
-    (dict(memory="lots"), "memory must be a positive whole number of MiB or a size such as 4G, got 'lots'"),
-    (dict(memory="1.5M"), "memory '1.5M' is not a whole number of MiB"),
-    (dict(swap=-1), "swap must be at least 0, got -1"),
-    (dict(swap="big"), "swap must be a whole number of MiB of at least 0 or a size such as 4G"),
-    (dict(cores=0), "cores must be at least 1, got 0"),
-    (dict(cores=8193), "cores must be at most 8192, got 8193"),
-    (dict(cpulimit=-0.5), "cpulimit must be at least 0, got -0.5"),
-    (dict(cpulimit=9000), "cpulimit must be at most 8192, got 9000"),
-    (dict(cpuunits=500001), "cpuunits must be at most 500000, got 500001"),
-    (dict(cores="many"), "cores"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (dict(memory=8), "memory must be at least 16, got 8"),
+        (dict(memory=0), "memory must be positive"),
+        (dict(memory="lots"), "memory must be a positive whole number of MiB or a size such as 4G, got 'lots'"),
+        (dict(memory="1.5M"), "memory '1.5M' is not a whole number of MiB"),
+        (dict(swap=-1), "swap must be at least 0, got -1"),
+        (dict(swap="big"), "swap must be a whole number of MiB of at least 0 or a size such as 4G"),
+        (dict(cores=0), "cores must be at least 1, got 0"),
+        (dict(cores=8193), "cores must be at most 8192, got 8193"),
+        (dict(cpulimit=-0.5), "cpulimit must be at least 0, got -0.5"),
+        (dict(cpulimit=9000), "cpulimit must be at most 8192, got 9000"),
+        (dict(cpuunits=500001), "cpuunits must be at most 500000, got 500001"),
+        (dict(cores="many"), "cores"),
+    ],
+)
 def test_bad_input_fails_before_any_request(api, args, words):
     result, failed = run_module("container_resources", dict(vmid=200, **args))
     assert failed
@@ -164,8 +181,13 @@ def test_qemu_vmid_is_refused_with_a_clear_error(api):
 
 def test_qemu_vmid_with_node_is_refused_without_a_write(api):
     # with node given there is no lookup: the LXC config read is what fails
-    pve_error(api, "GET", "nodes/pve1/lxc/100/pending",
-              "Configuration file 'nodes/pve1/lxc/100.conf' does not exist", status=500)
+    pve_error(
+        api,
+        "GET",
+        "nodes/pve1/lxc/100/pending",
+        "Configuration file 'nodes/pve1/lxc/100.conf' does not exist",
+        status=500,
+    )
     result, failed = run_module("container_resources", dict(vmid=100, node="pve1", memory=1024))
     assert failed
     assert result["msg"].startswith("no LXC container 100 on node pve1 (")
