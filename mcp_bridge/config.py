@@ -1,0 +1,238 @@
+"""Bridge configuration: an optional TOML or YAML file, the PROXMOX_* environment, command-line overrides.
+
+The Proxmox connection comes from the same PROXMOX_* variables the modules read (environment wins over the
+file's ``[proxmox]`` table); tool arguments never carry connection settings or credentials.
+
+```toml
+[proxmox]            # all optional when PROXMOX_* are set
+host = "pve1.example.com:8006"
+user = "automation@pve"
+token_id = "mcp"
+token_secret = "..."          # or password = "..."
+validate_certs = true
+ca_path = "/etc/ssl/pve-ca.pem"
+
+[bridge]
+read_only = false
+tools = ["get_guest_config", "update_vm_resources"]   # allow-list; default: all
+vmids = [100, "200-299"]                              # allow-list of guests; default: all
+pools = ["lab"]                                       # guests in these pools are allowed too
+max_parallel = 4
+timeout = 300
+audit_log = "~/.local/state/pve-config-mcp/audit.jsonl"
+
+[http]
+host = "127.0.0.1"
+port = 8765
+token = "..."                 # or PVE_MCP_TOKEN / token_file
+allowed_hosts = []            # extra Host values (DNS-rebinding protection)
+allowed_origins = []
+```
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import stat
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+# Module option -> environment variable (the modules' env fallbacks, docs/design.md "Connection").
+PROXMOX_ENV = {
+    "host": "PROXMOX_HOST",
+    "port": "PROXMOX_PORT",
+    "user": "PROXMOX_USER",
+    "password": "PROXMOX_PASSWORD",
+    "token_id": "PROXMOX_TOKEN_ID",
+    "token_secret": "PROXMOX_TOKEN_SECRET",
+    "validate_certs": "PROXMOX_VALIDATE_CERTS",
+    "ca_path": "PROXMOX_CA_PATH",
+    "timeout": "PROXMOX_TIMEOUT",
+}
+TOKEN_ENV = "PVE_MCP_TOKEN"
+DEFAULT_AUDIT_LOG = "~/.local/state/pve-config-mcp/audit.jsonl"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProxmoxSettings(_Section):
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: SecretStr | None = None
+    token_id: str | None = None
+    token_secret: SecretStr | None = None
+    validate_certs: bool | None = None
+    ca_path: str | None = None
+    timeout: int | None = None
+
+    def envvars(self) -> dict[str, str]:
+        """The PROXMOX_* variables for the module runs."""
+        env: dict[str, str] = {}
+        for key, var in PROXMOX_ENV.items():
+            value = getattr(self, key)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            env[var] = str(value)
+        return env
+
+    def secrets(self) -> list[str]:
+        return [s.get_secret_value() for s in (self.password, self.token_secret) if s is not None]
+
+    def check(self) -> None:
+        if not self.host:
+            raise ConfigError("no Proxmox host: set PROXMOX_HOST or [proxmox] host")
+        has_token = self.token_id is not None or self.token_secret is not None
+        if has_token and (self.token_id is None or self.token_secret is None):
+            raise ConfigError("PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET are required together")
+        if not has_token and self.password is None:
+            raise ConfigError("no Proxmox credentials: set PROXMOX_TOKEN_ID + PROXMOX_TOKEN_SECRET or PROXMOX_PASSWORD")
+        if not self.user:
+            raise ConfigError("no Proxmox user: set PROXMOX_USER or [proxmox] user")
+
+
+class BridgeSettings(_Section):
+    read_only: bool = False
+    tools: list[str] | None = Field(None, description="allow-list of tool names; None = all")
+    vmids: list[int | str] | None = Field(None, description="allow-list of VMIDs or ranges '200-299'")
+    pools: list[str] | None = None
+    max_parallel: int = Field(4, ge=1, le=256)
+    timeout: float = Field(300.0, gt=0, le=86400)
+    audit_log: str | None = DEFAULT_AUDIT_LOG
+    collections_path: str | None = None
+
+    @field_validator("vmids")
+    @classmethod
+    def _vmid_ranges(cls, value: list[int | str] | None) -> list[int | str] | None:
+        for item in value or ():
+            parse_vmid_range(item)
+        return value
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=0, le=65535)
+    path: str = "/mcp"
+    token: SecretStr | None = None
+    token_file: str | None = None
+    allowed_hosts: list[str] = Field(default_factory=list)
+    allowed_origins: list[str] = Field(default_factory=list)
+    stateless: bool = False
+
+    def bearer_token(self) -> str | None:
+        if self.token is not None:
+            return self.token.get_secret_value()
+        if self.token_file:
+            token = Path(self.token_file).expanduser().read_text().strip()
+            if not token:
+                raise ConfigError(f"token_file {self.token_file} is empty")
+            return token
+        return None
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
+
+
+class Config(_Section):
+    proxmox: ProxmoxSettings = Field(default_factory=ProxmoxSettings)
+    bridge: BridgeSettings = Field(default_factory=BridgeSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+    def secrets(self) -> list[str]:
+        """Every secret value the bridge knows: redacted from results, errors and the audit log."""
+        found = self.proxmox.secrets()
+        if self.http.token is not None:
+            found.append(self.http.token.get_secret_value())
+        return found
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_vmid_range(item: int | str) -> range:
+    if isinstance(item, int):
+        return range(item, item + 1)
+    text = str(item).strip()
+    low, sep, high = text.partition("-")
+    try:
+        start = int(low)
+        end = int(high) if sep else start
+    except ValueError:
+        raise ValueError(f"vmids entry {item!r} is not a VMID or a range like '200-299'") from None
+    if end < start:
+        raise ValueError(f"vmids range {item!r} is empty")
+    return range(start, end + 1)
+
+
+def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    p = Path(path).expanduser()
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
+    try:
+        if p.suffix == ".toml":
+            data = tomllib.loads(text)
+        elif p.suffix in (".yml", ".yaml"):
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(f"config file {p} must end in .toml, .yml or .yaml")
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"config file {p} is not valid: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {p} must hold a table/mapping")
+    proxmox = data.get("proxmox") or {}
+    if any(k in proxmox for k in ("password", "token_secret")) and p.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"config file {p} holds a Proxmox secret but is readable by others; chmod 600 it")
+    return data
+
+
+def load(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Config:
+    """File, then PROXMOX_* / PVE_MCP_TOKEN from `environ`, then `overrides` (command line)."""
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = read_file(path) if path else {}
+    for section in ("proxmox", "bridge", "http"):
+        data.setdefault(section, {})
+        if not isinstance(data[section], dict):
+            raise ConfigError(f"[{section}] must be a table/mapping")
+    for key, var in PROXMOX_ENV.items():
+        if environ.get(var) not in (None, ""):
+            data["proxmox"][key] = environ[var]
+    if environ.get(TOKEN_ENV):
+        data["http"]["token"] = environ[TOKEN_ENV]
+    for section, values in (overrides or {}).items():
+        data.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        # Locations and reasons only: the rejected values may be secrets.
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid configuration: {problems}") from None

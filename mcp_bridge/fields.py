@@ -1,0 +1,81 @@
+"""Shared argument types for the tool schemas.
+
+Every string a client can send goes through `SafeStr`: ansible templates ad-hoc module arguments, so a
+value containing a Jinja marker (``{{``, ``{%``, ``{#``) is refused here, before anything runs. The runner
+additionally hands every string to ansible marked unsafe (see `runner.encode_module_args`), so a value that
+slipped past this check would still reach the module literally.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, GetJsonSchemaHandler, StringConstraints
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+TEMPLATE_MARKERS = ("{{", "{%", "{#")
+_TEMPLATE_RE = re.compile(r"\{[{%#]")
+
+
+def find_template_marker(value: str) -> str | None:
+    """The first Jinja marker in `value`, or None."""
+    match = _TEMPLATE_RE.search(value)
+    return match.group(0) if match else None
+
+
+def reject_template(value: str) -> str:
+    marker = find_template_marker(value)
+    if marker is not None:
+        raise ValueError(f"must not contain the template marker {marker!r}; values are passed to the module literally")
+    return value
+
+
+class _NoTemplateInSchema:
+    """Publishes the guard in the JSON schema (`not: {pattern: ...}`) so clients reject such values too."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["not"] = {"pattern": _TEMPLATE_RE.pattern}
+        return json_schema
+
+
+_GUARD = (AfterValidator(reject_template), _NoTemplateInSchema())
+
+SafeStr = Annotated[str, *_GUARD]
+"""The one string type of every tool argument."""
+
+
+def safe_str(pattern: str, description: str | None = None) -> Any:
+    """A `SafeStr` that must also match `pattern` (the pattern is applied first, so it shows in the schema)."""
+    return Annotated[str, StringConstraints(pattern=pattern), *_GUARD, Field(description=description)]
+
+
+VMID = Annotated[int, Field(ge=100, le=999_999_999, description="Proxmox guest ID (VMID), e.g. 100.")]
+
+SIZE_PATTERN = r"^[1-9][0-9]{0,9}[KMGT]$"
+Size = Annotated[
+    Annotated[int, Field(ge=1, le=1_048_576)] | safe_str(SIZE_PATTERN),
+    Field(description="Disk size: a string such as '32G', '512M', '1T', '1024K', or a number of GiB (32)."),
+]
+
+
+def mebibytes(minimum: int, description: str) -> Any:
+    """Memory in MiB (an integer) or a size string such as '4G' / '512M'."""
+    return Annotated[
+        Annotated[int, Field(ge=minimum, le=64 * 1024 * 1024)] | safe_str(SIZE_PATTERN),
+        Field(description=f"{description} MiB as an integer, or a size string such as '4G' or '512M'."),
+    ]
+
+
+BRIDGE = safe_str(r"^[A-Za-z][A-Za-z0-9_.-]{0,15}$", "Host bridge to attach to, e.g. 'vmbr0'.")
+MAC = safe_str(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$", "MAC address XX:XX:XX:XX:XX:XX.")
+STORAGE = safe_str(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$", "Storage ID that holds the volume, e.g. 'local-lvm'.")
+NET_ID = safe_str(r"^net([0-9]|[12][0-9]|3[01])$", "Network interface slot, net0..net31.")
+DISK_ID = safe_str(
+    r"^(scsi([0-9]|[12][0-9]|30)|sata[0-5]|virtio([0-9]|1[0-5])|ide[0-3])$",
+    "Disk slot: scsi0..scsi30, sata0..sata5, virtio0..virtio15 or ide0..ide3.",
+)

@@ -1,0 +1,225 @@
+"""The one place that calls ansible-runner: one ad-hoc task per tool call.
+
+Each run gets a fresh private data dir (removed afterwards), `suppress_env_files=True`, an inline inventory
+(localhost, local connection, this interpreter) and the module arguments as JSON in which every string is
+marked unsafe, so ansible passes it to the module literally instead of templating it. Credentials travel only
+in `envvars` (read by the modules' PROXMOX_* fallbacks), never in the module arguments. The result is the
+module's own result dict, read from the `runner_on_ok` / `runner_on_failed` event.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+
+from .fields import find_template_marker
+
+RESULT_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable")
+# Keys ansible adds to a module result that say nothing about the guest.
+_INTERNAL_KEYS = ("invocation", "_ansible_no_log", "_ansible_verbose_always", "_ansible_delegated_vars", "deprecations")
+REDACTED = "********"
+# pexpect_timeout: how often ansible-runner's loop wakes up to ask cancel_callback (its default is 5 s).
+_SETTINGS = {"pexpect_timeout": 0.1, "suppress_output_file": True}
+
+
+class RunError(Exception):
+    """A run that produced no usable module result; the message is safe to show to a client."""
+
+
+class ModuleFailed(RunError):
+    """The module ran and failed (bad input, Proxmox refused, ...): `msg` is the module's own message."""
+
+    def __init__(self, msg: str, result: Mapping[str, Any]):
+        super().__init__(msg)
+        self.result = dict(result)
+
+
+class RunTimeout(RunError):
+    pass
+
+
+class RunCancelled(RunError):
+    pass
+
+
+def encode_module_args(args: Mapping[str, Any]) -> str:
+    """JSON for `ansible -a`, every string wrapped as `{"__ansible_unsafe": ...}` (never templated).
+
+    Also refuses any Jinja marker outright: the tool schemas already do, this keeps the promise for every
+    caller of the runner.
+    """
+
+    def wrap(value: Any, where: str) -> Any:
+        if isinstance(value, str):
+            marker = find_template_marker(value)
+            if marker is not None:
+                raise RunError(f"argument {where} contains the template marker {marker!r}; nothing was run")
+            return {"__ansible_unsafe": value}
+        if isinstance(value, Mapping):
+            return {str(k): wrap(v, f"{where}.{k}") for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [wrap(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    return json.dumps({str(k): wrap(v, str(k)) for k, v in args.items()})
+
+
+def redact(value: Any, secrets: Iterable[str]) -> Any:
+    """`value` with every occurrence of a secret replaced, recursively."""
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        return value
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            for secret in secrets:
+                v = v.replace(secret, REDACTED)
+            return v
+        if isinstance(v, Mapping):
+            return {walk(k): walk(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(value)
+
+
+def read_result(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The module result carried by a runner event (with `failed` set for a failed task), or None."""
+    name = event.get("event")
+    if name not in RESULT_EVENTS:
+        return None
+    res = (event.get("event_data") or {}).get("res")
+    if not isinstance(res, Mapping):
+        return None
+    result = {k: v for k, v in res.items() if k not in _INTERNAL_KEYS}
+    if name != "runner_on_ok":
+        result["failed"] = True
+    return result
+
+
+class ModuleRunner:
+    """Runs pve.config modules through ansible-runner with a fixed, prepared environment."""
+
+    def __init__(
+        self,
+        collections_path: Path,
+        envvars: Mapping[str, str],
+        *,
+        secrets: Iterable[str] = (),
+        python: str = sys.executable,
+    ) -> None:
+        self.collections_path = Path(collections_path)
+        self.python = python
+        self.secrets = tuple(s for s in secrets if s)
+        bin_dir = os.path.dirname(python)
+        self._envvars = {
+            **dict(envvars),
+            # ansible-runner starts `ansible` from PATH: this interpreter's bin dir comes first.
+            "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", os.defpath)]),
+            "ANSIBLE_COLLECTIONS_PATH": str(self.collections_path),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_DEPRECATION_WARNINGS": "False",
+            "ANSIBLE_LOCALHOST_WARNING": "False",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+            "ANSIBLE_KEEP_REMOTE_FILES": "False",
+            "ANSIBLE_DEBUG": "False",
+            "ANSIBLE_VERBOSITY": "0",
+        }
+        self._inventory = {
+            "all": {
+                "hosts": {
+                    "localhost": {"ansible_connection": "local", "ansible_python_interpreter": python},
+                }
+            }
+        }
+
+    def run(
+        self,
+        module: str,
+        args: Mapping[str, Any],
+        *,
+        check: bool = False,
+        timeout: float = 300.0,
+        cancel: threading.Event | None = None,
+        on_event: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """Run `module` once with `args`; return its result dict or raise a `RunError`."""
+        module_args = encode_module_args(args)
+        deadline = time.monotonic() + timeout
+        state: dict[str, Any] = {"result": None, "stdout": deque(maxlen=20), "timed_out": False}
+
+        def event_handler(event: dict[str, Any]) -> bool:
+            result = read_result(event)
+            if result is not None:
+                state["result"] = result
+            elif event.get("stdout"):
+                state["stdout"].append(event["stdout"])
+            if on_event is not None and event.get("event"):
+                on_event(event["event"])
+            return False  # keep no event files on disk
+
+        def cancel_callback() -> bool:
+            if cancel is not None and cancel.is_set():
+                return True
+            if time.monotonic() > deadline:
+                state["timed_out"] = True
+                return True
+            return False
+
+        data_dir = tempfile.mkdtemp(prefix="pve-config-mcp-")
+        try:
+            tmp = os.path.join(data_dir, "tmp")
+            os.mkdir(tmp, 0o700)
+            # Runner settings (no secrets) must come from env/settings: a `settings=` argument is dropped by
+            # ansible-runner 2.4 when that file is missing.
+            os.mkdir(os.path.join(data_dir, "env"), 0o700)
+            with open(os.path.join(data_dir, "env", "settings"), "w") as fh:
+                json.dump(_SETTINGS, fh)
+            runner = ansible_runner.run(
+                private_data_dir=data_dir,
+                ident="run",
+                host_pattern="localhost",
+                module=module,
+                module_args=module_args,
+                inventory=self._inventory,
+                envvars={**self._envvars, "ANSIBLE_LOCAL_TEMP": tmp, "ANSIBLE_REMOTE_TEMP": tmp},
+                cmdline="--diff --check" if check else "--diff",
+                quiet=True,
+                suppress_env_files=True,
+                timeout=math.ceil(timeout) + 5,  # backstop; the deadline above normally fires first
+                event_handler=event_handler,
+                cancel_callback=cancel_callback,
+            )
+        finally:
+            # The data dir holds artifacts/run/command, which records the whole environment.
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+        if state["timed_out"] or runner.status == "timeout":
+            raise RunTimeout(
+                f"{module} did not finish within {timeout:g} s and was stopped; the guest may or may not have "
+                "been changed, check it with get_guest_config"
+            )
+        if runner.status == "canceled":
+            raise RunCancelled(f"{module} was cancelled; the guest may or may not have been changed")
+        result = state["result"]
+        if result is None:
+            tail = redact(" ".join(" ".join(state["stdout"]).split())[-600:], self.secrets)
+            raise RunError(f"{module} produced no result (ansible rc={runner.rc}): {tail or 'no output'}")
+        result = redact(result, self.secrets)
+        if result.get("failed") or result.get("unreachable"):
+            raise ModuleFailed(str(result.get("msg") or f"{module} failed"), result)
+        return result

@@ -1,0 +1,430 @@
+"""The tool table: one row per MCP tool, naming the pve.config module it runs.
+
+Each row's argument model is the tool's input schema (types, ranges, enums, descriptions) and is also what
+the server validates calls with; `to_module_args` renames tool arguments to module options and adds the
+row's fixed arguments. Nothing here runs anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .fields import BRIDGE, DISK_ID, MAC, NET_ID, STORAGE, VMID, Size, mebibytes, safe_str
+
+COLLECTION = "pve.config"
+
+# NIC models from the Proxmox VE schema (qemu net[n] keyAlias model), the same list vm_nic accepts.
+NIC_MODELS = (
+    "e1000",
+    "e1000-82540em",
+    "e1000-82544gc",
+    "e1000-82545em",
+    "e1000e",
+    "i82551",
+    "i82557b",
+    "i82559er",
+    "ne2k_isa",
+    "ne2k_pci",
+    "pcnet",
+    "rtl8139",
+    "virtio",
+    "vmxnet3",
+)
+DISK_BUSES = ("scsi", "sata", "virtio", "ide")
+
+DRY_RUN_HELP = "Only predict: run the module in check + diff mode and return what would change; nothing is written."
+
+
+# --------------------------------------------------------------------------------------------------- arguments
+
+
+class ToolArgs(ArgModelBase):
+    """Base of every argument model: unknown arguments are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    vmid: VMID
+
+
+class ChangeArgs(ToolArgs):
+    dry_run: bool = Field(False, description=DRY_RUN_HELP)
+
+
+def _require_one(model: BaseModel, names: tuple[str, ...]) -> None:
+    if all(getattr(model, name) is None for name in names):
+        raise ValueError(f"give at least one of: {', '.join(names)}")
+
+
+VM_RESOURCE_OPTIONS = ("memory", "balloon", "cores", "sockets", "vcpus", "cpu", "cpulimit", "cpuunits")
+
+
+class VmResourcesArgs(ChangeArgs):
+    memory: mebibytes(16, "Memory (RAM) of the VM:") | None = None
+    balloon: mebibytes(0, "Minimum memory for the balloon device (0 disables ballooning):") | None = None
+    cores: Annotated[int, Field(ge=1, le=8192, description="CPU cores per socket.")] | None = None
+    sockets: Annotated[int, Field(ge=1, le=64, description="CPU sockets.")] | None = None
+    vcpus: Annotated[int, Field(ge=1, le=8192, description="Hot-plugged vCPUs (at most cores x sockets).")] | None = (
+        None
+    )
+    cpu: safe_str(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$", "CPU type, e.g. 'host', 'x86-64-v2-AES', 'kvm64'.") | None = (
+        None
+    )
+    cpulimit: Annotated[float, Field(ge=0, le=128, description="CPU usage limit in CPUs (0 = unlimited).")] | None = (
+        None
+    )
+    cpuunits: Annotated[int, Field(ge=1, le=262144, description="CPU weight relative to other guests.")] | None = None
+
+    @model_validator(mode="after")
+    def _one_option(self) -> VmResourcesArgs:
+        _require_one(self, VM_RESOURCE_OPTIONS)
+        return self
+
+
+CT_RESOURCE_OPTIONS = ("memory", "swap", "cores", "cpulimit", "cpuunits")
+
+
+class ContainerResourcesArgs(ChangeArgs):
+    memory: mebibytes(16, "Memory of the container:") | None = None
+    swap: mebibytes(0, "Swap of the container:") | None = None
+    cores: Annotated[int, Field(ge=1, le=8192, description="CPU cores visible to the container.")] | None = None
+    cpulimit: Annotated[float, Field(ge=0, le=8192, description="CPU usage limit in CPUs (0 = unlimited).")] | None = (
+        None
+    )
+    cpuunits: Annotated[int, Field(ge=0, le=500000, description="CPU weight relative to other guests.")] | None = None
+
+    @model_validator(mode="after")
+    def _one_option(self) -> ContainerResourcesArgs:
+        _require_one(self, CT_RESOURCE_OPTIONS)
+        return self
+
+
+class AddVmDiskArgs(ChangeArgs):
+    storage: STORAGE
+    size: Size
+    type: Literal[DISK_BUSES] | None = Field(
+        None, description="Bus of the new disk: scsi (the default), sata, virtio or ide. Taken from disk_id if given."
+    )
+    disk_id: DISK_ID | None = Field(None, description="Slot to use (e.g. 'scsi1'); default: the first free slot.")
+    cache: Literal["none", "writethrough", "writeback", "unsafe", "directsync"] | None = Field(
+        None, description="Cache mode."
+    )
+    discard: bool | None = Field(None, description="Pass discard/TRIM requests to the storage.")
+    iothread: bool | None = Field(
+        None, description="Use a dedicated I/O thread (virtio, or scsi with virtio-scsi-single)."
+    )
+    ssd: bool | None = Field(None, description="Present the disk to the guest as an SSD (not on virtio).")
+    backup: bool | None = Field(None, description="Include the disk in backups.")
+    format: Literal["raw", "qcow2", "vmdk"] | None = Field(None, description="Volume format (file storages).")
+
+    @model_validator(mode="after")
+    def _bus_matches_slot(self) -> AddVmDiskArgs:
+        if self.disk_id is not None and self.type is not None and not self.disk_id.startswith(self.type):
+            raise ValueError(
+                f"disk_id {self.disk_id} is not on the {self.type} bus; omit type or pick a {self.type} slot"
+            )
+        return self
+
+
+class ResizeVmDiskArgs(ChangeArgs):
+    disk_id: DISK_ID
+    size: Annotated[Size, Field(description="New, larger size ('64G' or a number of GiB); disks only grow.")]
+
+
+class RemoveVmDiskArgs(ChangeArgs):
+    disk_id: DISK_ID
+    delete_volume: bool = Field(
+        False,
+        description="Also destroy the volume (data is lost). Default: detach only; the volume stays as unusedN.",
+    )
+    confirm: bool = Field(
+        False,
+        description="Set to true only after the user explicitly agreed to destroy the volume. Clients that support "
+        "elicitation are asked directly instead.",
+    )
+
+
+class AddVmNetworkArgs(ChangeArgs):
+    bridge: BRIDGE = "vmbr0"
+    model: Literal[NIC_MODELS] = Field("virtio", description="NIC model.")
+    interface_id: NET_ID | None = Field(None, description="Slot to use (e.g. 'net1'); default: the first free slot.")
+    tag: Annotated[int, Field(ge=1, le=4094, description="VLAN tag.")] | None = None
+    firewall: bool | None = Field(None, description="Protect the interface with the Proxmox firewall.")
+    link_down: bool | None = Field(None, description="Disconnect the interface (like pulling the plug).")
+    rate: Annotated[float, Field(ge=0, description="Rate limit in MB/s.")] | None = None
+    mtu: Annotated[int, Field(ge=1, le=65520, description="MTU (1 = use the bridge's MTU).")] | None = None
+    queues: Annotated[int, Field(ge=0, le=64, description="Packet queues (multiqueue, virtio).")] | None = None
+    trunks: safe_str(r"^[0-9]+(-[0-9]+)?(;[0-9]+(-[0-9]+)?)*$", "VLAN trunks, e.g. '10;20-30'.") | None = None
+    macaddr: MAC | None = None
+
+
+class InterfaceArgs(ChangeArgs):
+    interface_id: NET_ID
+
+
+IPV4_CONF = safe_str(
+    r"^(dhcp|manual|[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2})$", "IPv4: 'dhcp', 'manual' or an address in CIDR form."
+)
+IPV6_CONF = safe_str(
+    r"^(auto|dhcp|manual|[0-9A-Fa-f:.]{2,45}/[0-9]{1,3})$", "IPv6: 'auto', 'dhcp', 'manual' or an address in CIDR form."
+)
+
+
+class AddContainerNetworkArgs(ChangeArgs):
+    name: safe_str(r"^[A-Za-z0-9_.-]{1,15}$", "Interface name inside the container; default eth<N>.") | None = None
+    bridge: BRIDGE = "vmbr0"
+    ip: IPV4_CONF = "dhcp"
+    interface_id: NET_ID | None = Field(None, description="Slot to use (e.g. 'net1'); default: the first free slot.")
+    gw: safe_str(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$", "IPv4 default gateway.") | None = None
+    ip6: IPV6_CONF | None = None
+    gw6: safe_str(r"^[0-9A-Fa-f:.]{2,45}$", "IPv6 default gateway.") | None = None
+    tag: Annotated[int, Field(ge=1, le=4094, description="VLAN tag.")] | None = None
+    firewall: bool | None = Field(None, description="Use the interface's firewall rules.")
+    link_down: bool | None = Field(None, description="Disconnect the interface.")
+    rate: Annotated[float, Field(ge=0, description="Rate limit in MB/s.")] | None = None
+    mtu: Annotated[int, Field(ge=64, le=65535, description="MTU.")] | None = None
+    hwaddr: MAC | None = None
+
+
+class GuestArgs(ToolArgs):
+    pass
+
+
+# ----------------------------------------------------------------------------------------------------- results
+
+
+class Diff(BaseModel):
+    before: dict[str, Any] = Field(default_factory=dict)
+    after: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChangeResult(BaseModel):
+    """What every changing tool returns (the module's result keys plus a summary)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    summary: str = Field(description="One-line human summary.")
+    changed: bool = Field(description="Whether the guest config changed (or, with dry_run, would change).")
+    dry_run: bool = False
+    vmid: int
+    node: str | None = None
+    guest_type: Literal["qemu", "lxc"] | None = None
+    diff: Diff | None = Field(None, description="Before/after of exactly the config keys that change.")
+    config: dict[str, Any] = Field(default_factory=dict, description="Resulting (or predicted) guest config.")
+    pending: dict[str, Any] = Field(
+        default_factory=dict, description="Changes waiting for a reboot: key -> new value, null for a pending delete."
+    )
+    reboot_required: bool = False
+    task: str | None = Field(None, description="UPID of the last Proxmox task waited for.")
+    msg: str = ""
+
+
+class DiskResult(ChangeResult):
+    disk: str | None = Field(None, description="The disk slot used, e.g. 'scsi1'.")
+    volume: str | None = Field(None, description="Volume ID, e.g. 'local-lvm:vm-100-disk-1'.")
+    size: str | None = None
+
+
+class VmNicResult(ChangeResult):
+    interface: str | None = Field(None, description="The netN slot used.")
+    macaddr: str | None = None
+
+
+class ContainerNicResult(ChangeResult):
+    interface: str | None = Field(None, description="The netN slot used.")
+    hwaddr: str | None = None
+
+
+class GuestInfoResult(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    summary: str
+    vmid: int
+    node: str | None = None
+    guest_type: Literal["qemu", "lxc"] | None = None
+    status: str | None = None
+    name: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    pending: dict[str, Any] = Field(default_factory=dict)
+    disks: dict[str, Any] = Field(default_factory=dict, description="slot -> parsed disk properties")
+    nics: dict[str, Any] = Field(default_factory=dict, description="slot -> parsed NIC properties")
+    digest: str | None = None
+
+
+# --------------------------------------------------------------------------------------------------- the table
+
+
+def _hints(*, read_only: bool = False, destructive: bool = False, idempotent: bool = False) -> ToolAnnotations:
+    return ToolAnnotations(
+        read_only_hint=read_only,
+        destructive_hint=destructive,
+        idempotent_hint=idempotent,
+        open_world_hint=False,
+    )
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    module: str  # short name inside the collection
+    args: type[ToolArgs]
+    result: type[BaseModel]
+    title: str
+    description: str
+    annotations: ToolAnnotations
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    renames: Mapping[str, str] = field(default_factory=dict)  # tool argument -> module option
+    confirm: bool = False  # destroying data needs the user's confirmation
+
+    @property
+    def fqcn(self) -> str:
+        return f"{COLLECTION}.{self.module}"
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.annotations.read_only_hint)
+
+    def to_module_args(self, args: ToolArgs) -> dict[str, Any]:
+        """Module options for validated tool arguments: renamed, None dropped, fixed args added."""
+        options: dict[str, Any] = {}
+        for name, value in args.model_dump(exclude={"dry_run", "confirm"}).items():
+            if value is None:
+                continue
+            options[self.renames.get(name, name)] = value
+        options.update(self.fixed)
+        return options
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        name="update_vm_resources",
+        module="vm_resources",
+        args=VmResourcesArgs,
+        result=ChangeResult,
+        title="Update VM resources",
+        description="Set memory, ballooning, CPU cores/sockets/vCPUs, CPU type and CPU limits of a QEMU VM. Only the "
+        "options given are changed; some take effect after a reboot (see `pending`).",
+        annotations=_hints(idempotent=True),
+    ),
+    ToolSpec(
+        name="update_container_resources",
+        module="container_resources",
+        args=ContainerResourcesArgs,
+        result=ChangeResult,
+        title="Update container resources",
+        description="Set memory, swap, cores and CPU limits of an LXC container. Only the options given are changed.",
+        annotations=_hints(idempotent=True),
+    ),
+    ToolSpec(
+        name="add_vm_disk",
+        module="vm_disk",
+        args=AddVmDiskArgs,
+        result=DiskResult,
+        title="Add a disk to a VM",
+        description="Create a new volume on a storage and attach it to a VM (first free slot of the bus unless "
+        "disk_id is given). Returns the slot used. Each call without disk_id adds another disk.",
+        annotations=_hints(),
+        fixed={"state": "present"},
+        renames={"type": "bus", "disk_id": "disk"},
+    ),
+    ToolSpec(
+        name="resize_vm_disk",
+        module="vm_disk",
+        args=ResizeVmDiskArgs,
+        result=DiskResult,
+        title="Grow a VM disk",
+        description="Grow an attached VM disk to the given size. Disks only grow; a smaller size is an error.",
+        annotations=_hints(idempotent=True),
+        fixed={"state": "present"},
+        renames={"disk_id": "disk"},
+    ),
+    ToolSpec(
+        name="remove_vm_disk",
+        module="vm_disk",
+        args=RemoveVmDiskArgs,
+        result=DiskResult,
+        title="Remove a disk from a VM",
+        description="Detach a disk from a VM; its volume stays on the storage as an unused disk. With "
+        "delete_volume=true the volume is destroyed, which needs the user's confirmation.",
+        annotations=_hints(destructive=True, idempotent=True),
+        fixed={"state": "absent"},
+        renames={"disk_id": "disk", "delete_volume": "purge"},
+        confirm=True,
+    ),
+    ToolSpec(
+        name="add_vm_network",
+        module="vm_nic",
+        args=AddVmNetworkArgs,
+        result=VmNicResult,
+        title="Add a network interface to a VM",
+        description="Add a NIC to a VM (first free netN unless interface_id is given; with interface_id an existing "
+        "NIC is updated, keeping its MAC). Returns the netN used and its MAC address.",
+        annotations=_hints(),
+        fixed={"state": "present"},
+        renames={"interface_id": "interface"},
+    ),
+    ToolSpec(
+        name="remove_vm_network",
+        module="vm_nic",
+        args=InterfaceArgs,
+        result=VmNicResult,
+        title="Remove a network interface from a VM",
+        description="Remove the NIC netN from a VM (its MAC address is lost).",
+        annotations=_hints(destructive=True, idempotent=True),
+        fixed={"state": "absent"},
+        renames={"interface_id": "interface"},
+    ),
+    ToolSpec(
+        name="add_container_network",
+        module="container_nic",
+        args=AddContainerNetworkArgs,
+        result=ContainerNicResult,
+        title="Add a network interface to a container",
+        description="Add a NIC to an LXC container (first free netN unless interface_id is given), named eth<N> by "
+        "default, on vmbr0 with DHCP by default. Returns the netN used.",
+        annotations=_hints(),
+        fixed={"state": "present"},
+        renames={"interface_id": "interface"},
+    ),
+    ToolSpec(
+        name="remove_container_network",
+        module="container_nic",
+        args=InterfaceArgs,
+        result=ContainerNicResult,
+        title="Remove a network interface from a container",
+        description="Remove the NIC netN from an LXC container.",
+        annotations=_hints(destructive=True, idempotent=True),
+        fixed={"state": "absent"},
+        renames={"interface_id": "interface"},
+    ),
+    ToolSpec(
+        name="get_guest_config",
+        module="guest_info",
+        args=GuestArgs,
+        result=GuestInfoResult,
+        title="Read a guest's configuration",
+        description="Read a VM's or container's current config, pending changes, status, disks and NICs.",
+        annotations=_hints(read_only=True, idempotent=True),
+    ),
+)
+
+TOOLS_BY_NAME: dict[str, ToolSpec] = {spec.name: spec for spec in TOOLS}
+
+
+def summarize(spec: ToolSpec, result: Mapping[str, Any], *, dry_run: bool) -> str:
+    """One line for humans, built from the module's own `msg`."""
+    vmid = result.get("vmid")
+    guest = {"qemu": "VM", "lxc": "CT"}.get(str(result.get("guest_type")), "guest")
+    text = " ".join(str(result.get("msg") or "").split())
+    if not text:
+        if spec.read_only:
+            text = f"{result.get('name') or ''} {result.get('status') or ''}".strip() or "config read"
+        else:
+            text = "changed" if result.get("changed") else "no change"
+    prefix = "[dry run, nothing written] " if dry_run else ""
+    return f"{prefix}{guest} {vmid}: {text}"
