@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Lint gate: ruff check + ruff format --check on all Python in the repo, ansible-lint (production profile)
-# on playbooks/ when it exists.
+# Lint gate: ruff check + ruff format --check on all Python in the repo, the changelog checks
+# (tests/changelog/run.sh: antsibull-changelog lint), and ansible-lint (production profile) on playbooks/
+# when it exists.
 #
 # Usage: tests/lint/run.sh            (from anywhere inside the repo)
 # Environment:
@@ -44,6 +45,9 @@ step() {
 # ruff finds every *.py (and *.pyi) under the repo, honouring .gitignore and [tool.ruff] extend-exclude.
 step "ruff check" ruff check --no-cache --output-format full .
 step "ruff format" ruff format --no-cache --check --diff .
+
+# changelog fragments, config and changelogs/changelog.yaml (antsibull-changelog, pinned above)
+step "changelog" bash tests/changelog/run.sh
 
 if [[ -d playbooks ]] && find playbooks -type f \( -name '*.yml' -o -name '*.yaml' \) | grep -q .; then
     # --offline: no Galaxy look-ups, so the collection is made resolvable the same way the tests do it:
