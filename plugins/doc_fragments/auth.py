@@ -64,8 +64,8 @@ requirements:
   - requests
 notes:
   - Give either O(api_token_id) and O(api_token_secret), or O(api_password).
-  - The modules talk to the API over HTTPS from the host that runs them; use C(delegate_to: localhost) or
-    C(connection: local) as with other API modules.
+  - "The modules talk to the API over HTTPS from the host that runs them; use C(delegate_to: localhost) or
+    C(connection: local) as with other API modules."
 """
 
 
