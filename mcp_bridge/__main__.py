@@ -1,0 +1,6 @@
+"""python -m mcp_bridge"""
+
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

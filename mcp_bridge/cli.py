@@ -1,0 +1,117 @@
+"""Command line: `pve-config-mcp` / `python -m mcp_bridge`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from . import __version__
+from .collection import CollectionNotFound
+from .config import DEFAULT_AUDIT_LOG, TOKEN_ENV, Config, ConfigError, load
+from .server import Bridge, build_server
+from .tools import TOOLS
+
+
+def _csv(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="pve-config-mcp",
+        description="MCP server that configures Proxmox VE guests through the pve.config Ansible modules. "
+        "The Proxmox connection comes from PROXMOX_HOST, PROXMOX_USER, PROXMOX_TOKEN_ID + PROXMOX_TOKEN_SECRET "
+        "(or PROXMOX_PASSWORD), PROXMOX_VALIDATE_CERTS and PROXMOX_CA_PATH, or the [proxmox] table of --config.",
+        epilog=f"Tools: {', '.join(spec.name for spec in TOOLS)}. The HTTP bearer token is read from {TOKEN_ENV} "
+        "or the config file, never from the command line.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--config", "-c", metavar="FILE", help="TOML or YAML configuration file")
+    p.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
+    p.add_argument("--host", help="HTTP bind address (default 127.0.0.1; others need a bearer token)")
+    p.add_argument("--port", type=int, help="HTTP port (default 8765, 0 = any free port)")
+    p.add_argument("--path", help="HTTP endpoint path (default /mcp)")
+    p.add_argument("--stateless", action="store_true", default=None, help="stateless streamable HTTP")
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        metavar="HOST[:PORT]",
+        help="extra Host header value to accept (repeatable)",
+    )
+    p.add_argument(
+        "--allowed-origin",
+        action="append",
+        dest="allowed_origins",
+        metavar="ORIGIN",
+        help="extra Origin header value to accept (repeatable)",
+    )
+    p.add_argument("--token-file", help="file holding the HTTP bearer token")
+    p.add_argument("--read-only", action="store_true", default=None, help="offer only read-only tools")
+    p.add_argument("--tools", type=_csv, help="comma-separated allow-list of tools")
+    p.add_argument("--vmids", type=_csv, help="comma-separated allow-list of VMIDs or ranges (100,200-299)")
+    p.add_argument("--pools", type=_csv, help="comma-separated allow-list of pools")
+    p.add_argument("--max-parallel", type=int, help="parallel module runs on different guests (default 4)")
+    p.add_argument("--timeout", type=float, help="seconds per call before the run is stopped (default 300)")
+    p.add_argument(
+        "--audit-log", metavar="PATH", help=f"JSON-lines audit log, '-' for stderr, 'off' (default {DEFAULT_AUDIT_LOG})"
+    )
+    p.add_argument("--collections-path", help="directory holding ansible_collections/pve/config")
+    p.add_argument("--check", action="store_true", help="validate the configuration, print a summary and exit")
+    return p
+
+
+def configure(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, Config]:
+    ns = parser().parse_args(argv)
+    overrides = {
+        "bridge": {
+            "read_only": ns.read_only,
+            "tools": ns.tools,
+            "vmids": ns.vmids,
+            "pools": ns.pools,
+            "max_parallel": ns.max_parallel,
+            "timeout": ns.timeout,
+            "audit_log": ns.audit_log,
+            "collections_path": ns.collections_path,
+        },
+        "http": {
+            "host": ns.host,
+            "port": ns.port,
+            "path": ns.path,
+            "stateless": ns.stateless,
+            "allowed_hosts": ns.allowed_hosts,
+            "allowed_origins": ns.allowed_origins,
+            "token_file": ns.token_file,
+        },
+    }
+    return ns, load(ns.config, overrides=overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        ns, config = configure(argv)
+        config.proxmox.check()
+        bridge = Bridge(config)
+        mcp = build_server(bridge)
+        if ns.check:
+            tools = ", ".join(spec.name for spec in bridge.policy.enabled(TOOLS))
+            print(f"pve-config-mcp {__version__}: Proxmox {config.proxmox.host} as {config.proxmox.user}")
+            print(f"collection: {bridge.runner.collections_path}")
+            print(f"tools: {tools}")
+            return 0
+        if ns.transport == "http":
+            from .transport import http_app, serve_http
+
+            http_app(mcp, config.http)  # refuses an unsafe configuration before anything listens
+            anyio.run(serve_http, mcp, config.http)
+        else:
+            anyio.run(mcp.run_stdio_async)
+    except (ConfigError, CollectionNotFound, ValueError, OSError) as exc:
+        print(f"pve-config-mcp: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
