@@ -34,3 +34,21 @@ options:
     type: int
     default: 300
 """
+
+    # Guest selection only (vmid/name/node), for read-only modules that never wait for locks or tasks.
+    SELECTION = r"""
+options:
+  vmid:
+    description:
+      - ID of the guest. One of O(vmid) or O(name) is required.
+    type: int
+  name:
+    description:
+      - Name of the guest, used when O(vmid) is not given; it must match exactly one guest in the cluster.
+    type: str
+  node:
+    description:
+      - Node that runs the guest. When omitted, it is found with one call to C(/cluster/resources).
+      - Giving O(node) together with O(vmid) saves that call.
+    type: str
+"""

@@ -1,0 +1,215 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: pve.config contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: guest_info
+short_description: Read the configuration, disks and NICs of a Proxmox VE VM or container
+version_added: 1.0.0
+description:
+  - Reads one QEMU VM or LXC container, found by O(vmid) or O(name), and returns its type, status, configuration
+    (with pending values applied, and separately the values in effect now and the pending ones), config digest,
+    lock, and its disks and network interfaces parsed into dictionaries.
+  - Never changes anything, also not in check mode.
+  - "API calls: without O(node), one C(GET /cluster/resources?type=vm) (type, node, status, lock) and one
+    C(GET /nodes/{node}/{type}/{vmid}/pending) (config, pending values, digest). With O(node) and O(vmid), the
+    lookup is replaced by C(GET /nodes/{node}/qemu/{vmid}/status/current), followed by the same call for C(lxc)
+    when the guest is not a VM. Servers whose C(/pending) answer has no digest item cost one more
+    C(GET .../config)."
+extends_documentation_fragment:
+  - pve.config.auth
+  - pve.config.guest.selection
+  - pve.config.attributes.info_module
+seealso:
+  - module: pve.config.vm_resources
+  - module: pve.config.container_resources
+author:
+  - pve.config contributors
+"""
+
+EXAMPLES = r"""
+- name: Read VM 100 (auth set once with module_defaults)
+  module_defaults:
+    group/pve.config.pve:
+      api_host: pve1.example.com
+      api_user: root@pam
+      api_token_id: automation
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  pve.config.guest_info:
+    vmid: 100
+  register: vm
+
+- name: Show the size of each disk
+  ansible.builtin.debug:
+    msg: "{{ item.key }} holds {{ item.value.file }}, {{ item.value.size_bytes | default('no size') }} bytes"
+  loop: "{{ vm.disks | dict2items }}"
+  when: item.value.media | default('disk') != 'cdrom'
+
+- name: Show the MAC address of the first NIC
+  ansible.builtin.debug:
+    msg: "{{ vm.nics.net0.macaddr }} on {{ vm.nics.net0.bridge }}"
+
+- name: Read a container by name and fail when it waits for a reboot
+  pve.config.guest_info:
+    name: cache01
+  register: ct
+  failed_when: ct.pending | length > 0
+"""
+
+RETURN = r"""
+vmid:
+  description: ID of the guest.
+  returned: always
+  type: int
+  sample: 100
+node:
+  description: Node that runs the guest.
+  returned: always
+  type: str
+  sample: pve1
+guest_type:
+  description: V(qemu) for a VM, V(lxc) for a container.
+  returned: always
+  type: str
+  sample: qemu
+status:
+  description: Run state of the guest, such as V(running) or V(stopped).
+  returned: always
+  type: str
+  sample: running
+name:
+  description: Name of the VM (its C(name)) or host name of the container (its C(hostname)).
+  returned: when the guest has one
+  type: str
+  sample: web01
+config:
+  description: The configuration with pending values applied and pending removals left out, as Proxmox writes it.
+  returned: always
+  type: dict
+  sample: {"memory": "4096", "cores": 2, "scsi0": "local-lvm:vm-100-disk-0,size=32G"}
+current:
+  description: The configuration values in effect now (before pending changes are applied).
+  returned: always
+  type: dict
+  sample: {"memory": "2048", "cores": 2, "scsi0": "local-lvm:vm-100-disk-0,size=32G"}
+pending:
+  description:
+    - Config keys whose new value takes effect only after a reboot, with that value (V(null) for a pending removal).
+  returned: always
+  type: dict
+  sample: {"memory": "4096"}
+digest:
+  description: SHA1 digest of the configuration, as Proxmox checks it on writes.
+  returned: always
+  type: str
+  sample: 3f7c2a8e0d9b1c4a5e6f7a8b9c0d1e2f3a4b5c6d
+lock:
+  description: Name of the config lock the guest holds (such as V(backup) or V(migrate)).
+  returned: when the guest is locked
+  type: str
+  sample: backup
+disks:
+  description:
+    - Each disk slot of the config (with pending values applied) as a dictionary of its property-string keys.
+    - For a VM the slots C(ideN), C(sataN), C(scsiN), C(virtioN), C(efidisk0), C(tpmstate0) and C(unusedN);
+      the volume is under C(file). For a container C(rootfs), C(mpN) and C(unusedN); the volume is under C(volume).
+    - A disk with a C(size) also has C(size_bytes), its size in bytes.
+  returned: always
+  type: dict
+  sample:
+    scsi0: {"file": "local-lvm:vm-100-disk-0", "iothread": "1", "size": "32G", "size_bytes": 34359738368}
+    ide2: {"file": "none", "media": "cdrom"}
+nics:
+  description:
+    - Each network interface C(netN) of the config as a dictionary of its property-string keys.
+    - For a VM C(model) and C(macaddr) (Proxmox's V(virtio=BC:24:...) form is split into both), C(bridge), C(tag)...;
+      for a container C(name), C(hwaddr), C(bridge), C(ip)...
+  returned: always
+  type: dict
+  sample:
+    net0: {"model": "virtio", "macaddr": "BC:24:11:00:01:00", "bridge": "vmbr0", "firewall": "1"}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pve.config.plugins.module_utils import guest_view
+from ansible_collections.pve.config.plugins.module_utils.client import (
+    AUTH_ARGSPEC,
+    AUTH_REQUIRED_ONE_OF,
+    AUTH_REQUIRED_TOGETHER,
+    check_dependencies,
+    connect,
+)
+from ansible_collections.pve.config.plugins.module_utils.errors import GuestNotFound, PveError
+from ansible_collections.pve.config.plugins.module_utils.guest import Guest, locate, read_state
+
+OPTIONS = dict(
+    vmid=dict(type="int"),
+    name=dict(type="str"),
+    node=dict(type="str"),
+)
+ARGUMENT_SPEC = dict(AUTH_ARGSPEC, **OPTIONS)
+NAME_KEYS = {"qemu": "name", "lxc": "hostname"}
+
+
+def find_on_node(api, node, vmid):
+    """Type and status of ``vmid`` on ``node`` without the cluster-wide lookup: the VM status, else the CT status."""
+    for kind in ("qemu", "lxc"):
+        try:
+            status = api.get("nodes/%s/%s/%d/status/current" % (node, kind, vmid)) or {}
+        except GuestNotFound:
+            continue
+        return Guest(vmid, node, kind, name=status.get("name"), status=status.get("status"), lock=status.get("lock"))
+    raise GuestNotFound("no guest with vmid %d on node %s (neither a QEMU VM nor a LXC container)" % (vmid, node))
+
+
+def gather(api, vmid=None, name=None, node=None):
+    """Everything guest_info returns, from two (at most three) GETs."""
+    if vmid is not None and node:
+        guest = find_on_node(api, node, vmid)
+    else:
+        guest = locate(api, None, vmid=vmid, name=name, node=node)
+    state = read_state(api, guest)
+    result = dict(
+        changed=False,
+        vmid=guest.vmid,
+        node=guest.node,
+        guest_type=guest.kind,
+        status=guest.status,
+        config=state.config,
+        current=state.current,
+        pending=state.pending,
+        digest=state.digest,
+        disks=guest_view.disks(state.config, guest.kind),
+        nics=guest_view.nics(state.config, guest.kind),
+    )
+    guest_name = state.config.get(NAME_KEYS[guest.kind]) or guest.name
+    if guest_name:
+        result["name"] = guest_name
+    lock = state.current.get("lock") or state.config.get("lock") or guest.lock
+    if lock:
+        result["lock"] = lock
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=ARGUMENT_SPEC,
+        supports_check_mode=True,
+        required_together=AUTH_REQUIRED_TOGETHER,
+        required_one_of=[("vmid", "name")] + AUTH_REQUIRED_ONE_OF,
+    )
+    check_dependencies(module)
+    try:
+        api = connect(module.params)
+        result = gather(api, vmid=module.params["vmid"], name=module.params["name"], node=module.params["node"])
+    except PveError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

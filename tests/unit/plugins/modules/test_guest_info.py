@@ -1,0 +1,213 @@
+"""guest_info against a faked HTTP API: the exact (read-only) requests and the parsed disk/NIC view."""
+
+from harness import pending, pve_error, requests_made, resources, run_module, url, writes
+from responses import matchers
+
+VM_CONFIG = {
+    "name": "web01",
+    "memory": "2048",
+    "cores": 2,
+    "scsi0": "local-lvm:vm-100-disk-0,iothread=1,size=32G",
+    "virtio1": "volume=ceph:vm-100-disk-3,cache=writeback,size=1024M",
+    "ide2": "none,media=cdrom",
+    "efidisk0": "local-lvm:vm-100-disk-1,efitype=4m,pre-enrolled-keys=1,size=4M",
+    "tpmstate0": "local-lvm:vm-100-disk-2,size=4M,version=v2.0",
+    "unused0": "local-lvm:vm-100-disk-9",
+    "net0": "virtio=BC:24:11:00:01:00,bridge=vmbr0,firewall=1",
+    "net1": "model=e1000,macaddr=bc:24:11:00:01:01,bridge=vmbr1,tag=20",
+    "scsihw": "virtio-scsi-single",
+}
+CT_CONFIG = {
+    "hostname": "cache01",
+    "memory": 512,
+    "swap": 512,
+    "rootfs": "local-lvm:vm-200-disk-0,size=8G",
+    "mp0": "local-lvm:vm-200-disk-1,mp=/srv,backup=1,size=16G",
+    "unused0": "local-lvm:vm-200-disk-2",
+    "net0": "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:02:00,ip=dhcp,type=veth",
+}
+CLUSTER = resources((100, "qemu", "pve1", "running", "web01"), (200, "lxc", "pve2", "stopped", "cache01"))
+LOOKUP = ("GET", "/cluster/resources", {"type": "vm"})
+GIB = 1024**3
+
+
+def lookup(api, answer=CLUSTER):
+    api.get(url("cluster/resources"), json=answer, match=[matchers.query_param_matcher({"type": "vm"})])
+
+
+def test_vm_by_vmid_costs_two_gets_and_parses_disks_and_nics(api):
+    lookup(api)
+    api.get(url("nodes/pve1/qemu/100/pending"), json=pending(VM_CONFIG, "abc123"))
+    result, failed = run_module("guest_info", dict(vmid=100))
+    assert not failed, result
+    assert requests_made(api) == [LOOKUP, ("GET", "/nodes/pve1/qemu/100/pending", {})]
+    assert result["changed"] is False
+    assert (result["vmid"], result["node"], result["guest_type"], result["status"]) == (100, "pve1", "qemu", "running")
+    assert result["name"] == "web01"
+    assert result["digest"] == "abc123"
+    assert result["config"] == VM_CONFIG and result["current"] == VM_CONFIG
+    assert result["pending"] == {}
+    assert "lock" not in result
+    disks = result["disks"]
+    assert list(disks) == ["efidisk0", "ide2", "scsi0", "tpmstate0", "unused0", "virtio1"]
+    assert disks["scsi0"] == {"file": "local-lvm:vm-100-disk-0", "iothread": "1", "size": "32G", "size_bytes": 32 * GIB}
+    assert disks["virtio1"] == {"file": "ceph:vm-100-disk-3", "cache": "writeback", "size": "1024M", "size_bytes": GIB}
+    assert disks["ide2"] == {"file": "none", "media": "cdrom"}
+    assert disks["efidisk0"]["efitype"] == "4m" and disks["efidisk0"]["size_bytes"] == 4 * 1024**2
+    assert disks["tpmstate0"] == {
+        "file": "local-lvm:vm-100-disk-2",
+        "size": "4M",
+        "version": "v2.0",
+        "size_bytes": 4 * 1024**2,
+    }
+    assert disks["unused0"] == {"file": "local-lvm:vm-100-disk-9"}
+    assert result["nics"] == {
+        "net0": {"model": "virtio", "macaddr": "BC:24:11:00:01:00", "bridge": "vmbr0", "firewall": "1"},
+        "net1": {"model": "e1000", "macaddr": "bc:24:11:00:01:01", "bridge": "vmbr1", "tag": "20"},
+    }
+
+
+def test_container_by_name_has_rootfs_mount_points_and_hwaddr(api):
+    lookup(api)
+    api.get(url("nodes/pve2/lxc/200/pending"), json=pending(CT_CONFIG, "ct1"))
+    result, failed = run_module("guest_info", dict(name="cache01"))
+    assert not failed, result
+    assert len(requests_made(api)) == 2
+    assert (result["vmid"], result["node"], result["guest_type"], result["status"]) == (200, "pve2", "lxc", "stopped")
+    assert result["name"] == "cache01"
+    assert result["disks"] == {
+        "mp0": {
+            "volume": "local-lvm:vm-200-disk-1",
+            "mp": "/srv",
+            "backup": "1",
+            "size": "16G",
+            "size_bytes": 16 * GIB,
+        },
+        "rootfs": {"volume": "local-lvm:vm-200-disk-0", "size": "8G", "size_bytes": 8 * GIB},
+        "unused0": {"volume": "local-lvm:vm-200-disk-2"},
+    }
+    assert result["nics"] == {
+        "net0": {"name": "eth0", "bridge": "vmbr0", "hwaddr": "BC:24:11:00:02:00", "ip": "dhcp", "type": "veth"}
+    }
+
+
+def test_node_and_vmid_of_a_vm_use_status_current_instead_of_the_lookup(api):
+    api.get(
+        url("nodes/pve1/qemu/100/status/current"),
+        json={"data": {"status": "running", "vmid": 100, "name": "web01", "ha": {}}},
+    )
+    api.get(url("nodes/pve1/qemu/100/pending"), json=pending(VM_CONFIG))
+    result, failed = run_module("guest_info", dict(vmid=100, node="pve1"))
+    assert not failed, result
+    assert requests_made(api) == [
+        ("GET", "/nodes/pve1/qemu/100/status/current", {}),
+        ("GET", "/nodes/pve1/qemu/100/pending", {}),
+    ]
+    assert result["guest_type"] == "qemu" and result["status"] == "running"
+
+
+def test_node_and_vmid_of_a_container_try_qemu_first(api):
+    pve_error(
+        api,
+        "GET",
+        "nodes/pve2/qemu/200/status/current",
+        "Configuration file 'nodes/pve2/qemu-server/200.conf' does not exist",
+    )
+    api.get(url("nodes/pve2/lxc/200/status/current"), json={"data": {"status": "stopped", "vmid": 200, "ha": {}}})
+    api.get(url("nodes/pve2/lxc/200/pending"), json=pending(CT_CONFIG))
+    result, failed = run_module("guest_info", dict(vmid=200, node="pve2"))
+    assert not failed, result
+    assert [c[1] for c in requests_made(api)] == [
+        "/nodes/pve2/qemu/200/status/current",
+        "/nodes/pve2/lxc/200/status/current",
+        "/nodes/pve2/lxc/200/pending",
+    ]
+    assert result["guest_type"] == "lxc" and result["status"] == "stopped" and result["name"] == "cache01"
+
+
+def test_node_and_vmid_of_nothing(api):
+    for kind in ("qemu", "lxc"):
+        pve_error(
+            api,
+            "GET",
+            f"nodes/pve1/{kind}/555/status/current",
+            f"Configuration file 'nodes/pve1/{kind}/555.conf' does not exist",
+        )
+    result, failed = run_module("guest_info", dict(vmid=555, node="pve1"))
+    assert failed
+    assert result["msg"] == "no guest with vmid 555 on node pve1 (neither a QEMU VM nor a LXC container)"
+
+
+def test_pending_values_and_deletions(api):
+    lookup(api)
+    api.get(
+        url("nodes/pve1/qemu/100/pending"),
+        json=pending(
+            VM_CONFIG,
+            pending_values={"memory": "4096", "scsi1": "local-lvm:vm-100-disk-5,size=10G"},
+            deletes=("unused0",),
+        ),
+    )
+    result, failed = run_module("guest_info", dict(vmid=100))
+    assert not failed, result
+    assert result["pending"] == {"memory": "4096", "scsi1": "local-lvm:vm-100-disk-5,size=10G", "unused0": None}
+    assert result["config"]["memory"] == "4096" and "unused0" not in result["config"]
+    assert result["current"]["memory"] == "2048" and "scsi1" not in result["current"]
+    assert "scsi1" in result["disks"] and "unused0" not in result["disks"]
+    assert result["disks"]["scsi1"]["size_bytes"] == 10 * GIB
+
+
+def test_lock_is_returned(api):
+    lookup(api)
+    api.get(url("nodes/pve1/qemu/100/pending"), json=pending(dict(VM_CONFIG, lock="backup")))
+    result, failed = run_module("guest_info", dict(vmid=100))
+    assert not failed and result["lock"] == "backup"
+
+
+def test_digest_falls_back_to_get_config(api):
+    lookup(api)
+    items = [item for item in pending(VM_CONFIG)["data"] if item["key"] != "digest"]
+    api.get(url("nodes/pve1/qemu/100/pending"), json={"data": items})
+    api.get(url("nodes/pve1/qemu/100/config"), json={"data": dict(VM_CONFIG, digest="fromconfig")})
+    result, failed = run_module("guest_info", dict(vmid=100))
+    assert not failed and result["digest"] == "fromconfig"
+    assert len(requests_made(api)) == 3
+
+
+def test_check_mode_reads_the_same_and_writes_nothing(api):
+    lookup(api)
+    api.get(url("nodes/pve1/qemu/100/pending"), json=pending(VM_CONFIG))
+    result, failed = run_module("guest_info", dict(vmid=100), check=True, diff=True)
+    assert not failed and result["changed"] is False
+    assert result["disks"]["scsi0"]["size"] == "32G"
+    assert writes(api) == [] and len(requests_made(api)) == 2
+
+
+def test_unknown_sub_keys_of_a_newer_proxmox_are_kept(api):
+    lookup(api)
+    config = dict(VM_CONFIG, scsi0="local-lvm:vm-100-disk-0,size=32G,future-knob=7", net0="virtio=BC:24:11:00:01:00")
+    api.get(url("nodes/pve1/qemu/100/pending"), json=pending(config))
+    result, failed = run_module("guest_info", dict(vmid=100))
+    assert not failed, result
+    assert result["disks"]["scsi0"] == {
+        "file": "local-lvm:vm-100-disk-0",
+        "size": "32G",
+        "future-knob": "7",
+        "size_bytes": 32 * GIB,
+    }
+    assert result["nics"]["net0"] == {"model": "virtio", "macaddr": "BC:24:11:00:01:00"}
+
+
+def test_unknown_vmid_and_ambiguous_name(api):
+    lookup(api, resources((100, "qemu", "pve1", "running", "web"), (101, "qemu", "pve2", "running", "web")))
+    result, failed = run_module("guest_info", dict(vmid=999))
+    assert failed and "no guest with vmid 999" in result["msg"]
+    result, failed = run_module("guest_info", dict(name="web"))
+    assert failed and "2 guests have name 'web' (vmids 100, 101); give vmid instead" in result["msg"]
+    assert writes(api) == []
+
+
+def test_vmid_or_name_is_required(api):
+    result, failed = run_module("guest_info", dict(node="pve1"))
+    assert failed and "one of the following is required: vmid, name" in result["msg"]
+    assert requests_made(api) == []
