@@ -1,0 +1,149 @@
+"""module_utils/disk.py as tables: slot parsing, first free slot, what a slot holds, volume facts."""
+
+import pytest
+
+from ansible_collections.pve.config.plugins.module_utils import disk
+from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
+
+
+@pytest.mark.parametrize(
+    "slot,expected",
+    [
+        ("scsi0", ("scsi", 0)),
+        ("scsi30", ("scsi", 30)),
+        ("SATA5", ("sata", 5)),
+        (" ide3 ", ("ide", 3)),
+        ("virtio15", ("virtio", 15)),
+    ],
+)
+def test_parse_slot(slot, expected):
+    assert disk.parse_slot(slot) == expected
+
+
+@pytest.mark.parametrize(
+    "slot,message",
+    [
+        ("scsi31", "out of range: the scsi bus has slots scsi0 to scsi30"),
+        ("ide4", "out of range: the ide bus has slots ide0 to ide3"),
+        ("sata6", "out of range: the sata bus has slots sata0 to sata5"),
+        ("virtio16", "out of range: the virtio bus has slots virtio0 to virtio15"),
+        ("nvme0", "is not a disk slot"),
+        ("unused0", "is not a disk slot"),
+        ("efidisk0", "is not a disk slot"),
+        ("scsi", "is not a disk slot"),
+        ("", "is not a disk slot"),
+    ],
+)
+def test_parse_slot_errors(slot, message):
+    with pytest.raises(InvalidRequest) as exc:
+        disk.parse_slot(slot)
+    assert message in exc.value.msg and exc.value.msg.endswith("nothing was changed")
+
+
+@pytest.mark.parametrize(
+    "key,expected",
+    [
+        ("scsi1", True),
+        ("ide2", True),
+        ("virtio15", True),
+        ("virtio16", False),
+        ("unused0", False),
+        ("net0", False),
+        ("efidisk0", False),
+        ("tpmstate0", False),
+    ],
+)
+def test_is_disk_slot(key, expected):
+    assert disk.is_disk_slot(key) is expected
+
+
+@pytest.mark.parametrize(
+    "bus,configs,expected",
+    [
+        ("scsi", [{}], "scsi0"),
+        ("scsi", [{"scsi0": "x", "scsi2": "x"}], "scsi1"),
+        ("scsi", [{"scsi0": "x"}, {"scsi1": "x"}], "scsi2"),  # a slot still in the current values counts
+        ("ide", [{"ide0": "x", "ide1": "x", "ide2": "none,media=cdrom"}], "ide3"),
+        ("virtio", [{"scsi0": "x", "sata0": "x"}], "virtio0"),
+    ],
+)
+def test_first_free_slot(bus, configs, expected):
+    assert disk.first_free_slot(bus, *configs) == expected
+
+
+def test_no_free_slot():
+    with pytest.raises(InvalidRequest) as exc:
+        disk.first_free_slot("sata", {f"sata{i}": "x" for i in range(6)})
+    assert "all 6 sata slots are in use" in exc.value.msg
+
+
+def test_bus_options_follow_the_schema():
+    assert "iothread" in disk.bus_options("scsi") and "iothread" in disk.bus_options("virtio")
+    assert "iothread" not in disk.bus_options("sata") and "iothread" not in disk.bus_options("ide")
+    assert "ssd" not in disk.bus_options("virtio") and "ssd" in disk.bus_options("sata")
+
+
+@pytest.mark.parametrize(
+    "slot,text,kind",
+    [
+        ("scsi0", "local-lvm:vm-100-disk-0,iothread=1,size=32G", "disk"),
+        ("ide2", "none,media=cdrom", "cdrom"),
+        ("ide2", "local:iso/debian-12.iso,media=cdrom,size=628M", "cdrom"),
+        ("sata1", "/dev/disk/by-id/ata-WDC_WD40EFRX_WD-1234,size=3726G", "passthrough"),
+        ("scsi3", "volume=local-lvm:vm-100-disk-3,size=4G", "disk"),
+    ],
+)
+def test_drive_kind(slot, text, kind):
+    assert disk.drive_kind(disk.parse_drive(slot, text)) == kind
+
+
+@pytest.mark.parametrize(
+    "text,fmt",
+    [
+        ("local-lvm:vm-100-disk-0,size=4G", "raw"),
+        ("local:100/vm-100-disk-0.qcow2,size=4G", "qcow2"),
+        ("local:100/vm-100-disk-0.vmdk,size=4G", "vmdk"),
+        ("local:100/vm-100-disk-0.raw,size=4G", "raw"),
+        ("nfs:100/vm-100-disk-0.qcow2,format=raw,size=4G", "raw"),
+        ("rbd.pool:vm-100-disk-0,size=4G", "raw"),
+    ],
+)
+def test_volume_format(text, fmt):
+    assert disk.volume_format(disk.parse_drive("scsi0", text)) == fmt
+
+
+@pytest.mark.parametrize(
+    "size,expected",
+    [("32G", 32 * 1024**3), ("512M", 512 * 1024**2), ("4194304", 4194304), (None, None), ("garbage", None)],
+)
+def test_drive_size(size, expected):
+    values = {"file": "local-lvm:vm-100-disk-0"}
+    if size is not None:
+        values["size"] = size
+    assert disk.drive_size(values) == expected
+
+
+def test_find_unused_and_storage():
+    config = {
+        "unused0": "local-lvm:vm-100-disk-7",
+        "unused10": "local-lvm:vm-100-disk-1",
+        "unused2": "local-lvm:vm-100-disk-1",
+        "scsi0": "local-lvm:vm-100-disk-1",
+    }
+    assert disk.find_unused(config, "local-lvm:vm-100-disk-1") == "unused2"
+    assert disk.find_unused(config, "local-lvm:vm-100-disk-9") is None
+    assert disk.volume_storage("local-lvm:vm-100-disk-1") == "local-lvm"
+
+
+def test_disks_view():
+    config = {
+        "scsi0": "local-lvm:vm-100-disk-0,size=8G",
+        "ide2": "none,media=cdrom",
+        "net0": "virtio=BC:24:11:0:1:0",
+        "unused0": "local-lvm:vm-100-disk-9",
+        "name": "web01",
+    }
+    assert disk.disks(config) == {
+        "scsi0": {"file": "local-lvm:vm-100-disk-0", "size": "8G"},
+        "ide2": {"file": "none", "media": "cdrom"},
+    }

@@ -1,0 +1,607 @@
+"""vm_disk against a faked HTTP API: exact requests (digest included), tasks, idempotence, check/diff, bad input."""
+
+import pytest
+from harness import DIGEST_MISMATCH, pending, pve_error, requests_made, resources, run_module, url, writes
+from responses import matchers
+
+PATH = "nodes/pve1/qemu/100"
+SCSI0 = "local-lvm:vm-100-disk-0,iothread=1,size=8G"
+DISK1 = "local-lvm:vm-100-disk-1,discard=on,iothread=1,size=32G"
+CONFIG = {
+    "name": "web01",
+    "memory": "2048",
+    "scsihw": "virtio-scsi-single",
+    "boot": "order=scsi0;ide2;net0",
+    "scsi0": SCSI0,
+    "ide2": "none,media=cdrom",
+    "net0": "virtio=BC:24:11:00:01:00,bridge=vmbr0",
+}
+UPID = "UPID:pve1:000A1B2C:0012D687:67A0B1C2:qmconfig:100:root@pam!ci:"
+RESIZE_UPID = "UPID:pve1:000A1B3D:0012D9A0:67A0B1D0:qmresize:100:root@pam!ci:"
+LVM = {
+    "storage": "local-lvm",
+    "type": "lvmthin",
+    "content": "rootdir,images",
+    "enabled": 1,
+    "active": 1,
+    "shared": 0,
+    "total": 68182605824,
+    "used": 4294967296,
+    "avail": 63887638528,
+    "used_fraction": 0.063,
+}
+
+GETS = [("GET", "/cluster/resources", {"type": "vm"}), ("GET", "/" + PATH + "/pending", {})]
+STORAGE_GET = ("GET", "/nodes/pve1/storage", {"storage": "local-lvm"})
+
+
+def guest(api, config=CONFIG, digest="d1", **kw):
+    api.get(
+        url("cluster/resources"),
+        json=resources((100, "qemu", "pve1"), (200, "lxc", "pve1")),
+        match=[matchers.query_param_matcher({"type": "vm"})],
+    )
+    reread(api, config, digest, **kw)
+
+
+def reread(api, config, digest, **kw):
+    api.get(url(PATH + "/pending"), json=pending(config, digest, **kw))
+
+
+def storage(api, name="local-lvm", items=None):
+    api.get(
+        url("nodes/pve1/storage"),
+        json={"data": [dict(LVM)] if items is None else items},
+        match=[matchers.query_param_matcher({"storage": name})],
+    )
+
+
+def task(api, upid, exitstatus="OK", running=0, log=None):
+    kind = upid.split(":")[5]
+    status = url(f"nodes/pve1/tasks/{upid}/status")
+    base = {
+        "upid": upid,
+        "node": "pve1",
+        "pid": 662316,
+        "pstart": 1234567,
+        "starttime": 1738584514,
+        "type": kind,
+        "id": "100",
+        "user": "root@pam!ci",
+    }
+    for _ in range(running):
+        api.get(status, json={"data": dict(base, status="running")})
+    api.get(status, json={"data": dict(base, status="stopped", exitstatus=exitstatus)})
+    if log is not None:
+        api.get(
+            url(f"nodes/pve1/tasks/{upid}/log"),
+            json={"data": [{"n": i + 1, "t": t} for i, t in enumerate(log)]},
+            match=[matchers.query_param_matcher({"start": "0", "limit": "500"})],
+        )
+
+
+def status_get(upid):
+    return ("GET", f"/nodes/pve1/tasks/{upid}/status", {})
+
+
+def post_config(api, body, data=UPID):
+    api.post(url(PATH + "/config"), json={"data": data}, match=[matchers.urlencoded_params_matcher(body)])
+
+
+def put_config(api, body):
+    api.put(url(PATH + "/config"), json={"data": None}, match=[matchers.urlencoded_params_matcher(body)])
+
+
+def put_resize(api, body):
+    api.put(url(PATH + "/resize"), json={"data": RESIZE_UPID}, match=[matchers.urlencoded_params_matcher(body)])
+
+
+# --- create -----------------------------------------------------------------------------------------------
+
+
+def test_create_in_given_slot_posts_and_waits_for_the_task(api):
+    guest(api)
+    storage(api)
+    new = "local-lvm:32,discard=on,iothread=1"
+    post_config(api, {"scsi1": new, "digest": "d1"})
+    task(api, UPID, running=1)
+    reread(api, dict(CONFIG, scsi1=DISK1), "d2")
+    result, failed = run_module(
+        "vm_disk", dict(vmid=100, disk="scsi1", storage="local-lvm", size="32G", discard=True, iothread=True, ssd=False)
+    )
+    assert not failed, result
+    assert requests_made(api) == GETS + [
+        STORAGE_GET,
+        ("POST", "/" + PATH + "/config", {"scsi1": new, "digest": "d1"}),
+        status_get(UPID),
+        status_get(UPID),
+        GETS[1],
+    ]
+    assert result["changed"] is True
+    assert result["disk"] == "scsi1" and result["volume"] == "local-lvm:vm-100-disk-1" and result["size"] == "32G"
+    assert result["task"] == UPID
+    assert result["diff"] == {"before": {}, "after": {"scsi1": DISK1}}
+    assert result["config"]["scsi1"] == DISK1
+    assert result["msg"] == "create scsi1 (32G on local-lvm) of QEMU VM 100 on pve1"
+
+
+def test_create_in_first_free_slot_remembers_it(api):
+    config = dict(CONFIG, scsi1=DISK1)
+    guest(api, config)
+    storage(api)
+    post_config(api, {"scsi2": "local-lvm:0.5", "digest": "d1"})
+    task(api, UPID)
+    new = "local-lvm:vm-100-disk-2,size=512M"
+    reread(api, dict(config, scsi2=new), "d2")
+    result, failed = run_module("vm_disk", dict(vmid=100, storage="local-lvm", size="512M"))
+    assert not failed, result
+    assert writes(api) == [("POST", "/" + PATH + "/config", {"scsi2": "local-lvm:0.5", "digest": "d1"})]
+    assert result["disk"] == "scsi2" and result["volume"] == "local-lvm:vm-100-disk-2" and result["size"] == "512M"
+    assert result["diff"] == {"before": {}, "after": {"scsi2": new}}
+
+
+def test_first_free_slot_of_another_bus_skips_a_slot_whose_removal_is_pending(api):
+    config = dict(CONFIG, virtio0="local-lvm:vm-100-disk-3,size=4G")
+    guest(api, config, deletes=("virtio0",))
+    storage(api)
+    post_config(api, {"virtio1": "local-lvm:4", "digest": "d1"})
+    task(api, UPID)
+    reread(api, dict(config, virtio1="local-lvm:vm-100-disk-4,size=4G"), "d2", deletes=("virtio0",))
+    result, failed = run_module("vm_disk", dict(vmid=100, bus="virtio", storage="local-lvm", size=4))
+    assert not failed, result
+    assert result["disk"] == "virtio1"
+    assert writes(api) == [("POST", "/" + PATH + "/config", {"virtio1": "local-lvm:4", "digest": "d1"})]
+
+
+def test_create_with_format_and_options_off_by_default_left_out(api):
+    guest(api)
+    storage(
+        api,
+        "local",
+        [{"storage": "local", "type": "dir", "content": "iso,vztmpl,backup,images", "enabled": 1, "active": 1}],
+    )
+    post_config(api, {"sata0": "local:10,format=qcow2,cache=writeback,backup=0", "digest": "d1"})
+    task(api, UPID)
+    reread(api, dict(CONFIG, sata0="local:100/vm-100-disk-1.qcow2,backup=0,cache=writeback,size=10G"), "d2")
+    result, failed = run_module(
+        "vm_disk",
+        dict(
+            vmid=100,
+            disk="sata0",
+            storage="local",
+            size=10,
+            format="qcow2",
+            cache="writeback",
+            backup=False,
+            ssd=False,
+            discard=False,
+        ),
+    )
+    assert not failed, result
+    assert result["volume"] == "local:100/vm-100-disk-1.qcow2"
+    assert len(writes(api)) == 1
+
+
+def test_task_with_warnings_is_success(api):
+    guest(api)
+    storage(api)
+    post_config(api, {"scsi1": "local-lvm:32", "digest": "d1"})
+    task(api, UPID, exitstatus="WARNINGS: 1")
+    reread(api, dict(CONFIG, scsi1="local-lvm:vm-100-disk-1,size=32G"), "d2")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", storage="local-lvm", size=32))
+    assert not failed, result
+    assert result["changed"] is True and result["task"] == UPID
+
+
+def test_failed_task_reports_the_log_tail(api):
+    guest(api)
+    storage(api)
+    post_config(api, {"scsi1": "local-lvm:32", "digest": "d1"})
+    log = [
+        "create full clone of drive scsi1",
+        '  Volume group "pve" has insufficient free space (100 extents): 8192 required.',
+        "TASK ERROR: error during cfs-locked 'storage-local-lvm' operation: lvcreate failed",
+    ]
+    task(api, UPID, exitstatus="error during cfs-locked 'storage-local-lvm' operation: lvcreate failed", log=log)
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", storage="local-lvm", size=32))
+    assert failed
+    assert "lvcreate failed" in result["msg"] and "insufficient free space" in result["msg"]
+    assert result["task"] == UPID and result["task_log"] == log
+    assert requests_made(api)[-1] == ("GET", f"/nodes/pve1/tasks/{UPID}/log", {"start": "0", "limit": "500"})
+
+
+def test_rerun_is_a_noop_with_two_gets(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    result, failed = run_module(
+        "vm_disk",
+        dict(
+            vmid=100,
+            disk="scsi1",
+            storage="local-lvm",
+            size="32G",
+            discard=True,
+            iothread=True,
+            ssd=False,
+            backup=True,
+            cache="none",
+        ),
+    )
+    assert not failed, result
+    assert result["changed"] is False
+    assert requests_made(api) == GETS
+    assert result["diff"] == {"before": {}, "after": {}}
+    assert (result["disk"], result["volume"], result["size"]) == ("scsi1", "local-lvm:vm-100-disk-1", "32G")
+
+
+def test_check_mode_create_validates_storage_and_predicts(api):
+    guest(api)
+    storage(api)
+    result, failed = run_module(
+        "vm_disk", dict(vmid=100, disk="scsi1", storage="local-lvm", size=32, ssd=True), check=True, diff=True
+    )
+    assert not failed, result
+    assert result["changed"] is True
+    assert requests_made(api) == GETS + [STORAGE_GET]
+    assert result["diff"] == {"before": {}, "after": {"scsi1": "local-lvm:32,ssd=1"}}
+    assert result["config"]["scsi1"] == "local-lvm:32,ssd=1"
+    assert result["disk"] == "scsi1" and "volume" not in result
+    assert result["msg"].startswith("would create scsi1")
+
+
+# --- update ----------------------------------------------------------------------------------------------
+
+
+def test_grow_sends_resize_with_digest_and_waits(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    put_resize(api, {"disk": "scsi1", "size": "40G", "digest": "d1"})
+    task(api, RESIZE_UPID)
+    grown = DISK1.replace("size=32G", "size=40G")
+    reread(api, dict(CONFIG, scsi1=grown), "d2")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="40G"))
+    assert not failed, result
+    assert requests_made(api) == GETS + [
+        ("PUT", "/" + PATH + "/resize", {"disk": "scsi1", "size": "40G", "digest": "d1"}),
+        status_get(RESIZE_UPID),
+        GETS[1],
+    ]
+    assert result["diff"] == {"before": {"scsi1": DISK1}, "after": {"scsi1": grown}}
+    assert result["size"] == "40G" and result["task"] == RESIZE_UPID
+    assert result["msg"] == "grow scsi1 from 32G to 40G of QEMU VM 100 on pve1"
+
+
+def test_check_mode_grow_predicts_the_size(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=64), check=True)
+    assert not failed and result["changed"] is True
+    assert writes(api) == []
+    assert result["diff"]["after"] == {"scsi1": DISK1.replace("size=32G", "size=64G")}
+
+
+@pytest.mark.parametrize("size", ["16G", 16, "16384M"])
+def test_shrink_is_refused(api, size):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=size))
+    assert failed
+    assert "is 32G; shrinking it to 16G is not supported" in result["msg"]
+    assert result["msg"].endswith("nothing was changed")
+    assert writes(api) == []
+
+
+def test_option_change_keeps_the_other_sub_keys(api):
+    current = "local-lvm:vm-100-disk-1,aio=native,iothread=1,serial=DATA1,size=32G"
+    guest(api, dict(CONFIG, scsi1=current))
+    wanted = "local-lvm:vm-100-disk-1,aio=native,iothread=1,serial=DATA1,size=32G,cache=writeback,backup=0"
+    put_config(api, {"scsi1": wanted, "digest": "d1"})
+    reread(api, dict(CONFIG, scsi1=wanted), "d2")
+    result, failed = run_module(
+        "vm_disk", dict(vmid=100, disk="scsi1", cache="writeback", backup=False, iothread=True), diff=True
+    )
+    assert not failed, result
+    assert writes(api) == [("PUT", "/" + PATH + "/config", {"scsi1": wanted, "digest": "d1"})]
+    assert result["diff"] == {"before": {"scsi1": current}, "after": {"scsi1": wanted}}
+    assert result["msg"] == "set cache=writeback, backup=0 of scsi1 of QEMU VM 100 on pve1"
+    assert "task" not in result
+
+
+def test_discard_false_changes_on_to_ignore(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    wanted = DISK1.replace("discard=on", "discard=ignore")
+    put_config(api, {"scsi1": wanted, "digest": "d1"})
+    reread(api, dict(CONFIG, scsi1=wanted), "d2")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", discard=False))
+    assert not failed, result
+    assert writes(api) == [("PUT", "/" + PATH + "/config", {"scsi1": wanted, "digest": "d1"})]
+
+
+def test_resize_and_option_change_are_two_writes_with_their_own_digest(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    put_resize(api, {"disk": "scsi1", "size": "40G", "digest": "d1"})
+    task(api, RESIZE_UPID)
+    grown = DISK1.replace("size=32G", "size=40G")
+    reread(api, dict(CONFIG, scsi1=grown), "d2")
+    final = grown + ",cache=writeback"
+    put_config(api, {"scsi1": final, "digest": "d2"})
+    reread(api, dict(CONFIG, scsi1=final), "d3")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=40, cache="writeback"))
+    assert not failed, result
+    assert requests_made(api) == GETS + [
+        ("PUT", "/" + PATH + "/resize", {"disk": "scsi1", "size": "40G", "digest": "d1"}),
+        status_get(RESIZE_UPID),
+        GETS[1],
+        ("PUT", "/" + PATH + "/config", {"scsi1": final, "digest": "d2"}),
+        GETS[1],
+    ]
+    assert result["diff"] == {"before": {"scsi1": DISK1}, "after": {"scsi1": final}}
+    assert result["size"] == "40G" and result["task"] == RESIZE_UPID
+
+
+def test_check_mode_resize_and_options_predicts_both(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=40, cache="writeback"), check=True)
+    assert not failed and writes(api) == []
+    assert result["diff"] == {
+        "before": {"scsi1": DISK1},
+        "after": {"scsi1": DISK1.replace("size=32G", "size=40G") + ",cache=writeback"},
+    }
+    assert result["msg"].startswith("would grow scsi1 from 32G to 40G, then set cache=writeback")
+
+
+def test_storage_mismatch_is_refused(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", storage="ceph-pool", size=32))
+    assert failed
+    assert "is on storage local-lvm, not ceph-pool" in result["msg"] and "nothing was changed" in result["msg"]
+    assert writes(api) == []
+
+
+def test_format_mismatch_is_refused(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", format="qcow2"))
+    assert failed and "has format raw, not qcow2" in result["msg"]
+    assert writes(api) == []
+
+
+# --- absent ----------------------------------------------------------------------------------------------
+
+
+def test_detach_leaves_the_volume_unused(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    put_config(api, {"delete": "scsi1", "digest": "d1"})
+    reread(api, dict(CONFIG, unused0="local-lvm:vm-100-disk-1"), "d2")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", state="absent"))
+    assert not failed, result
+    assert requests_made(api) == GETS + [("PUT", "/" + PATH + "/config", {"delete": "scsi1", "digest": "d1"}), GETS[1]]
+    assert result["diff"] == {"before": {"scsi1": DISK1}, "after": {}}
+    assert result["volume"] == "local-lvm:vm-100-disk-1" and "destroyed_volume" not in result
+    assert result["config"]["unused0"] == "local-lvm:vm-100-disk-1"
+
+
+def test_detach_and_purge_deletes_the_unused_entry(api):
+    config = dict(CONFIG, scsi1=DISK1, unused0="local-lvm:vm-100-disk-7")
+    guest(api, config)
+    put_config(api, {"delete": "scsi1", "digest": "d1"})
+    detached = dict(CONFIG, unused0="local-lvm:vm-100-disk-7", unused1="local-lvm:vm-100-disk-1")
+    reread(api, detached, "d2")
+    put_config(api, {"delete": "unused1", "digest": "d2"})
+    reread(api, dict(CONFIG, unused0="local-lvm:vm-100-disk-7"), "d3")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", state="absent", purge=True))
+    assert not failed, result
+    assert requests_made(api) == GETS + [
+        ("PUT", "/" + PATH + "/config", {"delete": "scsi1", "digest": "d1"}),
+        GETS[1],
+        ("PUT", "/" + PATH + "/config", {"delete": "unused1", "digest": "d2"}),
+        GETS[1],
+    ]
+    assert result["destroyed_volume"] == "local-lvm:vm-100-disk-1"
+    assert result["diff"] == {"before": {"scsi1": DISK1}, "after": {}}
+    assert "unused1" not in result["config"] and result["config"]["unused0"] == "local-lvm:vm-100-disk-7"
+    assert result["msg"] == (
+        "detach scsi1 and destroy its volume local-lvm:vm-100-disk-1; destroy volume "
+        "local-lvm:vm-100-disk-1 (unused1) of QEMU VM 100 on pve1"
+    )
+
+
+def test_check_mode_purge_says_the_volume_would_be_destroyed(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", state="absent", purge=True), check=True)
+    assert not failed and result["changed"] is True
+    assert writes(api) == []
+    assert result["diff"] == {"before": {"scsi1": DISK1}, "after": {}}
+    assert result["destroyed_volume"] == "local-lvm:vm-100-disk-1"
+    assert result["msg"] == ("would detach scsi1 and destroy its volume local-lvm:vm-100-disk-1 of QEMU VM 100 on pve1")
+
+
+def test_purge_of_a_pending_detach_destroys_nothing(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    put_config(api, {"delete": "scsi1", "digest": "d1"})
+    reread(api, dict(CONFIG, scsi1=DISK1), "d2", deletes=("scsi1",))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", state="absent", purge=True))
+    assert not failed, result
+    assert writes(api) == [("PUT", "/" + PATH + "/config", {"delete": "scsi1", "digest": "d1"})]
+    assert result["changed"] is True
+    assert result["pending"] == {"scsi1": None} and result["reboot_required"] is True
+    assert "destroyed_volume" not in result
+    assert "pending until the VM reboots" in result["msg"] and "was not destroyed" in result["msg"]
+
+
+def test_absent_on_empty_slot_changes_nothing(api):
+    guest(api)
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi5", state="absent", purge=True))
+    assert not failed and result["changed"] is False
+    assert requests_made(api) == GETS
+
+
+def test_absent_needs_a_slot(api):
+    result, failed = run_module("vm_disk", dict(vmid=100, state="absent"))
+    assert failed and "state=absent needs disk" in result["msg"]
+    assert requests_made(api) == []
+
+
+# --- refused before any write ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "items,message",
+    [
+        ([], "storage 'local-lvm' does not exist on node pve1"),
+        ([dict(LVM, enabled=0)], "storage 'local-lvm' is disabled on node pve1"),
+        (
+            [dict(LVM, content="iso,vztmpl,backup")],
+            "storage 'local-lvm' cannot hold images (its content types: iso, vztmpl, backup)",
+        ),
+    ],
+)
+@pytest.mark.parametrize("check", [False, True])
+def test_unusable_storage_is_refused(api, items, message, check):
+    guest(api)
+    storage(api, items=items)
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", storage="local-lvm", size=32), check=check)
+    assert failed
+    assert message in result["msg"] and result["msg"].endswith("nothing was changed")
+    assert requests_made(api) == GETS + [STORAGE_GET]
+
+
+@pytest.mark.parametrize(
+    "slot,message",
+    [
+        ("scsi31", "'scsi31' is out of range: the scsi bus has slots scsi0 to scsi30"),
+        ("ide4", "'ide4' is out of range: the ide bus has slots ide0 to ide3"),
+        ("sata6", "'sata6' is out of range: the sata bus has slots sata0 to sata5"),
+        ("virtio16", "'virtio16' is out of range: the virtio bus has slots virtio0 to virtio15"),
+        ("nvme0", "'nvme0' is not a disk slot"),
+        ("efidisk0", "'efidisk0' is not a disk slot"),
+        ("scsi", "'scsi' is not a disk slot"),
+    ],
+)
+def test_bad_slot_fails_before_any_request(api, slot, message):
+    result, failed = run_module("vm_disk", dict(vmid=100, disk=slot, storage="local-lvm", size=4))
+    assert failed and message in result["msg"]
+    assert requests_made(api) == []
+
+
+def test_unknown_bus_is_refused_by_the_argument_spec(api):
+    result, failed = run_module("vm_disk", dict(vmid=100, bus="nvme", storage="local-lvm", size=4))
+    assert failed and "bus" in result["msg"] and "nvme" in result["msg"]
+    assert requests_made(api) == []
+
+
+def test_bus_contradicting_the_slot(api):
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="virtio2", bus="scsi", storage="local-lvm", size=4))
+    assert failed and "disk virtio2 is on the virtio bus, not on bus scsi" in result["msg"]
+    assert requests_made(api) == []
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (dict(disk="virtio1", ssd=True), "ssd is not an option of virtio disks"),
+        (dict(bus="sata", iothread=True), "iothread is not an option of sata disks"),
+        (dict(disk="ide1", iothread=False), "iothread is not an option of ide disks"),
+    ],
+)
+def test_option_not_valid_on_the_bus(api, args, message):
+    result, failed = run_module("vm_disk", dict(vmid=100, storage="local-lvm", size=4, **args))
+    assert failed and message in result["msg"]
+    assert requests_made(api) == []
+
+
+@pytest.mark.parametrize(
+    "slot,value,message",
+    [
+        ("ide2", "none,media=cdrom", "ide2 of VM 100 holds a CD-ROM drive"),
+        ("ide2", "local:iso/debian-12.iso,media=cdrom,size=628M", "ide2 of VM 100 holds a CD-ROM drive"),
+        ("sata0", "/dev/disk/by-id/ata-WDC_WD40EFRX_WD-1234,size=3726G", "holds the passed-through device /dev/disk/"),
+    ],
+)
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_slot_used_by_something_else(api, slot, value, message, state):
+    guest(api, dict(CONFIG, **{slot: value}))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk=slot, state=state, size=4, storage="local-lvm"))
+    assert failed and message in result["msg"] and "nothing was changed" in result["msg"]
+    assert writes(api) == []
+
+
+@pytest.mark.parametrize(
+    "args,missing", [(dict(storage="local-lvm"), "size"), (dict(size=8), "storage"), (dict(), "storage and size")]
+)
+def test_create_needs_storage_and_size(api, args, missing):
+    guest(api)
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", **args))
+    assert failed and f"creating a disk there needs {missing}" in result["msg"]
+    assert requests_made(api) == GETS
+
+
+@pytest.mark.parametrize("size", ["big", "0", -4, "4X"])
+def test_bad_size_fails_before_any_request(api, size):
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", storage="local-lvm", size=size))
+    assert failed and "size" in result["msg"]
+    assert requests_made(api) == []
+
+
+def test_size_that_is_no_whole_allocation_unit_is_refused_before_writing(api):
+    guest(api)
+    storage(api)
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", storage="local-lvm", size="1.5K"))
+    assert failed and "size 1536 cannot be written as GiB for a new disk" in result["msg"]
+    assert result["msg"].endswith("nothing was changed")
+    assert writes(api) == []
+
+
+def test_purge_with_present_is_refused(api):
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", purge=True, size=4, storage="local-lvm"))
+    assert failed and "purge only applies with state=absent" in result["msg"]
+
+
+def test_all_slots_of_the_bus_in_use(api):
+    full = dict(CONFIG, **{f"ide{i}": f"local-lvm:vm-100-disk-{10 + i},size=1G" for i in range(4)})
+    guest(api, full)
+    result, failed = run_module("vm_disk", dict(vmid=100, bus="ide", storage="local-lvm", size=1))
+    assert failed and "all 4 ide slots are in use" in result["msg"]
+    assert writes(api) == []
+
+
+# --- concurrency -------------------------------------------------------------------------------------------
+
+
+def test_digest_conflict_on_create_is_re_read_and_retried(api):
+    guest(api, digest="d1")
+    storage(api)
+    pve_error(
+        api,
+        "POST",
+        PATH + "/config",
+        DIGEST_MISMATCH,
+        match=[matchers.urlencoded_params_matcher({"scsi1": "local-lvm:32", "digest": "d1"})],
+    )
+    reread(api, dict(CONFIG, description="edited meanwhile"), "d2")
+    post_config(api, {"scsi1": "local-lvm:32", "digest": "d2"})
+    task(api, UPID)
+    reread(api, dict(CONFIG, description="edited meanwhile", scsi1="local-lvm:vm-100-disk-1,size=32G"), "d3")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", storage="local-lvm", size=32))
+    assert not failed, result
+    assert [(w[0], w[2]["digest"]) for w in writes(api)] == [("POST", "d1"), ("POST", "d2")]
+    assert result["volume"] == "local-lvm:vm-100-disk-1"
+
+
+def test_digest_conflict_on_purge_step_is_retried(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    put_config(api, {"delete": "scsi1", "digest": "d1"})
+    reread(api, dict(CONFIG, unused0="local-lvm:vm-100-disk-1"), "d2")
+    pve_error(
+        api,
+        "PUT",
+        PATH + "/config",
+        DIGEST_MISMATCH,
+        match=[matchers.urlencoded_params_matcher({"delete": "unused0", "digest": "d2"})],
+    )
+    reread(api, dict(CONFIG, unused0="local-lvm:vm-100-disk-1", memory="4096"), "d3")
+    put_config(api, {"delete": "unused0", "digest": "d3"})
+    reread(api, dict(CONFIG, memory="4096"), "d4")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", state="absent", purge=True))
+    assert not failed, result
+    assert [w[2] for w in writes(api)] == [
+        {"delete": "scsi1", "digest": "d1"},
+        {"delete": "unused0", "digest": "d2"},
+        {"delete": "unused0", "digest": "d3"},
+    ]
+    assert result["destroyed_volume"] == "local-lvm:vm-100-disk-1"
