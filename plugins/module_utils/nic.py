@@ -38,17 +38,21 @@ ABSENT_MEANS = {"firewall": False, "link_down": False}
 
 # --- slots -----------------------------------------------------------------------------------------------
 
+
 def slot_index(slot, inside_name="the name inside the guest"):
     """The number N of the slot ``netN``; InvalidRequest for anything else."""
     text = str(slot).strip()
     match = _SLOT.match(text)
     if not match:
-        raise InvalidRequest("interface must be a config slot net0 to net%d, got %r: interface is the key netN of "
-                             "the NIC in the guest config, not %s%s" % (MAX_NICS - 1, slot, inside_name, NOTHING))
+        raise InvalidRequest(
+            "interface must be a config slot net0 to net%d, got %r: interface is the key netN of "
+            "the NIC in the guest config, not %s%s" % (MAX_NICS - 1, slot, inside_name, NOTHING)
+        )
     index = int(match.group(1))
     if index >= MAX_NICS:
-        raise InvalidRequest("interface %s is out of range: Proxmox has the NIC slots net0 to net%d%s"
-                             % (text, MAX_NICS - 1, NOTHING))
+        raise InvalidRequest(
+            "interface %s is out of range: Proxmox has the NIC slots net0 to net%d%s" % (text, MAX_NICS - 1, NOTHING)
+        )
     return index
 
 
@@ -63,11 +67,13 @@ def first_free_slot(config, label="the guest"):
     for index in range(MAX_NICS):
         if "net%d" % index not in config:
             return "net%d" % index
-    raise InvalidRequest("all %d NIC slots of %s are in use (net0 to net%d)%s"
-                         % (MAX_NICS, label, MAX_NICS - 1, NOTHING))
+    raise InvalidRequest(
+        "all %d NIC slots of %s are in use (net0 to net%d)%s" % (MAX_NICS, label, MAX_NICS - 1, NOTHING)
+    )
 
 
 # --- value checks (each returns the value to write, or raises naming the option and the value) ------------
+
 
 def in_range(low, high=None, also=()):
     def check(name, value):
@@ -79,6 +85,7 @@ def in_range(low, high=None, also=()):
                 allowed = " or ".join(_num(v) for v in also) + " or " + allowed
             raise InvalidRequest("%s must be %s, got %s%s" % (name, allowed, _num(value), NOTHING))
         return value
+
     return check
 
 
@@ -88,8 +95,9 @@ def mac_address(name, value):
     if not _MAC.match(text):
         raise InvalidRequest("%s must be a MAC address such as BC:24:11:12:34:56, got %r%s" % (name, value, NOTHING))
     if int(text[:2], 16) & 1:
-        raise InvalidRequest("%s %s is a multicast address (odd first byte); a NIC needs a unicast MAC address%s"
-                             % (name, text, NOTHING))
+        raise InvalidRequest(
+            "%s %s is a multicast address (odd first byte); a NIC needs a unicast MAC address%s" % (name, text, NOTHING)
+        )
     if text.replace(":", "").strip("0") == "":
         raise InvalidRequest("%s must not be 00:00:00:00:00:00%s" % (name, NOTHING))
     return text.upper()
@@ -103,11 +111,13 @@ def matches(pattern, example):
         if not regex.match(text):
             raise InvalidRequest("%s must look like %s, got %r%s" % (name, example, value, NOTHING))
         return text
+
     return check
 
 
 def ip_config(version, words):
     """``dhcp``/``manual``(/``auto``) or an address with prefix length (``10.0.0.5/24``)."""
+
     def check(name, value):
         text = str(value).strip()
         if text.lower() in words:
@@ -119,9 +129,12 @@ def ip_config(version, words):
         except ValueError:
             iface = None
         if iface is None or iface.version != version:
-            raise InvalidRequest("%s must be %s or an IPv%d address with prefix length such as %s, got %r%s"
-                                 % (name, ", ".join(words), version, _EXAMPLE[version], value, NOTHING))
+            raise InvalidRequest(
+                "%s must be %s or an IPv%d address with prefix length such as %s, got %r%s"
+                % (name, ", ".join(words), version, _EXAMPLE[version], value, NOTHING)
+            )
         return text
+
     return check
 
 
@@ -135,6 +148,7 @@ def ip_address(version):
         if address is None or address.version != version:
             raise InvalidRequest("%s must be an IPv%d address, got %r%s" % (name, version, value, NOTHING))
         return text
+
     return check
 
 
@@ -156,6 +170,7 @@ def _num(value):
 
 
 # --- the option table ------------------------------------------------------------------------------------
+
 
 class Field(object):
     """One module option that is a sub-key of the NIC property string (same name)."""
@@ -191,8 +206,18 @@ class NicKind(object):
     ``result_keys``: sub-keys reported in the result. ``inside_name``: words for the in-guest name (errors).
     """
 
-    def __init__(self, fmt, fields, mac_key, match_key, first_key, new_defaults, check_nic=None,
-                 result_keys=(), inside_name="the name inside the guest"):
+    def __init__(
+        self,
+        fmt,
+        fields,
+        mac_key,
+        match_key,
+        first_key,
+        new_defaults,
+        check_nic=None,
+        result_keys=(),
+        inside_name="the name inside the guest",
+    ):
         self.fmt = fmt
         self.fields = list(fields)
         self.by_name = {f.name: f for f in self.fields}
@@ -220,8 +245,9 @@ class NicKind(object):
             index = slot_index(params["interface"], self.inside_name)
             params["interface"] = "net%d" % index
         elif params.get("state") == "absent":
-            raise InvalidRequest("state=absent needs interface (the slot net0 to net%d to remove)%s"
-                                 % (MAX_NICS - 1, NOTHING))
+            raise InvalidRequest(
+                "state=absent needs interface (the slot net0 to net%d to remove)%s" % (MAX_NICS - 1, NOTHING)
+            )
         for field in self.fields:
             if field.check and params.get(field.name) is not None:
                 params[field.name] = field.check(field.name, params[field.name])
@@ -244,8 +270,12 @@ class NicKind(object):
         if slot not in config:
             values = self.new_nic(slot, desired)
             self._check(ctx, slot, values, desired)
-            return Change(set={slot: property_string.format(values, self.fmt)}, remember={"interface": slot},
-                          summary="add %s" % slot, result=self._result(slot, values))
+            return Change(
+                set={slot: property_string.format(values, self.fmt)},
+                remember={"interface": slot},
+                summary="add %s" % slot,
+                result=self._result(slot, values),
+            )
         current = property_string.parse(config[slot], self.fmt)
         desired = self.unchanged_dropped(current, desired)
         text, changed = property_string.merge(config[slot], desired, self.fmt)
@@ -253,8 +283,12 @@ class NicKind(object):
         self._check(ctx, slot, values, desired)
         if not changed:
             return Change(result=self._result(slot, values), remember={"interface": slot})
-        return Change(set={slot: text}, remember={"interface": slot},
-                      summary="update %s (%s)" % (slot, ", ".join(changed)), result=self._result(slot, values))
+        return Change(
+            set={slot: text},
+            remember={"interface": slot},
+            summary="update %s (%s)" % (slot, ", ".join(changed)),
+            result=self._result(slot, values),
+        )
 
     def find(self, config, desired):
         """The slot of the NIC whose ``match_key`` (MAC or name) is the one asked for, if any."""

@@ -74,7 +74,8 @@ options:
     type: str
   ip6:
     description:
-      - IPv6 configuration, V(auto) (SLAAC), V(dhcp), V(manual) or an address with prefix length such as V(2001:db8::10/64).
+      - IPv6 configuration, V(auto) (SLAAC), V(dhcp), V(manual) or an address with prefix length such as
+        V(2001:db8::10/64).
     type: str
   gw6:
     description:
@@ -188,12 +189,14 @@ diff:
   type: dict
   sample: {"before": {}, "after": {"net1": "name=eth1,bridge=vmbr1,ip=192.0.2.10/24,gw=192.0.2.1,type=veth"}}
 config:
-  description: The guest config after the change (pending values applied), as Proxmox writes it; predicted in check mode.
+  description:
+    - The guest config after the change (pending values applied), as Proxmox writes it; predicted in check mode.
   returned: always
   type: dict
   sample: {"net0": "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:5E:7A:02,ip=dhcp,type=veth", "memory": 512}
 pending:
-  description: Config keys whose new value takes effect only after a reboot, with that value (V(null) for a pending removal).
+  description:
+    - Config keys whose new value takes effect only after a reboot, with that value (V(null) for a pending removal).
   returned: always
   type: dict
   sample: {}
@@ -208,7 +211,6 @@ msg:
   sample: add net1 of LXC container 200 on pve1
 """
 
-from ansible_collections.pve.config.plugins.module_utils import property_string
 from ansible_collections.pve.config.plugins.module_utils.apply import run_config_module
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.nic import (
@@ -255,13 +257,23 @@ def check_nic(ctx, slot, values, desired):
     for other, nic in other_nics(ctx.config, slot, "lxc_net").items():
         if nic.get("name") == values["name"]:
             hint = "" if "name" in desired else "; give another name"
-            raise InvalidRequest("name %s is already used by %s of %s: interface names must be unique%s%s"
-                                 % (values["name"], other, ctx.guest.label, hint, NOTHING))
+            raise InvalidRequest(
+                "name %s is already used by %s of %s: interface names must be unique%s%s"
+                % (values["name"], other, ctx.guest.label, hint, NOTHING)
+            )
 
 
-CONTAINER_NIC = NicKind("lxc_net", FIELDS, mac_key="hwaddr", match_key="name", first_key="name",
-                        new_defaults=new_defaults, check_nic=check_nic, result_keys=("hwaddr", "name"),
-                        inside_name="the name inside the container (that is the option name)")
+CONTAINER_NIC = NicKind(
+    "lxc_net",
+    FIELDS,
+    mac_key="hwaddr",
+    match_key="name",
+    first_key="name",
+    new_defaults=new_defaults,
+    check_nic=check_nic,
+    result_keys=("hwaddr", "name"),
+    inside_name="the name inside the container (that is the option name)",
+)
 
 
 def options():

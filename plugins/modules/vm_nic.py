@@ -38,7 +38,8 @@ options:
     default: present
   interface:
     description:
-      - Config slot of the NIC, V(net0) to V(net31). This is the key in the VM config, not the device name inside the guest.
+      - Config slot of the NIC, V(net0) to V(net31). This is the key in the VM config, not the device name inside
+        the guest.
       - Optional with O(state=present). When omitted, the NIC whose MAC address is O(macaddr) is managed if there is
         one; otherwise a new NIC is added in the first free slot, which RV(interface) returns.
       - Required with O(state=absent).
@@ -84,7 +85,8 @@ options:
     type: int
   trunks:
     description:
-      - VLAN IDs to pass through the NIC, separated by V(;), such as V(10;20;30) (ranges such as V(100-110) are allowed).
+      - VLAN IDs to pass through the NIC, separated by V(;), such as V(10;20;30); ranges such as V(100-110) are
+        allowed.
     type: str
 notes:
   - Setting an option back to nothing (such as removing a VLAN tag) is not supported; set another value or
@@ -167,12 +169,14 @@ diff:
   sample: {"before": {"net0": "virtio=BC:24:11:5E:7A:01,bridge=vmbr0"},
            "after": {"net0": "virtio=BC:24:11:5E:7A:01,bridge=vmbr0,tag=20"}}
 config:
-  description: The guest config after the change (pending values applied), as Proxmox writes it; predicted in check mode.
+  description:
+    - The guest config after the change (pending values applied), as Proxmox writes it; predicted in check mode.
   returned: always
   type: dict
   sample: {"net0": "virtio=BC:24:11:5E:7A:01,bridge=vmbr0,tag=20", "memory": "2048"}
 pending:
-  description: Config keys whose new value takes effect only after a reboot, with that value (V(null) for a pending removal).
+  description:
+    - Config keys whose new value takes effect only after a reboot, with that value (V(null) for a pending removal).
   returned: always
   type: dict
   sample: {"net0": "virtio=BC:24:11:5E:7A:01,bridge=vmbr0,tag=20"}
@@ -224,13 +228,22 @@ def new_defaults(_index):
 
 def check_nic(ctx, slot, values, desired):
     if values.get("mtu") is not None and values.get("model") != "virtio" and ("mtu" in desired or "model" in desired):
-        raise InvalidRequest("mtu is only supported by the virtio model, but %s of %s would be %s%s"
-                             % (slot, ctx.guest.label, values.get("model"), NOTHING))
+        raise InvalidRequest(
+            "mtu is only supported by the virtio model, but %s of %s would be %s%s"
+            % (slot, ctx.guest.label, values.get("model"), NOTHING)
+        )
 
 
-VM_NIC = NicKind("qemu_net", FIELDS, mac_key="macaddr", match_key="macaddr", first_key="model",
-                 new_defaults=new_defaults, check_nic=check_nic,
-                 inside_name="the device name inside the guest (such as eth0 or ens18)")
+VM_NIC = NicKind(
+    "qemu_net",
+    FIELDS,
+    mac_key="macaddr",
+    match_key="macaddr",
+    first_key="model",
+    new_defaults=new_defaults,
+    check_nic=check_nic,
+    inside_name="the device name inside the guest (such as eth0 or ens18)",
+)
 
 
 def main():

@@ -17,16 +17,19 @@ def test_slot_index(slot, index):
     assert nic.slot_index(slot) == index
 
 
-@pytest.mark.parametrize("slot, words", [
-    ("eth0", "not the name inside the guest"),
-    ("net", "config slot net0 to net31"),
-    ("net01", "config slot"),
-    ("net-1", "config slot"),
-    ("NET1", "config slot"),
-    ("scsi0", "config slot"),
-    ("net32", "out of range"),
-    ("net100", "out of range"),
-])
+@pytest.mark.parametrize(
+    "slot, words",
+    [
+        ("eth0", "not the name inside the guest"),
+        ("net", "config slot net0 to net31"),
+        ("net01", "config slot"),
+        ("net-1", "config slot"),
+        ("NET1", "config slot"),
+        ("scsi0", "config slot"),
+        ("net32", "out of range"),
+        ("net100", "out of range"),
+    ],
+)
 def test_bad_slots(slot, words):
     with pytest.raises(InvalidRequest) as exc:
         nic.slot_index(slot)
@@ -34,19 +37,22 @@ def test_bad_slots(slot, words):
     assert exc.value.msg.endswith("nothing was changed")
 
 
-@pytest.mark.parametrize("config, free", [
-    ({}, "net0"),
-    ({"net0": "x"}, "net1"),
-    ({"net0": "x", "net2": "x"}, "net1"),
-    ({"net1": "x", "memory": 512}, "net0"),
-])
+@pytest.mark.parametrize(
+    "config, free",
+    [
+        ({}, "net0"),
+        ({"net0": "x"}, "net1"),
+        ({"net0": "x", "net2": "x"}, "net1"),
+        ({"net1": "x", "memory": 512}, "net0"),
+    ],
+)
 def test_first_free_slot(config, free):
     assert nic.first_free_slot(config) == free
 
 
 def test_no_free_slot():
     with pytest.raises(InvalidRequest) as exc:
-        nic.first_free_slot({"net%d" % i: "x" for i in range(32)}, "QEMU VM 100")
+        nic.first_free_slot({f"net{i}": "x" for i in range(32)}, "QEMU VM 100")
     assert "all 32 NIC slots of QEMU VM 100 are in use" in exc.value.msg
 
 
@@ -54,33 +60,48 @@ def test_nic_slots_sorted_by_number():
     assert nic.nic_slots({"net10": 1, "net2": 1, "netx": 1, "scsi0": 1, "net0": 1}) == ["net0", "net2", "net10"]
 
 
-@pytest.mark.parametrize("value, written", [
-    ("bc:24:11:aa:bb:cc", "BC:24:11:AA:BB:CC"),
-    ("02:00:00:00:00:01", "02:00:00:00:00:01"),
-])
+@pytest.mark.parametrize(
+    "value, written",
+    [
+        ("bc:24:11:aa:bb:cc", "BC:24:11:AA:BB:CC"),
+        ("02:00:00:00:00:01", "02:00:00:00:00:01"),
+    ],
+)
 def test_mac_ok(value, written):
     assert nic.mac_address("macaddr", value) == written
 
 
-@pytest.mark.parametrize("value, words", [
-    ("BC:24:11:00:01", "must be a MAC address"),
-    ("BC-24-11-00-01-00", "must be a MAC address"),
-    ("ZZ:24:11:00:01:00", "must be a MAC address"),
-    ("01:00:5E:00:00:01", "multicast"),
-    ("00:00:00:00:00:00", "must not be 00:00:00:00:00:00"),
-])
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("BC:24:11:00:01", "must be a MAC address"),
+        ("BC-24-11-00-01-00", "must be a MAC address"),
+        ("ZZ:24:11:00:01:00", "must be a MAC address"),
+        ("01:00:5E:00:00:01", "multicast"),
+        ("00:00:00:00:00:00", "must not be 00:00:00:00:00:00"),
+    ],
+)
 def test_mac_bad(value, words):
     with pytest.raises(InvalidRequest) as exc:
         nic.mac_address("macaddr", value)
     assert words in exc.value.msg and exc.value.msg.startswith("macaddr")
 
 
-@pytest.mark.parametrize("check, value, ok", [
-    (nic.TAG.check, 1, True), (nic.TAG.check, 4094, True), (nic.TAG.check, 0, False), (nic.TAG.check, 4095, False),
-    (nic.RATE.check, 0.0, True), (nic.RATE.check, -0.5, False),
-    (nic.in_range(576, 65520, also=(1,)), 1, True), (nic.in_range(576, 65520, also=(1,)), 575, False),
-    (nic.in_range(576, 65520, also=(1,)), 9000, True), (nic.in_range(576, 65520, also=(1,)), 65521, False),
-])
+@pytest.mark.parametrize(
+    "check, value, ok",
+    [
+        (nic.TAG.check, 1, True),
+        (nic.TAG.check, 4094, True),
+        (nic.TAG.check, 0, False),
+        (nic.TAG.check, 4095, False),
+        (nic.RATE.check, 0.0, True),
+        (nic.RATE.check, -0.5, False),
+        (nic.in_range(576, 65520, also=(1,)), 1, True),
+        (nic.in_range(576, 65520, also=(1,)), 575, False),
+        (nic.in_range(576, 65520, also=(1,)), 9000, True),
+        (nic.in_range(576, 65520, also=(1,)), 65521, False),
+    ],
+)
 def test_ranges(check, value, ok):
     if ok:
         assert check("x", value) == value
@@ -90,23 +111,26 @@ def test_ranges(check, value, ok):
         assert "x must be" in exc.value.msg and str(value) in exc.value.msg
 
 
-@pytest.mark.parametrize("check, value, ok", [
-    (nic.ip_config(4, ("dhcp", "manual")), "dhcp", True),
-    (nic.ip_config(4, ("dhcp", "manual")), "DHCP", True),
-    (nic.ip_config(4, ("dhcp", "manual")), "192.0.2.10/24", True),
-    (nic.ip_config(4, ("dhcp", "manual")), "192.0.2.10", False),
-    (nic.ip_config(4, ("dhcp", "manual")), "192.0.2.300/24", False),
-    (nic.ip_config(4, ("dhcp", "manual")), "2001:db8::1/64", False),
-    (nic.ip_config(4, ("dhcp", "manual")), "auto", False),
-    (nic.ip_config(6, ("auto", "dhcp", "manual")), "auto", True),
-    (nic.ip_config(6, ("auto", "dhcp", "manual")), "2001:db8::1/64", True),
-    (nic.ip_config(6, ("auto", "dhcp", "manual")), "192.0.2.10/24", False),
-    (nic.ip_address(4), "192.0.2.1", True),
-    (nic.ip_address(4), "192.0.2.1/24", False),
-    (nic.ip_address(4), "gateway", False),
-    (nic.ip_address(6), "fe80::1", True),
-    (nic.ip_address(6), "192.0.2.1", False),
-])
+@pytest.mark.parametrize(
+    "check, value, ok",
+    [
+        (nic.ip_config(4, ("dhcp", "manual")), "dhcp", True),
+        (nic.ip_config(4, ("dhcp", "manual")), "DHCP", True),
+        (nic.ip_config(4, ("dhcp", "manual")), "192.0.2.10/24", True),
+        (nic.ip_config(4, ("dhcp", "manual")), "192.0.2.10", False),
+        (nic.ip_config(4, ("dhcp", "manual")), "192.0.2.300/24", False),
+        (nic.ip_config(4, ("dhcp", "manual")), "2001:db8::1/64", False),
+        (nic.ip_config(4, ("dhcp", "manual")), "auto", False),
+        (nic.ip_config(6, ("auto", "dhcp", "manual")), "auto", True),
+        (nic.ip_config(6, ("auto", "dhcp", "manual")), "2001:db8::1/64", True),
+        (nic.ip_config(6, ("auto", "dhcp", "manual")), "192.0.2.10/24", False),
+        (nic.ip_address(4), "192.0.2.1", True),
+        (nic.ip_address(4), "192.0.2.1/24", False),
+        (nic.ip_address(4), "gateway", False),
+        (nic.ip_address(6), "fe80::1", True),
+        (nic.ip_address(6), "192.0.2.1", False),
+    ],
+)
 def test_ip_checks(check, value, ok):
     if ok:
         check("ip", value)
@@ -116,13 +140,16 @@ def test_ip_checks(check, value, ok):
         assert repr(value) in exc.value.msg
 
 
-@pytest.mark.parametrize("a, b, same", [
-    ("2001:db8::1/64", "2001:DB8:0::1/64", True),
-    ("192.0.2.10/24", "192.0.2.10/25", False),
-    ("dhcp", "DHCP", True),
-    ("192.0.2.1", "192.0.2.1", True),
-    ("fe80::1", "FE80::1", True),
-])
+@pytest.mark.parametrize(
+    "a, b, same",
+    [
+        ("2001:db8::1/64", "2001:DB8:0::1/64", True),
+        ("192.0.2.10/24", "192.0.2.10/25", False),
+        ("dhcp", "DHCP", True),
+        ("192.0.2.1", "192.0.2.1", True),
+        ("fe80::1", "FE80::1", True),
+    ],
+)
 def test_same_ip(a, b, same):
     assert nic.same_ip(a, b) is same
 
@@ -132,6 +159,7 @@ def test_vm_model_choices_come_from_the_schema():
 
 
 # --- the plan ----------------------------------------------------------------------------------------------
+
 
 def vm_params(**kw):
     params = {f.name: None for f in vm_nic.FIELDS}
@@ -155,27 +183,62 @@ def plan(kind, params, config, memory=None):
     return kind.plan(Context(None, guest, params, state, memory or {}))
 
 
-VM = {"net0": "virtio=%s,bridge=vmbr0,firewall=1" % MAC}
+VM = {"net0": f"virtio={MAC},bridge=vmbr0,firewall=1"}
 
 VM_CASES = [
     # (params, config, set, delete, result)
     (dict(interface="net1"), VM, {"net1": "virtio,bridge=vmbr0"}, [], {"interface": "net1", "macaddr": None}),
     (dict(), VM, {"net1": "virtio,bridge=vmbr0"}, [], {"interface": "net1", "macaddr": None}),
-    (dict(bridge="vmbr1", tag=5, firewall=True, model="e1000"), {}, {"net0": "e1000,bridge=vmbr1,firewall=1,tag=5"},
-     [], {"interface": "net0", "macaddr": None}),
-    (dict(macaddr="02:00:00:00:00:09", firewall=False), {},
-     {"net0": "virtio=02:00:00:00:00:09,bridge=vmbr0"}, [], {"interface": "net0", "macaddr": "02:00:00:00:00:09"}),
-    (dict(interface="net0", tag=20), VM, {"net0": "virtio=%s,bridge=vmbr0,firewall=1,tag=20" % MAC}, [],
-     {"interface": "net0", "macaddr": MAC}),
-    (dict(interface="net0", model="e1000"), VM, {"net0": "e1000=%s,bridge=vmbr0,firewall=1" % MAC}, [],
-     {"interface": "net0", "macaddr": MAC}),
-    (dict(interface="net0", firewall=False), VM, {"net0": "virtio=%s,bridge=vmbr0,firewall=0" % MAC}, [],
-     {"interface": "net0", "macaddr": MAC}),
-    (dict(interface="net0", macaddr=MAC.lower(), bridge="vmbr0", firewall=True), VM, {}, [],
-     {"interface": "net0", "macaddr": MAC}),
+    (
+        dict(bridge="vmbr1", tag=5, firewall=True, model="e1000"),
+        {},
+        {"net0": "e1000,bridge=vmbr1,firewall=1,tag=5"},
+        [],
+        {"interface": "net0", "macaddr": None},
+    ),
+    (
+        dict(macaddr="02:00:00:00:00:09", firewall=False),
+        {},
+        {"net0": "virtio=02:00:00:00:00:09,bridge=vmbr0"},
+        [],
+        {"interface": "net0", "macaddr": "02:00:00:00:00:09"},
+    ),
+    (
+        dict(interface="net0", tag=20),
+        VM,
+        {"net0": f"virtio={MAC},bridge=vmbr0,firewall=1,tag=20"},
+        [],
+        {"interface": "net0", "macaddr": MAC},
+    ),
+    (
+        dict(interface="net0", model="e1000"),
+        VM,
+        {"net0": f"e1000={MAC},bridge=vmbr0,firewall=1"},
+        [],
+        {"interface": "net0", "macaddr": MAC},
+    ),
+    (
+        dict(interface="net0", firewall=False),
+        VM,
+        {"net0": f"virtio={MAC},bridge=vmbr0,firewall=0"},
+        [],
+        {"interface": "net0", "macaddr": MAC},
+    ),
+    (
+        dict(interface="net0", macaddr=MAC.lower(), bridge="vmbr0", firewall=True),
+        VM,
+        {},
+        [],
+        {"interface": "net0", "macaddr": MAC},
+    ),
     (dict(interface="net0", link_down=False), VM, {}, [], {"interface": "net0", "macaddr": MAC}),
-    (dict(macaddr=MAC.lower(), tag=3), VM, {"net0": "virtio=%s,bridge=vmbr0,firewall=1,tag=3" % MAC}, [],
-     {"interface": "net0", "macaddr": MAC}),
+    (
+        dict(macaddr=MAC.lower(), tag=3),
+        VM,
+        {"net0": f"virtio={MAC},bridge=vmbr0,firewall=1,tag=3"},
+        [],
+        {"interface": "net0", "macaddr": MAC},
+    ),
     (dict(interface="net0", state="absent"), VM, {}, ["net0"], {"interface": "net0", "macaddr": MAC}),
     (dict(interface="net3", state="absent"), VM, {}, [], {"interface": "net3", "macaddr": None}),
 ]
@@ -204,22 +267,25 @@ def test_vm_mtu_needs_virtio():
         plan(vm_nic.VM_NIC, vm_params(model="e1000", mtu=9000), {})
     assert "mtu is only supported by the virtio model" in exc.value.msg
     with pytest.raises(InvalidRequest):
-        plan(vm_nic.VM_NIC, vm_params(interface="net0", model="e1000"), {"net0": "virtio=%s,mtu=9000" % MAC})
+        plan(vm_nic.VM_NIC, vm_params(interface="net0", model="e1000"), {"net0": f"virtio={MAC},mtu=9000"})
     assert plan(vm_nic.VM_NIC, vm_params(mtu=1), {}).set == {"net0": "virtio,bridge=vmbr0,mtu=1"}
 
 
-@pytest.mark.parametrize("params, words", [
-    (dict(interface="eth0"), "not the device name inside the guest"),
-    (dict(interface="net32"), "out of range"),
-    (dict(state="absent"), "state=absent needs interface"),
-    (dict(macaddr="nope"), "macaddr must be a MAC address"),
-    (dict(tag=0), "tag must be 1 to 4094, got 0"),
-    (dict(mtu=100), "mtu must be 1 or 576 to 65520, got 100"),
-    (dict(queues=65), "queues must be 0 to 64, got 65"),
-    (dict(rate=-1.0), "rate must be at least 0, got -1"),
-    (dict(trunks="10,20"), "trunks must look like"),
-    (dict(bridge="vmbr 0"), "bridge must look like"),
-])
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        (dict(interface="eth0"), "not the device name inside the guest"),
+        (dict(interface="net32"), "out of range"),
+        (dict(state="absent"), "state=absent needs interface"),
+        (dict(macaddr="nope"), "macaddr must be a MAC address"),
+        (dict(tag=0), "tag must be 1 to 4094, got 0"),
+        (dict(mtu=100), "mtu must be 1 or 576 to 65520, got 100"),
+        (dict(queues=65), "queues must be 0 to 64, got 65"),
+        (dict(rate=-1.0), "rate must be at least 0, got -1"),
+        (dict(trunks="10,20"), "trunks must look like"),
+        (dict(bridge="vmbr 0"), "bridge must look like"),
+    ],
+)
 def test_vm_bad_params(params, words):
     with pytest.raises(InvalidRequest) as exc:
         vm_params(**params)
@@ -228,26 +294,51 @@ def test_vm_bad_params(params, words):
 
 
 CT_MAC = "BC:24:11:00:02:00"
-CT = {"net0": "name=eth0,bridge=vmbr0,hwaddr=%s,ip=dhcp,type=veth" % CT_MAC}
+CT = {"net0": f"name=eth0,bridge=vmbr0,hwaddr={CT_MAC},ip=dhcp,type=veth"}
 
 CT_CASES = [
-    (dict(interface="net1", ip="dhcp"), CT, {"net1": "name=eth1,bridge=vmbr0,ip=dhcp,type=veth"},
-     {"interface": "net1", "hwaddr": None, "name": "eth1"}),
-    (dict(ip="192.0.2.10/24", gw="192.0.2.1", bridge="vmbr1", tag=30), {},
-     {"net0": "name=eth0,bridge=vmbr1,gw=192.0.2.1,ip=192.0.2.10/24,tag=30,type=veth"},
-     {"interface": "net0", "hwaddr": None, "name": "eth0"}),
-    (dict(interface="net0", firewall=True), CT,
-     {"net0": "name=eth0,bridge=vmbr0,hwaddr=%s,ip=dhcp,type=veth,firewall=1" % CT_MAC},
-     {"interface": "net0", "hwaddr": CT_MAC, "name": "eth0"}),
-    (dict(interface="net0", ip="DHCP", hwaddr=CT_MAC.lower(), name="eth0"), CT, {},
-     {"interface": "net0", "hwaddr": CT_MAC, "name": "eth0"}),
-    (dict(name="eth0", tag=7), CT,
-     {"net0": "name=eth0,bridge=vmbr0,hwaddr=%s,ip=dhcp,type=veth,tag=7" % CT_MAC},
-     {"interface": "net0", "hwaddr": CT_MAC, "name": "eth0"}),
-    (dict(name="mgmt"), CT, {"net1": "name=mgmt,bridge=vmbr0,type=veth"},
-     {"interface": "net1", "hwaddr": None, "name": "mgmt"}),
-    (dict(interface="net0", ip6="2001:DB8::1/64"), {"net0": "name=eth0,ip6=2001:db8::1/64"}, {},
-     {"interface": "net0", "hwaddr": None, "name": "eth0"}),
+    (
+        dict(interface="net1", ip="dhcp"),
+        CT,
+        {"net1": "name=eth1,bridge=vmbr0,ip=dhcp,type=veth"},
+        {"interface": "net1", "hwaddr": None, "name": "eth1"},
+    ),
+    (
+        dict(ip="192.0.2.10/24", gw="192.0.2.1", bridge="vmbr1", tag=30),
+        {},
+        {"net0": "name=eth0,bridge=vmbr1,gw=192.0.2.1,ip=192.0.2.10/24,tag=30,type=veth"},
+        {"interface": "net0", "hwaddr": None, "name": "eth0"},
+    ),
+    (
+        dict(interface="net0", firewall=True),
+        CT,
+        {"net0": f"name=eth0,bridge=vmbr0,hwaddr={CT_MAC},ip=dhcp,type=veth,firewall=1"},
+        {"interface": "net0", "hwaddr": CT_MAC, "name": "eth0"},
+    ),
+    (
+        dict(interface="net0", ip="DHCP", hwaddr=CT_MAC.lower(), name="eth0"),
+        CT,
+        {},
+        {"interface": "net0", "hwaddr": CT_MAC, "name": "eth0"},
+    ),
+    (
+        dict(name="eth0", tag=7),
+        CT,
+        {"net0": f"name=eth0,bridge=vmbr0,hwaddr={CT_MAC},ip=dhcp,type=veth,tag=7"},
+        {"interface": "net0", "hwaddr": CT_MAC, "name": "eth0"},
+    ),
+    (
+        dict(name="mgmt"),
+        CT,
+        {"net1": "name=mgmt,bridge=vmbr0,type=veth"},
+        {"interface": "net1", "hwaddr": None, "name": "mgmt"},
+    ),
+    (
+        dict(interface="net0", ip6="2001:DB8::1/64"),
+        {"net0": "name=eth0,ip6=2001:db8::1/64"},
+        {},
+        {"interface": "net0", "hwaddr": None, "name": "eth0"},
+    ),
 ]
 
 
@@ -258,27 +349,33 @@ def test_container_plan(params, config, to_set, result):
     assert change.result == result
 
 
-@pytest.mark.parametrize("params, config, words", [
-    (dict(interface="net1", name="eth0"), CT, "name eth0 is already used by net0 of LXC container 200"),
-    (dict(interface="net1"), {"net0": "name=eth1,bridge=vmbr0"}, "give another name"),
-    (dict(interface="net0", name="eth1"), dict(CT, net1="name=eth1"), "already used by net1"),
-])
+@pytest.mark.parametrize(
+    "params, config, words",
+    [
+        (dict(interface="net1", name="eth0"), CT, "name eth0 is already used by net0 of LXC container 200"),
+        (dict(interface="net1"), {"net0": "name=eth1,bridge=vmbr0"}, "give another name"),
+        (dict(interface="net0", name="eth1"), dict(CT, net1="name=eth1"), "already used by net1"),
+    ],
+)
 def test_container_name_must_be_unique(params, config, words):
     with pytest.raises(InvalidRequest) as exc:
         plan(container_nic.CONTAINER_NIC, ct_params(**params), config)
     assert words in exc.value.msg and exc.value.msg.endswith("nothing was changed")
 
 
-@pytest.mark.parametrize("params, words", [
-    (dict(interface="eth0"), "that is the option name"),
-    (dict(ip="10.0.0.5"), "ip must be dhcp, manual or an IPv4 address with prefix length"),
-    (dict(gw="10.0.0.1/24"), "gw must be an IPv4 address, got '10.0.0.1/24'"),
-    (dict(ip6="dhcp6"), "ip6 must be auto, dhcp, manual or an IPv6 address"),
-    (dict(gw6="10.0.0.1"), "gw6 must be an IPv6 address"),
-    (dict(hwaddr="BC:24:11:00:02"), "hwaddr must be a MAC address"),
-    (dict(mtu=63), "mtu must be 64 to 65535"),
-    (dict(name="eth 1"), "name must look like"),
-])
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        (dict(interface="eth0"), "that is the option name"),
+        (dict(ip="10.0.0.5"), "ip must be dhcp, manual or an IPv4 address with prefix length"),
+        (dict(gw="10.0.0.1/24"), "gw must be an IPv4 address, got '10.0.0.1/24'"),
+        (dict(ip6="dhcp6"), "ip6 must be auto, dhcp, manual or an IPv6 address"),
+        (dict(gw6="10.0.0.1"), "gw6 must be an IPv6 address"),
+        (dict(hwaddr="BC:24:11:00:02"), "hwaddr must be a MAC address"),
+        (dict(mtu=63), "mtu must be 64 to 65535"),
+        (dict(name="eth 1"), "name must look like"),
+    ],
+)
 def test_container_bad_params(params, words):
     with pytest.raises(InvalidRequest) as exc:
         ct_params(**params)

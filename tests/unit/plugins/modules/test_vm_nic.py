@@ -1,0 +1,316 @@
+"""vm_nic against a faked HTTP API: exact requests and bodies, idempotence, check/diff, retries, bad input."""
+
+import pytest
+from harness import DIGEST_MISMATCH, pending, pve_error, requests_made, resources, run_module, url, writes
+from responses import matchers
+
+MAC = "BC:24:11:00:01:00"
+NEW_MAC = "BC:24:11:5E:7A:01"
+NET0 = f"virtio={MAC},bridge=vmbr0,firewall=1,queues=4"
+CONFIG = {"name": "web01", "memory": "2048", "cores": 2, "net0": NET0}
+PATH = "nodes/pve1/qemu/100"
+READS = [("GET", "/cluster/resources", {"type": "vm"}), ("GET", "/" + PATH + "/pending", {})]
+
+
+def guest(api, config=CONFIG, digest="d1", **kw):
+    api.get(
+        url("cluster/resources"),
+        json=resources((100, "qemu", "pve1"), (200, "lxc", "pve1")),
+        match=[matchers.query_param_matcher({"type": "vm"})],
+    )
+    api.get(url(PATH + "/pending"), json=pending(config, digest, **kw))
+
+
+def put(api, body, digest="d1"):
+    api.put(
+        url(PATH + "/config"),
+        json={"data": None},
+        match=[matchers.urlencoded_params_matcher(dict(body, digest=digest))],
+    )
+
+
+def after(api, config, digest="d2", **kw):
+    api.get(url(PATH + "/pending"), json=pending(config, digest, **kw))
+
+
+def put_request(body, digest="d1"):
+    return ("PUT", "/" + PATH + "/config", dict(body, digest=digest))
+
+
+# --- adding -------------------------------------------------------------------------------------------------
+
+
+def test_add_in_given_slot_returns_generated_mac(api):
+    guest(api)
+    put(api, {"net1": "virtio,bridge=vmbr0"})
+    after(api, dict(CONFIG, net1=f"virtio={NEW_MAC},bridge=vmbr0"))
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net1"), diff=True)
+    assert not failed, result
+    assert requests_made(api) == READS + [
+        put_request({"net1": "virtio,bridge=vmbr0"}),
+        ("GET", "/" + PATH + "/pending", {}),
+    ]
+    assert result["changed"] is True
+    assert result["interface"] == "net1" and result["macaddr"] == NEW_MAC
+    assert result["diff"] == {"before": {}, "after": {"net1": f"virtio={NEW_MAC},bridge=vmbr0"}}
+    assert result["config"]["net1"] == f"virtio={NEW_MAC},bridge=vmbr0"
+    assert result["pending"] == {} and result["reboot_required"] is False
+    assert result["msg"] == "add net1 of QEMU VM 100 on pve1"
+
+
+def test_add_in_first_free_slot(api):
+    guest(api)
+    put(api, {"net1": "virtio,bridge=vmbr0"})
+    after(api, dict(CONFIG, net1=f"virtio={NEW_MAC},bridge=vmbr0"))
+    result, failed = run_module("vm_nic", dict(vmid=100))
+    assert not failed, result
+    assert writes(api) == [put_request({"net1": "virtio,bridge=vmbr0"})]
+    assert len(requests_made(api)) == 4
+    assert result["interface"] == "net1" and result["macaddr"] == NEW_MAC
+
+
+def test_first_free_slot_fills_a_gap_and_writes_the_options_in_proxmox_order(api):
+    config = dict(CONFIG, net2="e1000=BC:24:11:00:03:00,bridge=vmbr1")
+    guest(api, config)
+    put(api, {"net1": "e1000=02:00:00:00:00:01,bridge=vmbr1,firewall=1,rate=12.5,tag=10"})
+    after(api, dict(config, net1="e1000=02:00:00:00:00:01,bridge=vmbr1,firewall=1,rate=12.5,tag=10"))
+    result, failed = run_module(
+        "vm_nic",
+        dict(vmid=100, tag=10, bridge="vmbr1", firewall=True, model="e1000", rate=12.5, macaddr="02:00:00:00:00:01"),
+    )
+    assert not failed, result
+    assert len(writes(api)) == 1
+    assert result["interface"] == "net1" and result["macaddr"] == "02:00:00:00:00:01"
+
+
+def test_mac_given_without_interface_finds_the_nic_again(api):
+    guest(api)
+    result, failed = run_module("vm_nic", dict(vmid=100, macaddr=MAC.lower(), bridge="vmbr0"))
+    assert not failed and result["changed"] is False
+    assert result["interface"] == "net0"
+    assert requests_made(api) == READS
+
+
+def test_new_nic_pending_on_a_vm_without_nic_hotplug(api):
+    guest(api)
+    put(api, {"net1": "virtio,bridge=vmbr0"})
+    new = f"virtio={NEW_MAC},bridge=vmbr0"
+    after(api, CONFIG, pending_values={"net1": new})
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net1"))
+    assert not failed, result
+    assert result["pending"] == {"net1": new} and result["reboot_required"] is True
+    assert result["macaddr"] == NEW_MAC
+    assert "pending until reboot: net1" in result["msg"]
+
+
+# --- no change ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        dict(interface="net0", bridge="vmbr0", model="virtio", firewall=True, queues=4),
+        dict(interface="net0", macaddr=MAC.lower()),
+        dict(interface="net0", macaddr=MAC, link_down=False),
+        dict(interface="net0"),
+    ],
+)
+def test_rerun_is_a_noop_with_exactly_two_gets(api, args):
+    guest(api)
+    result, failed = run_module("vm_nic", dict(vmid=100, **args))
+    assert not failed, result
+    assert result["changed"] is False
+    assert requests_made(api) == READS
+    assert result["diff"] == {"before": {}, "after": {}}
+    assert result["interface"] == "net0" and result["macaddr"] == MAC
+
+
+def test_noop_with_node_costs_one_get(api):
+    api.get(url(PATH + "/pending"), json=pending(CONFIG))
+    result, failed = run_module("vm_nic", dict(vmid=100, node="pve1", interface="net0", tag=None, firewall=True))
+    assert not failed and result["changed"] is False
+    assert len(requests_made(api)) == 1
+
+
+# --- changing -----------------------------------------------------------------------------------------------
+
+
+def test_change_one_option_keeps_mac_firewall_and_other_keys(api):
+    guest(api)
+    new = f"virtio={MAC},bridge=vmbr0,firewall=1,queues=4,tag=20"
+    put(api, {"net0": new})
+    after(api, dict(CONFIG, net0=new))
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", tag=20), diff=True)
+    assert not failed, result
+    assert writes(api) == [put_request({"net0": new})]
+    assert result["diff"] == {"before": {"net0": NET0}, "after": {"net0": new}}
+    assert result["macaddr"] == MAC
+    assert result["msg"] == "update net0 (tag) of QEMU VM 100 on pve1"
+
+
+def test_model_change_keeps_mac(api):
+    guest(api)
+    new = f"e1000={MAC},bridge=vmbr0,firewall=1,queues=4"
+    put(api, {"net0": new})
+    after(api, dict(CONFIG, net0=new))
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", model="e1000"))
+    assert not failed, result
+    assert writes(api) == [put_request({"net0": new})]
+    assert result["macaddr"] == MAC
+
+
+def test_new_mac_replaces_the_old_one_written_upper_case(api):
+    guest(api)
+    new = "virtio=02:AB:00:00:00:01,bridge=vmbr0,firewall=1,queues=4"
+    put(api, {"net0": new})
+    after(api, dict(CONFIG, net0=new))
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", macaddr="02:ab:00:00:00:01"))
+    assert not failed, result
+    assert result["macaddr"] == "02:AB:00:00:00:01"
+
+
+def test_check_mode_writes_nothing_and_predicts(api):
+    guest(api)
+    result, failed = run_module(
+        "vm_nic", dict(vmid=100, interface="net0", link_down=True, bridge="vmbr9"), check=True, diff=True
+    )
+    assert not failed, result
+    assert result["changed"] is True
+    assert requests_made(api) == READS
+    new = f"virtio={MAC},bridge=vmbr9,firewall=1,queues=4,link_down=1"
+    assert result["diff"] == {"before": {"net0": NET0}, "after": {"net0": new}}
+    assert result["config"]["net0"] == new
+    assert result["msg"].startswith("would update net0 (")
+
+
+def test_check_mode_new_nic_predicts_slot_without_mac(api):
+    guest(api)
+    result, failed = run_module("vm_nic", dict(vmid=100), check=True)
+    assert not failed and result["changed"] is True
+    assert requests_made(api) == READS
+    assert result["interface"] == "net1" and result["macaddr"] is None
+    assert result["diff"] == {"before": {}, "after": {"net1": "virtio,bridge=vmbr0"}}
+
+
+# --- removing -----------------------------------------------------------------------------------------------
+
+
+def test_remove(api):
+    guest(api)
+    put(api, {"delete": "net0"})
+    after(api, {k: v for k, v in CONFIG.items() if k != "net0"})
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", state="absent"), diff=True)
+    assert not failed, result
+    assert writes(api) == [put_request({"delete": "net0"})]
+    assert result["changed"] is True
+    assert result["diff"] == {"before": {"net0": NET0}, "after": {}}
+    assert "net0" not in result["config"]
+    assert result["interface"] == "net0"
+    assert result["msg"] == "remove net0 of QEMU VM 100 on pve1"
+
+
+def test_remove_missing_is_no_change(api):
+    guest(api)
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net5", state="absent"))
+    assert not failed and result["changed"] is False
+    assert requests_made(api) == READS
+
+
+# --- bad input ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (dict(interface="eth0"), "interface must be a config slot net0 to net31, got 'eth0'"),
+        (dict(interface="net32"), "interface net32 is out of range"),
+        (dict(macaddr="BC:24:11:00:01"), "macaddr must be a MAC address"),
+        (dict(macaddr="01:24:11:00:01:00"), "multicast"),
+        (dict(tag=0), "tag must be 1 to 4094, got 0"),
+        (dict(tag=4095), "tag must be 1 to 4094, got 4095"),
+        (dict(model="virtio-net"), "value of model must be one of"),
+        (dict(mtu=9), "mtu must be 1 or 576 to 65520, got 9"),
+        (dict(queues=-1), "queues must be 0 to 64"),
+        (dict(trunks="10,20"), "trunks must look like"),
+        (dict(state="absent"), "state=absent needs interface"),
+    ],
+)
+def test_bad_input_fails_before_any_request(api, args, words):
+    result, failed = run_module("vm_nic", dict(vmid=100, **args))
+    assert failed
+    assert words in result["msg"], result["msg"]
+    assert requests_made(api) == []
+
+
+def test_eth_name_as_interface_explains_slot(api):
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="eth0"))
+    assert failed and "is the key netN of the NIC in the guest config" in result["msg"]
+    assert result["msg"].endswith("nothing was changed")
+
+
+def test_mtu_on_non_virtio_nic_is_refused_without_write(api):
+    guest(api, dict(CONFIG, net1="e1000=BC:24:11:00:03:00,bridge=vmbr0"))
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net1", mtu=9000))
+    assert (
+        failed and "mtu is only supported by the virtio model, but net1 of QEMU VM 100 would be e1000" in result["msg"]
+    )
+    assert requests_made(api) == READS
+
+
+def test_no_free_slot_is_refused_without_write(api):
+    guest(api, {f"net{i}": f"virtio=02:00:00:00:00:{i:02X},bridge=vmbr0" for i in range(32)})
+    result, failed = run_module("vm_nic", dict(vmid=100))
+    assert failed and "all 32 NIC slots of QEMU VM 100 are in use" in result["msg"]
+    assert requests_made(api) == READS
+
+
+def test_container_given_to_vm_nic(api):
+    api.get(url("cluster/resources"), json=resources((200, "lxc", "pve1")))
+    result, failed = run_module("vm_nic", dict(vmid=200, interface="net0", tag=3))
+    assert failed and "is a LXC container, not a QEMU VM" in result["msg"]
+    assert writes(api) == []
+
+
+# --- concurrency --------------------------------------------------------------------------------------------
+
+
+def test_digest_conflict_rereads_and_replans_into_the_next_free_slot(api):
+    guest(api, digest="d1")
+    pve_error(
+        api,
+        "PUT",
+        PATH + "/config",
+        DIGEST_MISMATCH,
+        match=[matchers.urlencoded_params_matcher({"net1": "virtio,bridge=vmbr0", "digest": "d1"})],
+    )
+    taken = dict(CONFIG, net1="e1000=BC:24:11:00:09:00,bridge=vmbr1")
+    after(api, taken, "d2")
+    put(api, {"net2": "virtio,bridge=vmbr0"}, digest="d2")
+    after(api, dict(taken, net2=f"virtio={NEW_MAC},bridge=vmbr0"), "d3")
+    result, failed = run_module("vm_nic", dict(vmid=100), diff=True)
+    assert not failed, result
+    assert writes(api) == [
+        put_request({"net1": "virtio,bridge=vmbr0"}),
+        put_request({"net2": "virtio,bridge=vmbr0"}, digest="d2"),
+    ]
+    assert result["interface"] == "net2" and result["macaddr"] == NEW_MAC
+    assert result["diff"] == {"before": {}, "after": {"net2": f"virtio={NEW_MAC},bridge=vmbr0"}}
+
+
+def test_digest_conflict_on_a_given_slot_retries_with_the_new_digest(api):
+    guest(api, digest="d1")
+    new = f"virtio={MAC},bridge=vmbr0,firewall=1,queues=4,tag=20"
+    pve_error(
+        api,
+        "PUT",
+        PATH + "/config",
+        DIGEST_MISMATCH,
+        match=[matchers.urlencoded_params_matcher({"net0": new, "digest": "d1"})],
+    )
+    after(api, dict(CONFIG, description="edited"), "d2")
+    put(api, {"net0": new}, digest="d2")
+    after(api, dict(CONFIG, description="edited", net0=new), "d3")
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", tag=20))
+    assert not failed, result
+    assert [w[2]["digest"] for w in writes(api)] == ["d1", "d2"]
+    assert result["changed"] is True
