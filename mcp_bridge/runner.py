@@ -13,6 +13,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -110,6 +111,30 @@ def read_result(event: Mapping[str, Any]) -> dict[str, Any] | None:
     return result
 
 
+def kill_processes_using(marker: str) -> None:
+    """SIGKILL every process (and its process group) whose command line mentions `marker`.
+
+    ansible-runner kills only the process group of `ansible`; ansible's workers call setsid(), so the module
+    process (and whatever it started) would outlive a timeout and could still write to Proxmox. Every process of
+    a run has the private data dir on its command line (inventory path, AnsiballZ temp path).
+    """
+    needle = marker.encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle not in (entry / "cmdline").read_bytes():
+                continue
+            pid = int(entry.name)
+        except (OSError, ValueError):
+            continue
+        try:
+            group = os.getpgid(pid)
+            if group != os.getpgrp():  # never our own group
+                os.killpg(group, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 class ModuleRunner:
     """Runs pve.config modules through ansible-runner with a fixed, prepared environment."""
 
@@ -205,6 +230,8 @@ class ModuleRunner:
                 cancel_callback=cancel_callback,
             )
         finally:
+            if state["timed_out"] or (cancel is not None and cancel.is_set()):
+                kill_processes_using(data_dir)
             # The data dir holds artifacts/run/command, which records the whole environment.
             shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -1,0 +1,49 @@
+"""Shared helpers of the bridge tests (importable from test modules; conftest.py holds the fixtures)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MODULES = ("vm_resources", "container_resources", "vm_disk", "vm_nic", "container_nic", "guest_info")
+SECRET = "stub-token-secret-4f9c2a"
+INJECTION = "{{ lookup('pipe', 'touch /tmp/x') }}"
+
+
+class Stub:
+    """The stub modules' state and the arguments they received."""
+
+    def __init__(self, base: Path) -> None:
+        self.state_path = base / "state.json"
+        self.record_path = base / "record.jsonl"
+        self.record_path.touch()
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "STUB_STATE": str(self.state_path),
+            "STUB_RECORD": str(self.record_path),
+            "PROXMOX_HOST": "pve.invalid",
+            "PROXMOX_TOKEN_SECRET": SECRET,
+        }
+
+    def state(self) -> dict[str, Any]:
+        return json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+
+    def guest(self, vmid: int) -> dict[str, Any]:
+        return self.state().get(str(vmid), {})
+
+    def seed(self, vmid: int, config: dict[str, Any]) -> None:
+        state = self.state()
+        state[str(vmid)] = config
+        self.state_path.write_text(json.dumps(state))
+
+    def calls(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.record_path.read_text().splitlines()]
+
+
+def audit_entries(tmp_path: Path) -> list[dict[str, Any]]:
+    path = tmp_path / "audit.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

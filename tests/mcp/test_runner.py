@@ -1,0 +1,167 @@
+"""runner.py: argument encoding, reading recorded events, and real ansible-runner runs of the stub module."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from _support import INJECTION, SECRET
+
+from mcp_bridge import runner as runner_mod
+from mcp_bridge.runner import (
+    ModuleFailed,
+    ModuleRunner,
+    RunCancelled,
+    RunError,
+    RunTimeout,
+    encode_module_args,
+    read_result,
+    redact,
+)
+
+# A runner_on_ok event as ansible-runner 2.4.3 hands it to event_handler (trimmed).
+RECORDED_OK = {
+    "uuid": "4f1b",
+    "counter": 7,
+    "event": "runner_on_ok",
+    "stdout": "localhost | CHANGED => {...}",
+    "event_data": {
+        "host": "localhost",
+        "task_action": "pve.config.vm_resources",
+        "res": {
+            "changed": True,
+            "vmid": 100,
+            "diff": {"before": {"memory": "2048"}, "after": {"memory": "4096"}},
+            "invocation": {"module_args": {"vmid": 100, "api_token_secret": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"}},
+            "_ansible_no_log": False,
+        },
+    },
+}
+
+
+def test_encode_module_args_marks_every_string_unsafe():
+    encoded = json.loads(encode_module_args({"vmid": 100, "bridge": "vmbr0", "tags": ["a", 1], "m": {"k": "v"}}))
+    assert encoded == {
+        "vmid": 100,
+        "bridge": {"__ansible_unsafe": "vmbr0"},
+        "tags": [{"__ansible_unsafe": "a"}, 1],
+        "m": {"k": {"__ansible_unsafe": "v"}},
+    }
+
+
+@pytest.mark.parametrize("value", [INJECTION, "{% raw %}", "{#", {"nested": ["ok", "{{ x }}"]}])
+def test_encode_module_args_refuses_template_markers(value):
+    with pytest.raises(RunError, match="template marker"):
+        encode_module_args({"vmid": 100, "name": value})
+
+
+def test_read_result_from_recorded_events():
+    assert read_result(RECORDED_OK) == {
+        "changed": True,
+        "vmid": 100,
+        "diff": {"before": {"memory": "2048"}, "after": {"memory": "4096"}},
+    }
+    failed = {**RECORDED_OK, "event": "runner_on_failed"}
+    failed["event_data"] = {"res": {"msg": "no VM 100", "changed": False}}
+    assert read_result(failed) == {"msg": "no VM 100", "changed": False, "failed": True}
+    assert read_result({"event": "playbook_on_start", "event_data": {}}) is None
+    assert read_result({"event": "runner_on_ok", "event_data": {"res": "garbage"}}) is None
+
+
+def test_redact_walks_nested_values():
+    assert redact({"a": [f"x{SECRET}y", 3], SECRET: None}, [SECRET, ""]) == {"a": ["x********y", 3], "********": None}
+    assert redact("plain", []) == "plain"
+
+
+def leftovers() -> list[str]:
+    return glob.glob(os.path.join(tempfile.gettempdir(), "pve-config-mcp-*"))
+
+
+@pytest.fixture
+def runner(stub_root, stub) -> ModuleRunner:
+    return ModuleRunner(stub_root, stub.env, secrets=[SECRET])
+
+
+def test_run_returns_the_module_result_and_removes_its_data_dir(runner, stub):
+    before = set(leftovers())
+    events: list[str] = []
+    result = runner.run("pve.config.vm_resources", {"vmid": 100, "memory": 4096}, on_event=events.append)
+    assert result["changed"] is True and result["config"]["memory"] == 4096
+    assert "invocation" not in result
+    assert "runner_on_ok" in events
+    assert set(leftovers()) == before
+    assert stub.guest(100)["memory"] == 4096
+
+
+def test_check_mode_writes_nothing(runner, stub):
+    result = runner.run("pve.config.vm_resources", {"vmid": 100, "memory": 4096}, check=True)
+    assert result["changed"] is True and result["diff"]["after"]["memory"] == 4096
+    assert stub.state() == {}
+
+
+def test_fresh_data_dir_per_run_does_not_inherit_check_mode(runner, stub):
+    runner.run("pve.config.vm_resources", {"vmid": 100, "memory": 1024}, check=True)
+    runner.run("pve.config.vm_resources", {"vmid": 100, "memory": 1024})
+    assert stub.guest(100)["memory"] == 1024
+
+
+def test_module_failure_is_a_module_failed_with_its_message_and_no_secret(runner):
+    with pytest.raises(ModuleFailed, match="guest 999 does not exist"):
+        runner.run("pve.config.vm_resources", {"vmid": 999, "memory": 512})
+    with pytest.raises(ModuleFailed) as err:
+        runner.run("pve.config.vm_nic", {"vmid": 100, "name": "boom", "state": "present"})
+    assert SECRET not in str(err.value) and SECRET not in json.dumps(err.value.result)
+
+
+def test_unknown_module_is_a_clear_error(runner):
+    with pytest.raises(RunError, match="no_such_module"):
+        runner.run("pve.config.no_such_module", {"vmid": 100})
+
+
+def test_timeout_stops_the_run(stub_root, stub):
+    slow = ModuleRunner(stub_root, {**stub.env, "STUB_SLEEP": "30"})
+    started = time.monotonic()
+    with pytest.raises(RunTimeout, match="did not finish within 2 s and was stopped"):
+        slow.run("pve.config.vm_resources", {"vmid": 100, "memory": 512}, timeout=2)
+    assert time.monotonic() - started < 6
+    assert slow_module_processes() == []
+    assert stub.state() == {}
+
+
+def test_cancel_stops_the_run(stub_root, stub):
+    slow = ModuleRunner(stub_root, {**stub.env, "STUB_SLEEP": "30"})
+    cancel = threading.Event()
+    threading.Timer(1.5, cancel.set).start()
+    with pytest.raises(RunCancelled):
+        slow.run("pve.config.vm_resources", {"vmid": 100, "memory": 512}, cancel=cancel)
+    assert slow_module_processes() == []
+
+
+def slow_module_processes() -> list[str]:
+    """Command lines of still-running AnsiballZ stub runs (the kill must take the whole process group)."""
+    time.sleep(0.3)
+    found = []
+    for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            text = Path(cmdline).read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "AnsiballZ_vm_resources" in text:
+            found.append(text)
+    return found
+
+
+def test_unsafe_marking_alone_keeps_a_template_literal(runner, stub, monkeypatch, tmp_path):
+    """Second layer: even with the guard switched off, ansible passes the string literally and never runs it."""
+    target = tmp_path / "pwned"
+    payload = f"{{{{ lookup('pipe', 'touch {target}') }}}} {{{{ 7*6 }}}}"
+    monkeypatch.setattr(runner_mod, "find_template_marker", lambda value: None)
+    runner.run("pve.config.vm_nic", {"vmid": 100, "name": payload, "state": "present"})
+    assert stub.calls()[-1]["args"]["name"] == payload
+    assert not target.exists()

@@ -1,0 +1,205 @@
+"""The tool table as data: names, modules, hints, schemas, argument mapping, the Jinja guard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from _support import INJECTION
+from pydantic import ValidationError
+
+from mcp_bridge.fields import find_template_marker, reject_template
+from mcp_bridge.tools import TOOLS, TOOLS_BY_NAME, summarize
+
+# tool -> (module, read_only, destructive, idempotent)
+EXPECTED = {
+    "update_vm_resources": ("pve.config.vm_resources", False, False, True),
+    "update_container_resources": ("pve.config.container_resources", False, False, True),
+    "add_vm_disk": ("pve.config.vm_disk", False, False, False),
+    "resize_vm_disk": ("pve.config.vm_disk", False, False, True),
+    "remove_vm_disk": ("pve.config.vm_disk", False, True, True),
+    "add_vm_network": ("pve.config.vm_nic", False, False, False),
+    "remove_vm_network": ("pve.config.vm_nic", False, True, True),
+    "add_container_network": ("pve.config.container_nic", False, False, False),
+    "remove_container_network": ("pve.config.container_nic", False, True, True),
+    "get_guest_config": ("pve.config.guest_info", True, False, True),
+}
+
+# A valid call per tool, used as the base for the table tests below.
+VALID: dict[str, dict[str, Any]] = {
+    "update_vm_resources": {"vmid": 100, "memory": 2048},
+    "update_container_resources": {"vmid": 200, "swap": 512},
+    "add_vm_disk": {"vmid": 100, "storage": "local-lvm", "size": "32G"},
+    "resize_vm_disk": {"vmid": 100, "disk_id": "scsi0", "size": 64},
+    "remove_vm_disk": {"vmid": 100, "disk_id": "scsi1"},
+    "add_vm_network": {"vmid": 100},
+    "remove_vm_network": {"vmid": 100, "interface_id": "net1"},
+    "add_container_network": {"vmid": 200},
+    "remove_container_network": {"vmid": 200, "interface_id": "net1"},
+    "get_guest_config": {"vmid": 100},
+}
+
+
+def string_fields(spec) -> list[str]:
+    """Argument names whose schema admits a string."""
+    names = []
+    for name, prop in spec.args.model_json_schema()["properties"].items():
+        variants = prop.get("anyOf", [prop])
+        if any(v.get("type") == "string" and "enum" not in v for v in variants):
+            names.append(name)
+    return names
+
+
+def test_table_matches_the_issue():
+    assert {spec.name: (spec.fqcn, *_hints(spec)) for spec in TOOLS} == EXPECTED
+
+
+def _hints(spec):
+    a = spec.annotations
+    return a.read_only_hint, a.destructive_hint, a.idempotent_hint
+
+
+def test_no_tool_is_open_world_and_only_info_is_read_only():
+    assert all(spec.annotations.open_world_hint is False for spec in TOOLS)
+    assert [spec.name for spec in TOOLS if spec.read_only] == ["get_guest_config"]
+
+
+@pytest.mark.parametrize("spec", TOOLS, ids=lambda s: s.name)
+def test_schema_is_closed_and_changing_tools_take_dry_run(spec):
+    schema = spec.args.model_json_schema()
+    assert schema["additionalProperties"] is False
+    assert schema["required"][0] == "vmid"
+    assert schema["properties"]["vmid"]["minimum"] == 100
+    assert ("dry_run" in schema["properties"]) is not spec.read_only
+    for name, prop in schema["properties"].items():
+        assert prop.get("description") or any(v.get("description") for v in prop.get("anyOf", [])), name
+
+
+@pytest.mark.parametrize("spec", TOOLS, ids=lambda s: s.name)
+def test_every_string_field_publishes_the_template_guard(spec):
+    for name, prop in spec.args.model_json_schema()["properties"].items():
+        for variant in prop.get("anyOf", [prop]):
+            if variant.get("type") == "string" and "enum" not in variant:
+                assert variant["not"] == {"pattern": r"\{[{%#]"}, name
+
+
+@pytest.mark.parametrize(
+    ("tool", "field"), [(spec.name, f) for spec in TOOLS for f in string_fields(spec)], ids=lambda x: str(x)
+)
+@pytest.mark.parametrize("payload", [INJECTION, "{% if 1 %}x{% endif %}", "{# c #}", "vmbr0{{x}}"])
+def test_template_markers_are_rejected_in_every_string_field(tool, field, payload):
+    with pytest.raises(ValidationError) as err:
+        TOOLS_BY_NAME[tool].args.model_validate({**VALID[tool], field: payload})
+    assert any(e["loc"][0] == field for e in err.value.errors())
+
+
+def test_guard_helpers():
+    assert find_template_marker("a { b } %} #}") is None
+    assert find_template_marker("x{#y") == "{#"
+    assert reject_template("vm-{1}") == "vm-{1}"
+    with pytest.raises(ValueError, match="template marker"):
+        reject_template("{{ 7*6 }}")
+
+
+@pytest.mark.parametrize("tool", list(VALID))
+def test_valid_calls_validate(tool):
+    TOOLS_BY_NAME[tool].args.model_validate(VALID[tool])
+
+
+@pytest.mark.parametrize(
+    ("tool", "bad"),
+    [
+        ("update_vm_resources", {"memory": None}),  # no option at all
+        ("update_vm_resources", {"memory": 8}),  # below 16 MiB
+        ("update_vm_resources", {"memory": "4 GB"}),
+        ("update_vm_resources", {"cpulimit": 129}),
+        ("update_vm_resources", {"cpuunits": 0}),
+        ("update_vm_resources", {"cores": 0}),
+        ("update_vm_resources", {"cpu": "host,flags=+aes"}),
+        ("update_vm_resources", {"vmid": 99}),
+        ("update_vm_resources", {"vmid": "abc"}),
+        ("update_vm_resources", {"api_token_secret": "x"}),  # credentials are never tool arguments
+        ("update_container_resources", {"swap": -1}),
+        ("add_vm_disk", {"size": "0G"}),
+        ("add_vm_disk", {"size": "32GB"}),
+        ("add_vm_disk", {"size": -5}),
+        ("add_vm_disk", {"type": "nvme"}),
+        ("add_vm_disk", {"disk_id": "scsi31"}),
+        ("add_vm_disk", {"disk_id": "virtio1", "type": "scsi"}),
+        ("add_vm_disk", {"storage": "local lvm"}),
+        ("add_vm_disk", {"cache": "fast"}),
+        ("resize_vm_disk", {"disk_id": "net0"}),
+        ("remove_vm_disk", {"disk_id": "scsi1;rm -rf /"}),
+        ("add_vm_network", {"model": "virtio2"}),
+        ("add_vm_network", {"tag": 4095}),
+        ("add_vm_network", {"macaddr": "BC:24:11"}),
+        ("add_vm_network", {"interface_id": "net32"}),
+        ("add_vm_network", {"trunks": "10;abc"}),
+        ("remove_vm_network", {"interface_id": "eth0"}),
+        ("add_container_network", {"ip": "10.0.0.5"}),  # no prefix length
+        ("add_container_network", {"name": "eth 0"}),
+        ("add_container_network", {"mtu": 63}),
+        ("get_guest_config", {"dry_run": True}),  # read-only tool: no dry_run
+    ],
+)
+def test_bad_input_is_rejected(tool, bad):
+    with pytest.raises(ValidationError):
+        TOOLS_BY_NAME[tool].args.model_validate({**VALID[tool], **bad})
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "module_args"),
+    [
+        (
+            "update_vm_resources",
+            {"vmid": 100, "memory": "4G", "cores": 2, "dry_run": True},
+            {"vmid": 100, "memory": "4G", "cores": 2},
+        ),
+        (
+            "add_vm_disk",
+            {"vmid": 100, "storage": "local-lvm", "size": 32, "type": "virtio", "ssd": False},
+            {"vmid": 100, "storage": "local-lvm", "size": 32, "bus": "virtio", "ssd": False, "state": "present"},
+        ),
+        (
+            "add_vm_disk",
+            {"vmid": 100, "storage": "local-lvm", "size": "1T", "disk_id": "sata2"},
+            {"vmid": 100, "storage": "local-lvm", "size": "1T", "disk": "sata2", "state": "present"},
+        ),
+        (
+            "resize_vm_disk",
+            {"vmid": 100, "disk_id": "scsi0", "size": "64G"},
+            {"vmid": 100, "disk": "scsi0", "size": "64G", "state": "present"},
+        ),
+        (
+            "remove_vm_disk",
+            {"vmid": 100, "disk_id": "scsi1", "delete_volume": True, "confirm": True},
+            {"vmid": 100, "disk": "scsi1", "purge": True, "state": "absent"},
+        ),
+        (
+            "add_vm_network",
+            {"vmid": 100, "tag": 20},
+            {"vmid": 100, "bridge": "vmbr0", "model": "virtio", "tag": 20, "state": "present"},
+        ),
+        (
+            "remove_vm_network",
+            {"vmid": 100, "interface_id": "net2"},
+            {"vmid": 100, "interface": "net2", "state": "absent"},
+        ),
+        (
+            "add_container_network",
+            {"vmid": 200, "ip": "10.1.2.3/24", "gw": "10.1.2.1"},
+            {"vmid": 200, "bridge": "vmbr0", "ip": "10.1.2.3/24", "gw": "10.1.2.1", "state": "present"},
+        ),
+        ("get_guest_config", {"vmid": 100}, {"vmid": 100}),
+    ],
+)
+def test_to_module_args(tool, args, module_args):
+    spec = TOOLS_BY_NAME[tool]
+    assert spec.to_module_args(spec.args.model_validate(args)) == module_args
+
+
+def test_summary_is_one_line_and_marks_dry_runs():
+    spec = TOOLS_BY_NAME["update_vm_resources"]
+    line = summarize(spec, {"vmid": 100, "guest_type": "qemu", "msg": "memory: 2048 -> 4096\n(reboot)"}, dry_run=True)
+    assert line == "[dry run, nothing written] VM 100: memory: 2048 -> 4096 (reboot)"
+    assert summarize(spec, {"vmid": 7, "guest_type": "lxc", "changed": False}, dry_run=False) == "CT 7: no change"
