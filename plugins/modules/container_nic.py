@@ -108,7 +108,7 @@ seealso:
   - module: pve.config.vm_nic
   - module: pve.config.guest_info
 author:
-  - pve.config contributors
+  - pve.config contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -95,7 +95,7 @@ seealso:
   - module: pve.config.container_nic
   - module: pve.config.guest_info
 author:
-  - pve.config contributors
+  - pve.config contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
