@@ -333,6 +333,9 @@ def test_resize_and_option_change_are_two_writes_with_their_own_digest(api):
     ]
     assert result["diff"] == {"before": {"scsi1": DISK1}, "after": {"scsi1": final}}
     assert result["size"] == "40G" and result["task"] == RESIZE_UPID
+    assert result["msg"] == (
+        "grow scsi1 from 32G to 40G, then set cache=writeback; set cache=writeback of scsi1 of QEMU VM 100 on pve1"
+    )
 
 
 def test_check_mode_resize_and_options_predicts_both(api):
@@ -605,3 +608,28 @@ def test_digest_conflict_on_purge_step_is_retried(api):
         {"delete": "unused0", "digest": "d3"},
     ]
     assert result["destroyed_volume"] == "local-lvm:vm-100-disk-1"
+
+
+def test_conflict_while_picking_the_first_free_slot_picks_again(api):
+    guest(api, digest="d1")
+    storage(api)
+    pve_error(
+        api,
+        "POST",
+        PATH + "/config",
+        DIGEST_MISMATCH,
+        match=[matchers.urlencoded_params_matcher({"scsi1": "local-lvm:8", "digest": "d1"})],
+    )
+    taken = dict(CONFIG, scsi1="local-lvm:vm-100-disk-5,size=2G")
+    reread(api, taken, "d2")
+    post_config(api, {"scsi2": "local-lvm:8", "digest": "d2"})
+    task(api, UPID)
+    reread(api, dict(taken, scsi2="local-lvm:vm-100-disk-6,size=8G"), "d3")
+    result, failed = run_module("vm_disk", dict(vmid=100, storage="local-lvm", size=8))
+    assert not failed, result
+    assert [(w[0], w[2]) for w in writes(api)] == [
+        ("POST", {"scsi1": "local-lvm:8", "digest": "d1"}),
+        ("POST", {"scsi2": "local-lvm:8", "digest": "d2"}),
+    ]
+    assert (result["disk"], result["volume"]) == ("scsi2", "local-lvm:vm-100-disk-6")
+    assert result["diff"] == {"before": {}, "after": {"scsi2": "local-lvm:vm-100-disk-6,size=8G"}}
