@@ -67,5 +67,3 @@ notes:
   - "The modules talk to the API over HTTPS from the host that runs them; use C(delegate_to: localhost) or
     C(connection: local) as with other API modules."
 """
-
-

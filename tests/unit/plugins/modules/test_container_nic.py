@@ -12,7 +12,8 @@ PATH = "nodes/pve1/lxc/200"
 READS = [("GET", "/cluster/resources", {"type": "vm"}), ("GET", "/" + PATH + "/pending", {})]
 
 
-def guest(api, config=CONFIG, digest="d1", status="running", **kw):
+def guest(api, config=None, digest="d1", status="running", **kw):
+    config = CONFIG if config is None else config
     api.get(
         url("cluster/resources"),
         json=resources((100, "qemu", "pve1"), (200, "lxc", "pve1", status, "proxy01")),
