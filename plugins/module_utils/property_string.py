@@ -72,19 +72,29 @@ def format(values, fmt):
     ``virtio=BC:24:...`` form.
     """
     table = fmt_table(fmt)
-    values = {k: v for k, v in values.items() if v is not None}
+    values = {k: _checked_text(k, v) for k, v in values.items() if v is not None}
     parts = []
     default_key = table["default_key"]
     model_alias = _model_alias(table)
-    if model_alias and default_key in values and model_alias[0] in values:
+    if model_alias and default_key in values and model_alias[0] in values and values[default_key] in table["aliases"]:
         parts.append("%s=%s" % (values.pop(default_key), values.pop(model_alias[0])))
     elif default_key in values:
-        parts.append(str(values.pop(default_key)))
+        value = values.pop(default_key)
+        # a bare value must not look like "key=value" and must not be empty, or it would not parse back
+        parts.append(value if value and "=" not in value else "%s=%s" % (default_key, value))
     for key, value in values.items():
         if key not in table["keys"]:
             raise InvalidRequest("%r is not an option of this property string" % key)
-        parts.append("%s=%s" % (key, to_text(value)))
+        parts.append("%s=%s" % (key, value))
     return ",".join(parts)
+
+
+def _checked_text(key, value):
+    """``to_text(value)``; a comma would split the property string (and could smuggle in other options)."""
+    text = to_text(value)
+    if "," in text:
+        raise InvalidRequest("%s %r must not contain a comma" % (key, text))
+    return text
 
 
 def _model_alias(table):
