@@ -261,10 +261,15 @@ class NicKind(object):
         params, config, label = ctx.params, ctx.config, ctx.guest.label
         slot = params.get("interface") or ctx.memory.get("interface")
         if params.get("state") == "absent":
-            current = property_string.parse(config.get(slot), self.fmt)
-            if slot not in config:
-                return Change(result=self._result(slot, {}))
-            return Change(delete=[slot], summary="remove %s" % slot, result=self._result(slot, current))
+            if slot not in config:  # also the re-plan after the removal: report the NIC that was removed
+                return Change(result=self._result(slot, ctx.memory.get("removed", {})))
+            current = property_string.parse(config[slot], self.fmt)
+            return Change(
+                delete=[slot],
+                summary="remove %s" % slot,
+                remember={"removed": current},
+                result=self._result(slot, current),
+            )
         desired = self.desired(params)
         slot = slot or self.find(config, desired) or first_free_slot(config, label)
         if slot not in config:

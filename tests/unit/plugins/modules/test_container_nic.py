@@ -152,7 +152,7 @@ def test_check_mode_writes_nothing(api):
     assert result["hwaddr"] is None and result["name"] == "eth1"
 
 
-def test_remove_and_remove_missing(api):
+def test_remove_reports_the_removed_interface(api):
     guest(api)
     put(api, {"delete": "net0"})
     after(api, {k: v for k, v in CONFIG.items() if k != "net0"})
@@ -160,6 +160,7 @@ def test_remove_and_remove_missing(api):
     assert not failed, result
     assert writes(api) == [put_request({"delete": "net0"})]
     assert result["changed"] is True and "net0" not in result["config"]
+    assert result["hwaddr"] == MAC and result["name"] == "eth0"
 
 
 def test_remove_missing_is_no_change(api):

@@ -206,14 +206,24 @@ def test_remove(api):
     assert result["changed"] is True
     assert result["diff"] == {"before": {"net0": NET0}, "after": {}}
     assert "net0" not in result["config"]
-    assert result["interface"] == "net0"
+    assert result["interface"] == "net0" and result["macaddr"] == MAC
     assert result["msg"] == "remove net0 of QEMU VM 100 on pve1"
+
+
+def test_remove_in_check_mode(api):
+    guest(api)
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", state="absent"), check=True)
+    assert not failed and result["changed"] is True
+    assert requests_made(api) == READS
+    assert "net0" not in result["config"] and result["macaddr"] == MAC
+    assert result["diff"] == {"before": {"net0": NET0}, "after": {}}
 
 
 def test_remove_missing_is_no_change(api):
     guest(api)
     result, failed = run_module("vm_nic", dict(vmid=100, interface="net5", state="absent"))
     assert not failed and result["changed"] is False
+    assert result["interface"] == "net5" and result["macaddr"] is None
     assert requests_made(api) == READS
 
 
