@@ -18,7 +18,15 @@ MIB = KIB * 1024
 GIB = MIB * 1024
 TIB = GIB * 1024
 UNITS = {"": 1, "K": KIB, "M": MIB, "G": GIB, "T": TIB}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
+# number, then a unit letter (optionally followed by B or iB), or B alone for bytes, or nothing
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:I?B)?|(B))?\s*$", re.IGNORECASE)
+
+
+def _unit(match, default_unit):
+    """The unit letter of a ``_SIZE`` match: ``""`` for plain bytes (``4096B``), ``default_unit`` when none."""
+    if match.group(2):
+        return match.group(2).upper()
+    return "" if match.group(3) else default_unit
 
 
 def parse_size(value, default_unit="G", what="size"):
@@ -40,7 +48,7 @@ def parse_size(value, default_unit="G", what="size"):
         match = _SIZE.match(str(value))
         if not match:
             raise InvalidRequest("%s must be a size such as 32G, 512M or a number of GiB, got %r" % (what, value))
-        number, unit = float(match.group(1)), (match.group(2).upper() or default_unit)
+        number, unit = float(match.group(1)), _unit(match, default_unit)
     size = number * UNITS[unit.upper()]
     if not math.isfinite(size):
         raise InvalidRequest("%s %r is too large" % (what, value))
@@ -54,7 +62,7 @@ def parse_size(value, default_unit="G", what="size"):
 def format_size(size_bytes):
     """Format bytes the way Proxmox writes ``size=``: the largest unit that divides evenly (``32G``)."""
     for unit in ("T", "G", "M", "K"):
-        if size_bytes % UNITS[unit] == 0:
+        if size_bytes and size_bytes % UNITS[unit] == 0:
             return "%d%s" % (size_bytes // UNITS[unit], unit)
     return str(size_bytes)
 
@@ -90,7 +98,7 @@ def parse_memory_mib(value, what="memory", allow_zero=False):
         elif not match:
             raise InvalidRequest("%s must be %s or a size such as 4G, got %r" % (what, positive, value))
         else:
-            size = float(match.group(1)) * UNITS[(match.group(2) or "M").upper()]
+            size = float(match.group(1)) * UNITS[_unit(match, "M")]
             if not math.isfinite(size):
                 raise InvalidRequest("%s %r is too large" % (what, value))
             if size != int(size) or int(size) % MIB:
