@@ -31,7 +31,6 @@ MAX_NICS = 32
 NOTHING = "; nothing was changed"
 _SLOT = re.compile(r"^net(0|[1-9][0-9]*)$")
 _MAC = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$", re.IGNORECASE)
-_NAME = re.compile(r"^[-_.\w]+$")
 # Sub-keys whose absence means the same as this value, so asking for it on a NIC without the key is no change.
 ABSENT_MEANS = {"firewall": False, "link_down": False}
 
