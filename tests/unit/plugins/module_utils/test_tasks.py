@@ -1,10 +1,9 @@
 """tasks: waiting for UPID tasks (through the real client, HTTP faked with responses) and the lock backoff."""
 
 import pytest
-from harness import AUTH, requests_made, url
+from harness import requests_made, url
 from responses import matchers
 
-from ansible_collections.pve.config.plugins.module_utils.client import connect
 from ansible_collections.pve.config.plugins.module_utils.errors import TaskFailed
 from ansible_collections.pve.config.plugins.module_utils.tasks import (
     Backoff,
@@ -17,11 +16,6 @@ from ansible_collections.pve.config.plugins.module_utils.tasks import (
 UPID = "UPID:pve2:0001E240:00A1B2C3:66000000:qmresize:100:root@pam:"
 STATUS = f"nodes/pve2/tasks/{UPID}/status"
 LOG = f"nodes/pve2/tasks/{UPID}/log"
-
-
-@pytest.fixture
-def pve(api):
-    return connect(dict(AUTH, api_timeout=5))
 
 
 def status(api, state, exitstatus=None):

@@ -1,0 +1,176 @@
+"""guest: finding a guest (one /cluster/resources call, or none) and reading its state from /pending."""
+
+import pytest
+from harness import pending, pve_error, requests_made, resources, url
+
+from ansible_collections.pve.config.plugins.module_utils.errors import GuestNotFound, InvalidRequest
+from ansible_collections.pve.config.plugins.module_utils.guest import Guest, locate, read_state
+
+CLUSTER = {
+    "data": resources(
+        (100, "qemu", "pve1", "running", "web01"),
+        (101, "qemu", "pve2", "stopped", "db01"),
+        (200, "lxc", "pve1", "running", "cache01"),
+        (201, "lxc", "pve2", "running", "web01"),  # same name as VM 100
+    )["data"]
+    + [
+        {"id": "storage/pve1/local", "type": "storage", "storage": "local", "node": "pve1", "status": "available"},
+        {"id": "node/pve1", "type": "node", "node": "pve1", "status": "online"},
+    ]
+}
+LOOKUP = ("GET", "/cluster/resources", {"type": "vm"})
+
+
+def cluster(api, answer=CLUSTER):
+    api.get(url("cluster/resources"), json=answer)
+
+
+@pytest.mark.parametrize(
+    "kind, args, found",
+    [
+        ("qemu", dict(vmid=100), (100, "pve1", "qemu", "web01", "running")),
+        ("qemu", dict(vmid=101), (101, "pve2", "qemu", "db01", "stopped")),
+        ("lxc", dict(vmid=200), (200, "pve1", "lxc", "cache01", "running")),
+        (None, dict(vmid=200), (200, "pve1", "lxc", "cache01", "running")),
+        ("qemu", dict(name="db01"), (101, "pve2", "qemu", "db01", "stopped")),
+        ("lxc", dict(name="cache01"), (200, "pve1", "lxc", "cache01", "running")),
+        # a name shared by two guests is unique once the node narrows it down
+        ("qemu", dict(name="web01", node="pve1"), (100, "pve1", "qemu", "web01", "running")),
+        ("lxc", dict(name="web01", node="pve2"), (201, "pve2", "lxc", "web01", "running")),
+        # vmid wins over name
+        ("qemu", dict(vmid=101, name="web01"), (101, "pve2", "qemu", "db01", "stopped")),
+    ],
+)
+def test_locate(api, pve, kind, args, found):
+    cluster(api)
+    guest = locate(pve, kind, **args)
+    assert (guest.vmid, guest.node, guest.kind, guest.name, guest.status) == found
+    assert requests_made(api) == [LOOKUP]
+
+
+@pytest.mark.parametrize(
+    "kind, args, error, words",
+    [
+        ("qemu", dict(vmid=999), GuestNotFound, "no guest with vmid 999 in the cluster; nothing was changed"),
+        ("qemu", dict(name="nope"), GuestNotFound, "no guest with name 'nope' in the cluster; nothing was changed"),
+        (
+            "qemu",
+            dict(name="db01", node="pve1"),
+            GuestNotFound,
+            "no guest with name 'db01' on node pve1 in the cluster",
+        ),
+        (
+            "qemu",
+            dict(name="web01"),
+            InvalidRequest,
+            "2 guests have name 'web01' (vmids 100, 201); give vmid instead; nothing was changed",
+        ),
+        (
+            "qemu",
+            dict(vmid=200),
+            InvalidRequest,
+            "guest 200 is a LXC container, not a QEMU VM: use the pve.config.container_* modules for it",
+        ),
+        (
+            "lxc",
+            dict(vmid=100),
+            InvalidRequest,
+            "guest 100 is a QEMU VM, not a LXC container: use the pve.config.vm_* modules for it",
+        ),
+        ("lxc", dict(name="db01"), InvalidRequest, "guest 101 is a QEMU VM, not a LXC container"),
+        # storage and node items never count as guests
+        ("qemu", dict(name="local"), GuestNotFound, "no guest with name 'local'"),
+    ],
+)
+def test_locate_errors(api, pve, kind, args, error, words):
+    cluster(api)
+    with pytest.raises(error) as exc:
+        locate(pve, kind, **args)
+    assert words in exc.value.msg
+    assert type(exc.value) is error
+
+
+def test_locate_with_node_and_vmid_skips_the_lookup(api, pve):
+    guest = locate(pve, "qemu", vmid=100, node="pve3")
+    assert (guest.vmid, guest.node, guest.kind, guest.path) == (100, "pve3", "qemu", "nodes/pve3/qemu/100")
+    assert requests_made(api) == []
+
+
+def test_locate_with_node_but_unknown_kind_still_looks_up(api, pve):
+    cluster(api)
+    assert locate(pve, None, vmid=201, node="pve2").kind == "lxc"
+    assert requests_made(api) == [LOOKUP]
+
+
+def test_locate_of_an_empty_cluster(api, pve):
+    cluster(api, {"data": []})
+    with pytest.raises(GuestNotFound):
+        locate(pve, "qemu", vmid=100)
+
+
+def test_guest_label_and_path():
+    assert Guest("100", "pve1", "qemu").label == "QEMU VM 100"
+    assert Guest(200, "pve2", "lxc").label == "LXC container 200"
+    assert Guest(200, "pve2", "lxc").path == "nodes/pve2/lxc/200"
+
+
+VM = Guest(100, "pve1", "qemu")
+PENDING = "/nodes/pve1/qemu/100/pending"
+
+
+def test_read_state_splits_current_pending_and_digest(api, pve):
+    api.get(
+        url(VM.path + "/pending"),
+        json={
+            "data": [
+                {"key": "cores", "value": 2},
+                {"key": "memory", "value": "2048", "pending": "4096"},
+                {"key": "net1", "value": "virtio=BC:24:11:00:00:02,bridge=vmbr0", "delete": 1},
+                {"key": "scsi1", "pending": "local-lvm:vm-100-disk-1,size=4G"},
+                {"key": "balloon", "value": 0, "delete": 0},
+                {"key": "lock", "value": "backup"},
+                {"key": "digest", "value": "0123abcd"},
+            ]
+        },
+    )
+    state = read_state(pve, VM)
+    assert state.digest == "0123abcd"
+    assert state.config == {
+        "cores": 2,
+        "memory": "4096",
+        "scsi1": "local-lvm:vm-100-disk-1,size=4G",
+        "balloon": 0,
+        "lock": "backup",
+    }
+    assert state.current == {
+        "cores": 2,
+        "memory": "2048",
+        "net1": "virtio=BC:24:11:00:00:02,bridge=vmbr0",
+        "balloon": 0,
+        "lock": "backup",
+    }
+    assert state.pending == {"memory": "4096", "net1": None, "scsi1": "local-lvm:vm-100-disk-1,size=4G"}
+    assert state.lock == "backup"
+    assert requests_made(api) == [("GET", PENDING, {})]
+
+
+def test_read_state_without_pending_changes(api, pve):
+    api.get(url(VM.path + "/pending"), json=pending({"cores": 2, "name": "web01"}, "d9"))
+    state = read_state(pve, VM)
+    assert state.config == state.current == {"cores": 2, "name": "web01"}
+    assert state.pending == {} and state.lock is None and state.digest == "d9"
+
+
+def test_digest_falls_back_to_get_config(api, pve):
+    api.get(url(VM.path + "/pending"), json={"data": [{"key": "cores", "value": 2}]})
+    api.get(url(VM.path + "/config"), json={"data": {"cores": 2, "digest": "fromconfig"}})
+    state = read_state(pve, VM)
+    assert state.digest == "fromconfig"
+    assert [c[1] for c in requests_made(api)] == [PENDING, "/nodes/pve1/qemu/100/config"]
+
+
+def test_read_state_of_a_guest_that_is_not_there(api, pve):
+    pve_error(api, "GET", VM.path + "/pending", "Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist")
+    with pytest.raises(GuestNotFound) as exc:
+        read_state(pve, VM)
+    assert exc.value.msg.startswith("no QEMU VM 100 on node pve1 (Configuration file")
