@@ -55,6 +55,7 @@ LOCKED = re.compile(r"\b(?:VM|CT) \d+ is locked \((?P<lock>[^)]*)\)")
 FILE_LOCK = re.compile(r"can't lock file '[^']*' - got timeout")
 DIGEST = re.compile(r"detected modified configuration")
 MISSING_CONFIG = re.compile(r"Configuration file '[^']*' does not exist")
+LOGIN_CODE = re.compile(r"\bcode: (\d{3})\b")  # proxmoxer's AuthenticationError names the HTTP status
 
 
 def check_dependencies(module):
@@ -84,20 +85,28 @@ class PveApi(object):
     def _call(self, method, path, args):
         resource = self._proxmox(path.strip("/"))
         try:
-            return getattr(resource, method.lower())(**args)
+            data = getattr(resource, method.lower())(**args)
         except ResourceException as exc:
-            raise api_error(method, path, exc)
+            raise api_error(method, path, exc) from None
         except requests.exceptions.SSLError as exc:
             raise ApiError("TLS verification of %s failed (set ca_path to the CA bundle that signed the Proxmox "
-                           "certificate): %s" % (self.host, _first_line(exc)))
+                           "certificate): %s" % (self.host, _first_line(exc))) from None
         except requests.exceptions.RequestException as exc:
-            raise ApiError("cannot reach the Proxmox API at %s: %s" % (self.host, _first_line(exc)))
+            raise ApiError("cannot reach the Proxmox API at %s: %s" % (self.host, _first_line(exc))) from None
+        if _not_json(data):  # proxmoxer's stand-in for a body that is not JSON (a proxy's HTML page...)
+            raise ApiError("%s %s at %s answered with something that is not Proxmox API JSON: %r"
+                           % (method, path, self.host, data["errors"][:200]))
+        return data
+
+
+def _not_json(data):
+    return isinstance(data, dict) and list(data) == ["errors"] and isinstance(data["errors"], bytes)
 
 
 def api_error(method, path, exc):
     """Map proxmoxer's ResourceException to a typed error with Proxmox's own message."""
     message = (exc.content or exc.status_message or "").strip()
-    errors = exc.errors if isinstance(exc.errors, dict) else None
+    errors = exc.errors if isinstance(exc.errors, dict) and not _not_json(exc.errors) else None
     where = "%s %s" % (method, path)
     if exc.status_code == 401:
         return AuthFailed("Proxmox refused the credentials (%s: %s)" % (where, message or "401"))
@@ -125,6 +134,8 @@ def connect(params):
     if not HAS_PROXMOXER:
         raise PveError("proxmoxer and requests are required on the host that runs this module")
     host = params["api_host"]
+    if host.count(":") == 1 and not host.rsplit(":", 1)[1].isdigit():
+        raise InvalidRequest("api_host %r: the part after ':' must be a port number" % host)
     kwargs = dict(timeout=params.get("api_timeout") or 30)
     if params.get("api_port"):
         kwargs["port"] = params["api_port"]
@@ -142,13 +153,17 @@ def connect(params):
                              "PROXMOX_TOKEN_SECRET or PROXMOX_PASSWORD in the environment)")
     try:
         proxmox = ProxmoxAPI(host, **kwargs)
-    except AuthenticationError:
-        raise AuthFailed("Proxmox refused the credentials of %s at %s" % (user, host))
+    except AuthenticationError as exc:
+        code = LOGIN_CODE.search(str(exc))
+        if code and code.group(1) != "401":
+            raise ApiError("login of %s at %s failed: POST /access/ticket answered HTTP %s"
+                           % (user, host, code.group(1)), status=int(code.group(1))) from None
+        raise AuthFailed("Proxmox refused the credentials of %s at %s" % (user, host)) from None
     except ResourceException as exc:
-        raise api_error("POST", "/access/ticket", exc)
+        raise api_error("POST", "/access/ticket", exc) from None
     except requests.exceptions.SSLError as exc:
         raise ApiError("TLS verification of %s failed (set ca_path to the CA bundle that signed the Proxmox "
-                       "certificate): %s" % (host, _first_line(exc)))
+                       "certificate): %s" % (host, _first_line(exc))) from None
     except requests.exceptions.RequestException as exc:
-        raise ApiError("cannot reach the Proxmox API at %s: %s" % (host, _first_line(exc)))
+        raise ApiError("cannot reach the Proxmox API at %s: %s" % (host, _first_line(exc))) from None
     return PveApi(proxmox, host)
