@@ -221,7 +221,8 @@ class ModuleRunner:
                 module=module,
                 module_args=module_args,
                 inventory=self._inventory,
-                envvars={**self._envvars, "ANSIBLE_LOCAL_TEMP": tmp, "ANSIBLE_REMOTE_TEMP": tmp},
+                # Every temporary file of the run (ansible's, AnsiballZ's) lands in the data dir, removed below.
+                envvars={**self._envvars, "ANSIBLE_LOCAL_TEMP": tmp, "ANSIBLE_REMOTE_TEMP": tmp, "TMPDIR": tmp},
                 cmdline="--diff --check" if check else "--diff",
                 quiet=True,
                 suppress_env_files=True,
@@ -229,6 +230,8 @@ class ModuleRunner:
                 event_handler=event_handler,
                 cancel_callback=cancel_callback,
             )
+        except Exception as exc:  # ansible-runner itself broke (not the module): no traceback to the client
+            raise RunError(f"{module} could not be run: ansible-runner failed ({type(exc).__name__})") from exc
         finally:
             if state["timed_out"] or (cancel is not None and cancel.is_set()):
                 kill_processes_using(data_dir)

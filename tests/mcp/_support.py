@@ -16,29 +16,28 @@ class Stub:
     """The stub modules' state and the arguments they received."""
 
     def __init__(self, base: Path) -> None:
-        self.state_path = base / "state.json"
+        self.state_dir = base / "state"
+        self.state_dir.mkdir()
         self.record_path = base / "record.jsonl"
         self.record_path.touch()
 
     @property
     def env(self) -> dict[str, str]:
         return {
-            "STUB_STATE": str(self.state_path),
+            "STUB_STATE": str(self.state_dir),
             "STUB_RECORD": str(self.record_path),
             "PROXMOX_HOST": "pve.invalid",
             "PROXMOX_TOKEN_SECRET": SECRET,
         }
 
     def state(self) -> dict[str, Any]:
-        return json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+        return {p.stem: json.loads(p.read_text()) for p in self.state_dir.glob("*.json")}
 
     def guest(self, vmid: int) -> dict[str, Any]:
         return self.state().get(str(vmid), {})
 
     def seed(self, vmid: int, config: dict[str, Any]) -> None:
-        state = self.state()
-        state[str(vmid)] = config
-        self.state_path.write_text(json.dumps(state))
+        (self.state_dir / f"{vmid}.json").write_text(json.dumps(config))
 
     def calls(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.record_path.read_text().splitlines()]

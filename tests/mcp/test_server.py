@@ -1,0 +1,329 @@
+"""The server wiring through the SDK's in-memory Client, with the real ansible-runner path and the stub modules."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+from _support import INJECTION, SECRET, audit_entries
+from mcp import Client
+from mcp.types import ElicitResult
+
+from mcp_bridge.tools import TOOLS
+
+pytestmark = pytest.mark.anyio
+
+
+def text(result) -> str:
+    return "\n".join(c.text for c in result.content)
+
+
+async def test_list_tools_publishes_schemas_annotations_and_output_schemas(make_server):
+    async with Client(make_server(), raise_exceptions=True) as client:
+        listed = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert list(listed) == [spec.name for spec in TOOLS]
+    for spec in TOOLS:
+        tool = listed[spec.name]
+        assert tool.input_schema == spec.args.model_json_schema()
+        assert tool.annotations == spec.annotations
+        assert tool.title == spec.title and tool.description == spec.description
+        assert set(tool.output_schema["properties"]) >= {"summary", "vmid", "config"}
+        assert "confirmation" not in tool.input_schema["properties"]  # resolver-filled, not an argument
+    assert {"changed", "diff", "pending", "task", "dry_run"} <= set(
+        listed["update_vm_resources"].output_schema["properties"]
+    )
+    assert {"disk", "volume"} <= set(listed["add_vm_disk"].output_schema["properties"])
+    assert {"interface", "macaddr"} <= set(listed["add_vm_network"].output_schema["properties"])
+    assert {"interface", "hwaddr"} <= set(listed["add_container_network"].output_schema["properties"])
+    assert {"disks", "nics", "digest", "status"} <= set(listed["get_guest_config"].output_schema["properties"])
+
+
+async def test_change_dry_run_and_rerun(make_server, stub, tmp_path):
+    async with Client(make_server(), raise_exceptions=True) as client:
+        dry = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": "4G", "cores": 2, "dry_run": True})
+        assert not dry.is_error, text(dry)
+        assert dry.structured_content["changed"] is True and dry.structured_content["dry_run"] is True
+        assert dry.structured_content["diff"]["after"]["cores"] == 2
+        assert dry.content[0].text.startswith("[dry run, nothing written] VM 100: ")
+        assert stub.state() == {}
+
+        first = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": "4G", "cores": 2})
+        assert first.structured_content["changed"] is True and first.structured_content["config"]["cores"] == 2
+        assert json.loads(first.content[1].text) == first.structured_content
+
+        again = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": "4G", "cores": 2})
+        assert again.structured_content["changed"] is False
+    assert stub.guest(100) == {"memory": "4G", "cores": 2, "writes": 1}
+    assert [(e["tool"], e["outcome"], e["changed"]) for e in audit_entries(tmp_path)] == [
+        ("update_vm_resources", "ok", True),
+        ("update_vm_resources", "ok", True),
+        ("update_vm_resources", "ok", False),
+    ]
+
+
+async def test_every_tool_runs_its_module(make_server, stub):
+    stub.seed(100, {"scsi0": "local-lvm:vm-100-disk-0,size=8G", "net0": "virtio=AA:BB:CC:DD:EE:FF,bridge=vmbr0"})
+    stub.seed(200, {"net0": "name=eth0,bridge=vmbr0"})
+    calls = [
+        ("update_vm_resources", {"vmid": 100, "balloon": 0}),
+        ("update_container_resources", {"vmid": 200, "memory": 1024, "swap": "512M"}),
+        ("add_vm_disk", {"vmid": 100, "storage": "local-lvm", "size": "32G"}),
+        ("resize_vm_disk", {"vmid": 100, "disk_id": "scsi1", "size": 64}),
+        ("remove_vm_disk", {"vmid": 100, "disk_id": "scsi1"}),
+        ("add_vm_network", {"vmid": 100, "bridge": "vmbr1", "tag": 30}),
+        ("remove_vm_network", {"vmid": 100, "interface_id": "net1"}),
+        ("add_container_network", {"vmid": 200}),
+        ("remove_container_network", {"vmid": 200, "interface_id": "net1"}),
+        ("get_guest_config", {"vmid": 100}),
+    ]
+    results = {}
+    async with Client(make_server(), raise_exceptions=True) as client:
+        for tool, args in calls:
+            result = await client.call_tool(tool, args)
+            assert not result.is_error, (tool, text(result))
+            results[tool] = result.structured_content
+    assert results["add_vm_disk"]["disk"] == "scsi1" and results["add_vm_disk"]["volume"] == "local-lvm:vm-100-scsi1"
+    assert results["add_vm_network"]["interface"] == "net1" and results["add_vm_network"]["macaddr"]
+    assert results["add_container_network"]["interface"] == "net1" and results["add_container_network"]["hwaddr"]
+    assert results["get_guest_config"]["status"] == "running"
+    modules = [(c["module"], c["args"].get("state")) for c in stub.calls()]
+    assert modules == [
+        ("vm_resources", None),
+        ("container_resources", None),
+        ("vm_disk", "present"),
+        ("vm_disk", "present"),
+        ("vm_disk", "absent"),
+        ("vm_nic", "present"),
+        ("vm_nic", "absent"),
+        ("container_nic", "present"),
+        ("container_nic", "absent"),
+        ("guest_info", None),
+    ]
+    assert stub.calls()[7]["args"]["ip"] == "dhcp" and stub.calls()[7]["args"]["bridge"] == "vmbr0"
+    assert "purge" not in stub.calls()[4]["args"] or stub.calls()[4]["args"]["purge"] is False
+
+
+async def test_bad_input_is_a_tool_error_and_runs_nothing(make_server, stub):
+    bad_calls = [
+        ("update_vm_resources", {"vmid": 100}),
+        ("update_vm_resources", {"vmid": 100, "memory": 8}),
+        ("update_vm_resources", {"vmid": 100, "memory": 512, "api_host": "evil"}),
+        ("add_vm_disk", {"vmid": 100, "storage": "local-lvm", "size": "32GB"}),
+        ("add_vm_network", {"vmid": 100, "model": "nope"}),
+        ("no_such_tool", {"vmid": 100}),
+    ]
+    async with Client(make_server(), raise_exceptions=True) as client:
+        for tool, args in bad_calls:
+            result = await client.call_tool(tool, args)
+            assert result.is_error, (tool, args)
+            assert "Traceback" not in text(result)
+    assert stub.calls() == []
+
+
+async def test_module_error_comes_back_as_its_message(make_server, tmp_path):
+    async with Client(make_server(), raise_exceptions=True) as client:
+        result = await client.call_tool("update_vm_resources", {"vmid": 999, "memory": 512})
+    assert result.is_error
+    assert text(result) == "Error executing tool update_vm_resources: guest 999 does not exist; nothing was changed"
+    assert audit_entries(tmp_path)[-1]["outcome"] == "failed"
+
+
+async def test_injection_in_every_string_argument_is_refused(make_server, stub):
+    assert not Path("/tmp/x").exists()
+    cases = []
+    for spec in TOOLS:
+        schema = spec.args.model_json_schema()
+        for name, prop in schema["properties"].items():
+            if any(v.get("type") == "string" and "enum" not in v for v in prop.get("anyOf", [prop])):
+                cases.append((spec.name, name))
+    assert len(cases) >= 15
+    from test_tools import VALID
+
+    async with Client(make_server(), raise_exceptions=True) as client:
+        for tool, field in cases:
+            result = await client.call_tool(tool, {**VALID[tool], field: INJECTION})
+            assert result.is_error, (tool, field)
+            assert "validation error" in text(result)
+    assert stub.calls() == []
+    assert not Path("/tmp/x").exists()
+
+
+async def test_delete_volume_without_confirmation_deletes_nothing(make_server, stub, tmp_path):
+    stub.seed(100, {"scsi1": "local-lvm:vm-100-disk-1,size=8G"})
+    args = {"vmid": 100, "disk_id": "scsi1", "delete_volume": True}
+    async with Client(make_server(), raise_exceptions=True) as client:
+        refused = await client.call_tool("remove_vm_disk", args)
+        assert refused.is_error and "confirm: true" in text(refused)
+        assert stub.calls() == [] and "scsi1" in stub.guest(100)
+
+        preview = await client.call_tool("remove_vm_disk", {**args, "dry_run": True})  # a preview needs no consent
+        assert not preview.is_error and preview.structured_content["changed"] is True
+        assert "scsi1" in stub.guest(100)
+
+        done = await client.call_tool("remove_vm_disk", {**args, "confirm": True})
+        assert not done.is_error, text(done)
+    assert stub.guest(100) == {"destroyed": ["local-lvm:vm-100-disk-1,size=8G"]}
+    assert [e["outcome"] for e in audit_entries(tmp_path)] == ["unconfirmed", "ok", "ok"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("answer", ["accept", "decline", "cancel", "accept-false"])
+async def test_elicitation_decides_when_the_client_supports_it(make_server, stub, mode, answer):
+    stub.seed(100, {"scsi1": "local-lvm:vm-100-disk-1,size=8G"})
+    asked = []
+
+    async def elicit(context, params):
+        asked.append(params.message)
+        if answer == "accept":
+            return ElicitResult(action="accept", content={"destroy": True})
+        if answer == "accept-false":
+            return ElicitResult(action="accept", content={"destroy": False})
+        return ElicitResult(action=answer)
+
+    # confirm: true from the model does not bypass the user when the client can ask.
+    args = {"vmid": 100, "disk_id": "scsi1", "delete_volume": True, "confirm": True}
+    async with Client(make_server(), elicitation_callback=elicit, mode=mode) as client:
+        result = await client.call_tool("remove_vm_disk", args)
+    assert len(asked) == 1 and "permanently destroy" in asked[0]
+    if answer == "accept":
+        assert not result.is_error, text(result)
+        assert "scsi1" not in stub.guest(100)
+    else:
+        assert result.is_error and "did not confirm" in text(result)
+        assert "scsi1" in stub.guest(100) and stub.calls() == []
+
+
+async def test_detach_only_asks_nothing(make_server, stub):
+    stub.seed(100, {"scsi1": "local-lvm:vm-100-disk-1,size=8G"})
+
+    async def elicit(context, params):  # pragma: no cover - must not be called
+        raise AssertionError("asked")
+
+    async with Client(make_server(), elicitation_callback=elicit) as client:
+        result = await client.call_tool("remove_vm_disk", {"vmid": 100, "disk_id": "scsi1"})
+    assert not result.is_error and stub.calls()[0]["args"]["purge"] is False
+
+
+async def test_read_only_mode_offers_and_runs_only_reads(make_bridge, stub):
+    from mcp_bridge.server import build_server
+
+    bridge = make_bridge(read_only=True)
+    async with Client(build_server(bridge), raise_exceptions=True) as client:
+        assert [t.name for t in (await client.list_tools()).tools] == ["get_guest_config"]
+        refused = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": 512})
+        assert refused.is_error
+        assert not (await client.call_tool("get_guest_config", {"vmid": 100})).is_error
+    # The call path checks again even if a tool were registered by mistake.
+    from mcp_bridge.tools import TOOLS_BY_NAME
+
+    with pytest.raises(Exception, match="read-only"):
+        await bridge.call(TOOLS_BY_NAME["update_vm_resources"], {"vmid": 100, "memory": 512}, None)
+    assert [c["module"] for c in stub.calls()] == ["guest_info"]
+
+
+async def test_tool_and_guest_allow_lists(make_server, stub, tmp_path):
+    pools = {300: "lab", 301: "prod"}
+    server = make_server(
+        tools=["get_guest_config", "update_vm_resources"], vmids=[100, "200-209"], pools=["lab"], pool_of=pools.get
+    )
+    async with Client(server, raise_exceptions=True) as client:
+        assert {t.name for t in (await client.list_tools()).tools} == {"get_guest_config", "update_vm_resources"}
+        for vmid, allowed in [(100, True), (205, True), (210, False), (300, True), (301, False), (302, False)]:
+            result = await client.call_tool("get_guest_config", {"vmid": vmid})
+            assert result.is_error is not allowed, vmid
+            if not allowed:
+                assert "allow-list" in text(result)
+        assert (await client.call_tool("add_vm_disk", {"vmid": 100, "storage": "s", "size": 1})).is_error
+    assert [e["outcome"] for e in audit_entries(tmp_path)].count("denied") == 3
+    assert sorted(c["args"]["vmid"] for c in stub.calls()) == [100, 205, 300]
+
+
+async def test_calls_on_one_guest_are_serialised_and_other_guests_run_in_parallel(make_server, stub):
+    server = make_server(env={"STUB_SLEEP": "1.5"}, max_parallel=4)
+    durations: dict[str, float] = {}
+
+    async def call(client, key, vmid, memory):
+        started = time.monotonic()
+        result = await client.call_tool("update_vm_resources", {"vmid": vmid, "memory": memory})
+        assert not result.is_error, text(result)
+        durations[key] = time.monotonic() - started
+
+    async with Client(server, raise_exceptions=True) as client:
+        started = time.monotonic()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call, client, "a", 100, 1024)
+            tg.start_soon(call, client, "b", 100, 2048)
+            tg.start_soon(call, client, "c", 101, 4096)
+        total = time.monotonic() - started
+    # Both writes on guest 100 landed (the stub's read-modify-write would lose one if they overlapped) ...
+    assert stub.guest(100)["writes"] == 2
+    # ... one after the other, while guest 101 ran alongside.
+    assert abs(durations["a"] - durations["b"]) > 1.4
+    assert durations["c"] < min(durations["a"], durations["b"]) + 0.5
+    assert total < 2 * (min(durations.values()) + 0.5) + 1
+
+
+async def test_timeout_is_a_clear_error(make_server, stub, tmp_path):
+    server = make_server(env={"STUB_SLEEP": "30"}, timeout=2)
+    async with Client(server, raise_exceptions=True) as client:
+        started = time.monotonic()
+        result = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": 512})
+    assert time.monotonic() - started < 8
+    assert result.is_error and "did not finish within 2 s and was stopped" in text(result)
+    assert audit_entries(tmp_path)[-1]["outcome"] == "timeout"
+    assert stub.state() == {}
+
+
+async def test_progress_notifications(make_server, stub):
+    server = make_server(env={"STUB_SLEEP": "2"})
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(value, total, message):
+        seen.append((value, total, message))
+
+    async with Client(server, raise_exceptions=True) as client:
+        result = await client.call_tool(
+            "add_vm_disk", {"vmid": 100, "storage": "local-lvm", "size": 4}, progress_callback=progress
+        )
+    assert not result.is_error
+    assert len(seen) >= 2
+    assert [v for v, _, _ in seen] == sorted(v for v, _, _ in seen)
+    assert all(total == 300 for _, total, _ in seen)
+    assert any("module running" in (m or "") for _, _, m in seen)
+
+
+async def test_no_secret_in_results_errors_audit_log_or_temp_dirs(make_server, tmp_path):
+    import tempfile
+
+    async with Client(make_server(), raise_exceptions=True) as client:
+        results = [
+            await client.call_tool("add_vm_network", {"vmid": 100}),
+            await client.call_tool("update_vm_resources", {"vmid": 999, "memory": 512}),
+            await client.call_tool("add_container_network", {"vmid": 200, "name": "boom"}),
+            await client.call_tool("get_guest_config", {"vmid": 100}),
+        ]
+    assert results[2].is_error and "boom with secret" in text(results[2])
+    for result in results:
+        assert SECRET not in result.model_dump_json()
+    assert SECRET not in (tmp_path / "audit.jsonl").read_text()
+    assert_no_file_contains(tmp_path, SECRET)
+    # Temporary files the bridge or ansible left anywhere else (earlier pytest runs' directories excluded).
+    assert_no_file_contains(Path(tempfile.gettempdir()), SECRET, skip=("pytest-of-",))
+
+
+def assert_no_file_contains(root: Path, secret: str, skip: tuple[str, ...] = ()) -> None:
+    needle = secret.encode()
+    for dirpath, dirnames, files in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(skip)] if skip else dirnames
+        for name in files:
+            path = Path(dirpath) / name
+            try:
+                if path.is_symlink() or path.stat().st_size > 5_000_000:
+                    continue
+                assert needle not in path.read_bytes(), path
+            except (PermissionError, FileNotFoundError):
+                continue
