@@ -1,0 +1,479 @@
+# ruff: noqa: UP031 - printf-style messages mirror the Perl sources they copy
+"""The simulator's in-memory model of a small Proxmox VE cluster.
+
+Everything a request can see or change lives in one :class:`State` guarded by one
+re-entrant lock: nodes, storages (per node; shared storages share their volume table),
+volumes, guests (config as an ordered dict of raw strings, the ``[PENDING]`` section,
+pending deletes) and tasks.  The guest ``digest`` is the SHA-1 of the config file text
+PVE would write (``PVE::QemuServer::write_vm_config`` layout), so it changes with every
+config change, the pending section included.
+
+Time only moves when somebody looks: :meth:`State.advance` (called at the start of every
+request) finishes tasks whose time is up and removes expired fault locks.
+"""
+
+import contextlib
+import copy
+import hashlib
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+
+from .errors import ApiError, FormatDie, HandlerError
+from .faults import Faults, is_ok_status
+from .validation import format_size
+
+GiB = 1024**3
+
+
+@dataclass
+class Node:
+    name: str
+    maxcpu: int = 16
+    maxmem: int = 64 * GiB
+    maxdisk: int = 100 * GiB
+    online: bool = True
+
+
+@dataclass
+class Volume:
+    volid: str
+    name: str
+    size: int
+    format: str
+    content: str
+    vmid: int = None
+    ctime: int = 0
+
+
+@dataclass
+class Storage:
+    id: str
+    type: str
+    content: list
+    node: str
+    enabled: bool = True
+    shared: bool = False
+    total: int = 100 * GiB
+    volumes: dict = field(default_factory=dict)  # volid -> Volume (the same dict on every node if shared)
+
+    @property
+    def used(self):
+        return sum(v.size for v in self.volumes.values())
+
+    @property
+    def avail(self):
+        return max(self.total - self.used, 0)
+
+    @property
+    def path_based(self):
+        return self.type in ("dir", "nfs", "cifs", "cephfs", "glusterfs", "btrfs")
+
+    def default_format(self):
+        return "qcow2" if self.path_based else "raw"
+
+
+def _encode_text(text):
+    # PVE::ParseUtils::encode_text: escape control/hi-bit chars, ':' and '%'
+    safe = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in ":%")
+    return urllib.parse.quote(text.encode("utf-8"), safe=safe)
+
+
+def print_pending_delete(pending_delete):
+    return ",".join(("!" if pending_delete[k] else "") + k for k in sorted(pending_delete))
+
+
+@dataclass
+class Guest:
+    vmid: int
+    kind: str  # qemu | lxc
+    node: str
+    status: str = "stopped"
+    config: dict = field(default_factory=dict)
+    pending: dict = field(default_factory=dict)
+    pending_delete: dict = field(default_factory=dict)  # key -> force (bool)
+    started_at: float = 0.0
+    lock_expires: float = None
+    pid: int = 0
+
+    @property
+    def name(self):
+        if self.kind == "lxc":
+            return self.config.get("hostname") or "CT%d" % self.vmid
+        return self.config.get("name") or "VM %d" % self.vmid
+
+    @property
+    def lock(self):
+        return self.config.get("lock")
+
+    @property
+    def type_label(self):
+        """``guest_type()`` of PVE::QemuConfig / PVE::LXC::Config."""
+        return "VM" if self.kind == "qemu" else "CT"
+
+    @property
+    def config_path(self):
+        sub = "qemu-server" if self.kind == "qemu" else "lxc"
+        return "nodes/%s/%s/%d.conf" % (self.node, sub, self.vmid)
+
+    def raw_config(self):
+        """The config file text, like write_vm_config / write_pct_config lay it out."""
+
+        def section(conf, pending):
+            raw = ""
+            descr = conf.get("description")
+            if descr is not None:
+                if descr:
+                    for line in descr.split("\n"):
+                        raw += "#" + _encode_text(line) + "\n"
+                elif pending:
+                    raw += "#\n"
+            for key in sorted(conf):
+                if key == "description":
+                    continue
+                raw += "%s: %s\n" % (key, conf[key])
+            return raw
+
+        raw = section(self.config, False)
+        pending = dict(self.pending)
+        if self.pending_delete:
+            pending["delete"] = print_pending_delete(self.pending_delete)
+        if pending:
+            raw += "\n[PENDING]\n" + section(pending, True)
+        return raw
+
+    @property
+    def digest(self):
+        return hashlib.sha1(self.raw_config().encode("utf-8")).hexdigest()
+
+    def merged_config(self, current=False):
+        """``load_current_config``: pending values applied and pending deletes removed,
+        unless ``current``."""
+        conf = dict(self.config)
+        if not current:
+            conf.update(self.pending)
+            for key in self.pending_delete:
+                conf.pop(key, None)
+        return conf
+
+
+@dataclass
+class Task:
+    upid: str
+    node: str
+    pid: int
+    pstart: int
+    starttime: int
+    type: str
+    id: str
+    user: str
+    started: float
+    duration: float = 0.0
+    log: list = field(default_factory=list)
+    status: str = "running"
+    exitstatus: str = None
+    endtime: int = None
+    action: object = None  # callable(task) run when the task ends; may raise ApiError
+    forced_exit: str = None  # injected exitstatus
+
+    def to_status(self):
+        user, tokenid = split_user(self.user)
+        out = {
+            "upid": self.upid,
+            "node": self.node,
+            "pid": self.pid,
+            "pstart": self.pstart,
+            "starttime": self.starttime,
+            "type": self.type,
+            "id": self.id,
+            "user": user,
+            "status": self.status,
+        }
+        if tokenid:
+            out["tokenid"] = tokenid
+        if self.status == "stopped":
+            out["exitstatus"] = self.exitstatus
+        return out
+
+
+def split_user(user):
+    if "!" in user:
+        u, token = user.split("!", 1)
+        return u, token
+    return user, None
+
+
+def encode_upid(node, pid, pstart, starttime, type_, id_, user):
+    return "UPID:%s:%08X:%08X:%08X:%s:%s:%s:" % (node, pid, pstart, starttime, type_, id_, user)
+
+
+def task_error_text(exc):
+    """How fork_worker turns a worker's exception into the ``TASK ERROR:`` text."""
+    if isinstance(exc, ApiError):
+        # PVE::Exception stringification: "<code> <msg>" when a code is set, then "key: error" lines
+        text = exc.message if exc.status == 500 else "%d %s" % (exc.status, exc.message)
+        for key in sorted(exc.errors or {}):
+            text += "%s: %s\n" % (key, exc.errors[key])
+    elif isinstance(exc, FormatDie):
+        text = exc.perl_string()
+    else:
+        text = str(exc)
+    return text.rstrip("\n").replace("\n", " ")
+
+
+class State:
+    """All simulated objects, one lock."""
+
+    def __init__(self, clock=time.time):
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.faults = Faults()
+        self.nodes = {}
+        self.storages = {}  # (node, storage id) -> Storage
+        self.guests = {}  # vmid -> Guest
+        self.tasks = {}  # upid -> Task, insertion ordered
+        self._pid = 0x00100000
+        self._boot = clock() - 86400 * 3
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def now(self):
+        return self.clock()
+
+    def advance(self):
+        """Finish due tasks, release expired fault locks."""
+        with self.lock:
+            now = self.now()
+            for guest in self.guests.values():
+                if guest.lock_expires is not None and now >= guest.lock_expires:
+                    guest.lock_expires = None
+                    guest.config.pop("lock", None)
+            for task in list(self.tasks.values()):
+                if task.status == "running" and now >= task.started + task.duration:
+                    self._finish_task(task)
+
+    # -- nodes / storages / volumes -----------------------------------------------------------
+
+    def node(self, name):
+        return self.nodes.get(name)
+
+    def storage(self, node, sid):
+        return self.storages.get((node, sid))
+
+    def storage_defined(self, sid):
+        return any(s == sid for (_, s) in self.storages)
+
+    def node_storages(self, node):
+        return [s for (n, _), s in self.storages.items() if n == node]
+
+    def storage_config(self, node, sid):
+        """``PVE::Storage::storage_config`` (cluster wide) + the node's instance, or die."""
+        if not self.storage_defined(sid):
+            raise HandlerError("storage '%s' does not exist" % sid)
+        return self.storage(node, sid)
+
+    def check_enabled(self, node, sid):
+        """``storage_check_enabled`` on ``node``: exists, enabled, available on the node."""
+        st = self.storage_config(node, sid)
+        any_instance = st or next(s for (_, i), s in self.storages.items() if i == sid)
+        if not any_instance.enabled:
+            raise HandlerError("storage '%s' is disabled" % sid)
+        if st is None:
+            raise HandlerError("storage '%s' is not available on node '%s'" % (sid, node))
+        return st
+
+    def find_volume(self, node, volid):
+        sid = volid.split(":", 1)[0]
+        st = self.storage(node, sid)
+        if st is None:
+            return None
+        return st.volumes.get(volid)
+
+    def alloc_volume(self, node, sid, vmid, size, fmt=None, content="images"):
+        """``vdisk_alloc`` with the plugin's ``find_free_diskname``: ``vm-<vmid>-disk-<N>``,
+        lowest N not yet used on that storage for this vmid."""
+        st = self.check_enabled(node, sid)
+        fmt = fmt or st.default_format()
+        used = {v.name.split("/")[-1].split(".")[0] for v in st.volumes.values()}
+        n = 0
+        while "vm-%d-disk-%d" % (vmid, n) in used or "base-%d-disk-%d" % (vmid, n) in used:
+            n += 1
+        name = "vm-%d-disk-%d" % (vmid, n)
+        if st.path_based:
+            name = "%d/%s.%s" % (vmid, name, fmt)
+        volid = "%s:%s" % (sid, name)
+        if size > st.avail:
+            raise HandlerError("not enough free space on storage '%s'" % sid)
+        st.volumes[volid] = Volume(
+            volid=volid, name=name, size=int(size), format=fmt, content=content, vmid=vmid, ctime=int(self.now())
+        )
+        return volid
+
+    def free_volume(self, node, volid):
+        """``vdisk_free``."""
+        sid = volid.split(":", 1)[0]
+        st = self.storage_config(node, sid)
+        self.check_enabled(node, sid)
+        if volid not in st.volumes:
+            raise HandlerError("volume '%s' does not exist" % volid)
+        del st.volumes[volid]
+
+    @staticmethod
+    def volume_owner(volid):
+        """Owner vmid from the volume name (``vm-<vmid>-disk-N``), like parse_volname."""
+        name = volid.split(":", 1)[-1].split("/")[-1]
+        parts = name.split("-")
+        if len(parts) >= 3 and parts[0] in ("vm", "base", "subvol") and parts[1].isdigit():
+            return int(parts[1])
+        return None
+
+    # -- guests -------------------------------------------------------------------------------
+
+    def guest(self, vmid):
+        return self.guests.get(int(vmid))
+
+    def load_config(self, node, vmid, kind):
+        """``PVE::AbstractConfig::load_config`` on ``node``: the guest, or die like PVE."""
+        guest = self.guests.get(int(vmid))
+        if guest is None or guest.node != node or guest.kind != kind:
+            sub = "qemu-server" if kind == "qemu" else "lxc"
+            raise HandlerError("Configuration file 'nodes/%s/%s/%s.conf' does not exist" % (node, sub, vmid))
+        return guest
+
+    def set_lock(self, vmid, lock, seconds=None):
+        with self.lock:
+            guest = self.guests[int(vmid)]
+            if lock:
+                guest.config["lock"] = lock
+                guest.lock_expires = self.now() + seconds if seconds else None
+            else:
+                guest.config.pop("lock", None)
+                guest.lock_expires = None
+
+    # -- tasks --------------------------------------------------------------------------------
+
+    def new_task(self, node, type_, id_, user, action=None, log=(), duration=0.0):
+        """``fork_worker``: a task whose ``action`` runs when it ends.  An injected task fault
+        for this type overrides duration and exit status."""
+        with self.lock:
+            fault = self.faults.take_task_fault(type_)
+            self._pid += 0x1D3
+            now = self.now()
+            pstart = int((now - self._boot) * 100)
+            starttime = int(now)
+            upid = encode_upid(node, self._pid, pstart, starttime, type_, id_, user)
+            task = Task(
+                upid=upid,
+                node=node,
+                pid=self._pid,
+                pstart=pstart,
+                starttime=starttime,
+                type=type_,
+                id=str(id_),
+                user=user,
+                started=now,
+                duration=duration,
+                log=list(log),
+                action=action,
+            )
+            if fault:
+                task.duration = fault["seconds"]
+                task.forced_exit = fault["exitstatus"]
+            self.tasks[upid] = task
+            if task.duration <= 0:
+                self._finish_task(task)
+            return task
+
+    def _finish_task(self, task):
+        exitstatus = "OK"
+        forced = task.forced_exit
+        if forced is not None and not is_ok_status(forced):
+            exitstatus = forced  # injected failure: the work is not done
+        else:
+            if task.action is not None:
+                snapshot = self._snapshot()
+                try:
+                    extra = task.action(task)
+                    if extra:
+                        task.log.extend(extra)
+                except (ApiError, FormatDie) as exc:
+                    self._restore(snapshot)
+                    exitstatus = task_error_text(exc)
+            if forced is not None and exitstatus == "OK":
+                exitstatus = forced
+        if exitstatus.startswith("WARNINGS: "):
+            for i in range(int(exitstatus.split()[1])):
+                task.log.append("WARN: simulated warning %d" % (i + 1))
+            task.log.append("TASK " + exitstatus)
+        elif exitstatus == "OK":
+            task.log.append("TASK OK")
+        else:
+            task.log.append("TASK ERROR: " + exitstatus)
+        task.status = "stopped"
+        task.exitstatus = exitstatus
+        task.endtime = int(max(self.now(), task.started + task.duration))
+        task.action = None
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def _snapshot(self):
+        return copy.deepcopy((self.guests, self.storages))
+
+    def _restore(self, snapshot):
+        self.guests, self.storages = snapshot
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """All-or-nothing change of guests and volumes (a failed update leaves no trace)."""
+        with self.lock:
+            snapshot = self._snapshot()
+            try:
+                yield
+            except BaseException:
+                self._restore(snapshot)
+                raise
+
+    # -- dump ---------------------------------------------------------------------------------
+
+    def dump(self):
+        with self.lock:
+            storages = {}
+            for (node, sid), st in sorted(self.storages.items()):
+                storages.setdefault(node, {})[sid] = {
+                    "type": st.type,
+                    "content": list(st.content),
+                    "enabled": st.enabled,
+                    "shared": st.shared,
+                    "total": st.total,
+                    "used": st.used,
+                    "volumes": {
+                        v.volid: {"size": v.size, "format": v.format, "vmid": v.vmid, "content": v.content}
+                        for v in sorted(st.volumes.values(), key=lambda v: v.volid)
+                    },
+                }
+            return {
+                "nodes": sorted(self.nodes),
+                "storages": storages,
+                "guests": {
+                    str(g.vmid): {
+                        "vmid": g.vmid,
+                        "kind": g.kind,
+                        "node": g.node,
+                        "name": g.name,
+                        "status": g.status,
+                        "lock": g.lock,
+                        "config": dict(g.config),
+                        "pending": dict(g.pending),
+                        "pending_delete": sorted(g.pending_delete),
+                        "digest": g.digest,
+                    }
+                    for g in sorted(self.guests.values(), key=lambda g: g.vmid)
+                },
+                "tasks": [dict(t.to_status(), log=list(t.log)) for t in self.tasks.values()],
+                "faults": self.faults.dump(),
+            }
+
+
+def size_str(size):
+    return format_size(size)
