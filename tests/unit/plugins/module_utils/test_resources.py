@@ -1,0 +1,115 @@
+"""resources.Resource: checking user values, reading the effective value, writing raw values (tables)."""
+
+import pytest
+
+from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
+from ansible_collections.pve.config.plugins.module_utils.resources import (
+    Resource,
+    check_params,
+    effective,
+    plan_resources,
+)
+
+QEMU_MEMORY = Resource("memory", "memory", minimum=16, default=512, fmt="qemu_memory")
+LXC_MEMORY = Resource("memory", "memory", minimum=16, default=512)
+SWAP = Resource("swap", "memory", minimum=0, default=512)
+CORES = Resource("cores", "int", minimum=1, maximum=8192)
+CPULIMIT = Resource("cpulimit", "float", minimum=0, maximum=128, default=0.0)
+CPU = Resource("cpu", "str", default="kvm64", fmt="qemu_cpu")
+
+
+@pytest.mark.parametrize(
+    "res, value, checked",
+    [
+        (QEMU_MEMORY, "4G", 4096),
+        (QEMU_MEMORY, 16, 16),
+        (LXC_MEMORY, "512M", 512),
+        (SWAP, 0, 0),
+        (SWAP, "0", 0),
+        (SWAP, "1G", 1024),
+        (CORES, 8192, 8192),
+        (CPULIMIT, 0.0, 0.0),
+        (CPULIMIT, 1.5, 1.5),
+        (CPU, "host", "host"),
+    ],
+)
+def test_check(res, value, checked):
+    assert res.check(value) == checked
+
+
+@pytest.mark.parametrize(
+    "res, value, words",
+    [
+        (QEMU_MEMORY, 8, "memory must be at least 16, got 8; nothing was changed"),
+        (QEMU_MEMORY, 0, "memory must be positive, got 0"),
+        (SWAP, -1, "swap must be at least 0, got -1"),
+        (CORES, 0, "cores must be at least 1, got 0; nothing was changed"),
+        (CORES, 8193, "cores must be at most 8192, got 8193; nothing was changed"),
+        (CPULIMIT, 128.5, "cpulimit must be at most 128, got 128.5"),
+        (CPU, "  ", "cpu must not be empty; nothing was changed"),
+    ],
+)
+def test_check_errors(res, value, words):
+    with pytest.raises(InvalidRequest) as exc:
+        res.check(value)
+    assert words in exc.value.msg
+
+
+@pytest.mark.parametrize(
+    "res, config, current",
+    [
+        (QEMU_MEMORY, {"memory": "2048"}, 2048),
+        (QEMU_MEMORY, {"memory": "current=2048"}, 2048),
+        (QEMU_MEMORY, {}, 512),  # the Proxmox default when unset
+        (LXC_MEMORY, {"memory": 1024}, 1024),
+        (SWAP, {}, 512),
+        (CORES, {}, None),  # no default: any value given is a change
+        (CORES, {"cores": "4"}, 4),
+        (CPULIMIT, {"cpulimit": "1.5"}, 1.5),
+        (CPULIMIT, {}, 0.0),
+        (CPU, {"cpu": "host,flags=+aes"}, "host"),
+        (CPU, {}, "kvm64"),
+    ],
+)
+def test_current(res, config, current):
+    assert res.current(config) == current
+
+
+@pytest.mark.parametrize(
+    "res, config, value, raw",
+    [
+        (QEMU_MEMORY, {"memory": "2048"}, 4096, "4096"),
+        (QEMU_MEMORY, {}, 4096, "4096"),
+        (CPU, {"cpu": "x86-64-v2-AES,flags=+aes"}, "host", "host,flags=+aes"),  # other sub-keys kept
+        (CPU, {}, "host", "host"),
+        (CPULIMIT, {}, 2.0, "2"),
+        (CPULIMIT, {}, 2.5, "2.5"),
+        (CORES, {}, 4, "4"),
+    ],
+)
+def test_write(res, config, value, raw):
+    assert res.write(config, value) == raw
+
+
+def test_check_params_normalises_only_given_options():
+    params = {"memory": "1G", "swap": None, "cores": 2}
+    check_params(params, [LXC_MEMORY, SWAP, CORES])
+    assert params == {"memory": 1024, "swap": None, "cores": 2}
+
+
+@pytest.mark.parametrize(
+    "config, params, to_set",
+    [
+        ({"memory": "2048", "cores": 2}, {"memory": 2048, "cores": 2}, {}),
+        ({"memory": "2048", "cores": 2}, {"memory": 4096, "cores": None}, {"memory": "4096"}),
+        ({}, {"memory": 512, "cores": 1}, {"cores": "1"}),  # memory 512 is the default already
+        ({"cpu": "kvm64,flags=+pcid"}, {"cpu": "host"}, {"cpu": "host,flags=+pcid"}),
+    ],
+)
+def test_plan_resources(config, params, to_set):
+    assert plan_resources(config, params, [QEMU_MEMORY, CORES, CPU]) == to_set
+
+
+def test_effective():
+    assert effective({"memory": "2048"}, {"memory": "4096"}, QEMU_MEMORY) == 4096
+    assert effective({"memory": "2048"}, {}, QEMU_MEMORY) == 2048
