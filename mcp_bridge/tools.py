@@ -228,6 +228,7 @@ class DiskResult(ChangeResult):
     disk: str | None = Field(None, description="The disk slot used, e.g. 'scsi1'.")
     volume: str | None = Field(None, description="Volume ID, e.g. 'local-lvm:vm-100-disk-1'.")
     size: str | None = None
+    destroyed_volume: str | None = Field(None, description="The volume destroyed (delete_volume), if any.")
 
 
 class VmNicResult(ChangeResult):
@@ -238,6 +239,7 @@ class VmNicResult(ChangeResult):
 class ContainerNicResult(ChangeResult):
     interface: str | None = Field(None, description="The netN slot used.")
     hwaddr: str | None = None
+    name: str | None = Field(None, description="Interface name inside the container.")
 
 
 class GuestInfoResult(BaseModel):
@@ -249,7 +251,9 @@ class GuestInfoResult(BaseModel):
     guest_type: Literal["qemu", "lxc"] | None = None
     status: str | None = None
     name: str | None = None
-    config: dict[str, Any] = Field(default_factory=dict)
+    lock: str | None = Field(None, description="Proxmox lock on the guest (backup, migrate, ...), if any.")
+    config: dict[str, Any] = Field(default_factory=dict, description="Config with pending values applied.")
+    current: dict[str, Any] = Field(default_factory=dict, description="Config as running now.")
     pending: dict[str, Any] = Field(default_factory=dict)
     disks: dict[str, Any] = Field(default_factory=dict, description="slot -> parsed disk properties")
     nics: dict[str, Any] = Field(default_factory=dict, description="slot -> parsed NIC properties")
@@ -417,14 +421,13 @@ TOOLS_BY_NAME: dict[str, ToolSpec] = {spec.name: spec for spec in TOOLS}
 
 
 def summarize(spec: ToolSpec, result: Mapping[str, Any], *, dry_run: bool) -> str:
-    """One line for humans, built from the module's own `msg`."""
-    vmid = result.get("vmid")
-    guest = {"qemu": "VM", "lxc": "CT"}.get(str(result.get("guest_type")), "guest")
+    """One line for humans: the module's own `msg` (it names the guest), or a short fallback."""
     text = " ".join(str(result.get("msg") or "").split())
     if not text:
+        guest = {"qemu": "VM", "lxc": "CT"}.get(str(result.get("guest_type")), "guest")
         if spec.read_only:
-            text = f"{result.get('name') or ''} {result.get('status') or ''}".strip() or "config read"
+            detail = " ".join(str(result.get(k)) for k in ("name", "status") if result.get(k))
         else:
-            text = "changed" if result.get("changed") else "no change"
-    prefix = "[dry run, nothing written] " if dry_run else ""
-    return f"{prefix}{guest} {vmid}: {text}"
+            detail = "changed" if result.get("changed") else "no change"
+        text = f"{guest} {result.get('vmid')}: {detail or 'config read'}"
+    return f"[dry run, nothing written] {text}" if dry_run else text

@@ -48,7 +48,7 @@ async def test_change_dry_run_and_rerun(make_server, stub, tmp_path):
         assert not dry.is_error, text(dry)
         assert dry.structured_content["changed"] is True and dry.structured_content["dry_run"] is True
         assert dry.structured_content["diff"]["after"]["cores"] == 2
-        assert dry.content[0].text.startswith("[dry run, nothing written] VM 100: ")
+        assert dry.content[0].text.startswith("[dry run, nothing written] updated ")
         assert stub.state() == {}
 
         first = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": "4G", "cores": 2})

@@ -200,6 +200,10 @@ def test_to_module_args(tool, args, module_args):
 
 def test_summary_is_one_line_and_marks_dry_runs():
     spec = TOOLS_BY_NAME["update_vm_resources"]
-    line = summarize(spec, {"vmid": 100, "guest_type": "qemu", "msg": "memory: 2048 -> 4096\n(reboot)"}, dry_run=True)
-    assert line == "[dry run, nothing written] VM 100: memory: 2048 -> 4096 (reboot)"
+    line = summarize(spec, {"vmid": 100, "guest_type": "qemu", "msg": "set memory of VM 100\n(reboot)"}, dry_run=True)
+    assert line == "[dry run, nothing written] set memory of VM 100 (reboot)"
     assert summarize(spec, {"vmid": 7, "guest_type": "lxc", "changed": False}, dry_run=False) == "CT 7: no change"
+    info = TOOLS_BY_NAME["get_guest_config"]
+    assert summarize(
+        info, {"vmid": 100, "guest_type": "qemu", "name": "web01", "status": "running"}, dry_run=False
+    ) == ("VM 100: web01 running")
