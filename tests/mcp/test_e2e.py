@@ -1,0 +1,408 @@
+"""End to end: the bridge as a real process (stdio and streamable HTTP) driven by the SDK's own client, running
+the real pve.config modules against the HTTPS simulator.
+
+One simulator and one HTTP bridge serve the whole module (each test resets the simulator); stdio tests start
+their own bridge process (that is the point of stdio).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from _support import INJECTION
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.types import ElicitResult
+
+from mcp_bridge.tools import TOOLS
+
+pve_sim_testing = pytest.importorskip("pve_sim.testing")
+
+REPO = Path(__file__).resolve().parents[2]
+HTTP_TOKEN = "bridge-http-token-7d1e0b"
+WRITES = ("POST", "PUT", "DELETE")
+
+pytestmark = pytest.mark.anyio
+
+
+# --------------------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Any]:
+    with pve_sim_testing.running_simulator() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def fresh_sim(sim):
+    sim.simulator.reset()
+    sim.simulator.clear_requests()
+    yield
+    sim.simulator.clear_faults()
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory) -> Path:
+    """Audit logs and captured server logs of every bridge process of this module (scanned for secrets)."""
+    return tmp_path_factory.mktemp("bridge-artifacts")
+
+
+def bridge_env(sim) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_", "PVE_MCP_"))}
+    env.update({k: v for k, v in sim.env.items() if k.startswith("PROXMOX_")})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+class HttpBridge:
+    def __init__(self, sim, artifacts: Path) -> None:
+        self.audit = artifacts / "http-audit.jsonl"
+        self.log = artifacts / "http-server.log"
+        env = {**bridge_env(sim), "PVE_MCP_TOKEN": HTTP_TOKEN}
+        args = ["--transport", "http", "--port", "0", "--audit-log", str(self.audit), "--max-parallel", "4"]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mcp_bridge", *args],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.url = self._wait_for_url()
+        self._drain = threading.Thread(target=self._copy_log, daemon=True)
+        self._drain.start()
+
+    def _wait_for_url(self) -> str:
+        deadline = time.monotonic() + 60
+        with self.log.open("w") as log:
+            while time.monotonic() < deadline:
+                line = self.proc.stderr.readline()
+                if not line:
+                    break
+                log.write(line)
+                if "listening on " in line:
+                    return line.split("listening on ", 1)[1].strip()
+        self.stop()
+        raise RuntimeError(f"the HTTP bridge did not start: {self.log.read_text()}")
+
+    def _copy_log(self) -> None:
+        with self.log.open("a") as log:
+            for line in self.proc.stderr:
+                log.write(line)
+                log.flush()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    @asynccontextmanager
+    async def client(self, **kwargs: Any):
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {HTTP_TOKEN}"})
+        async with http, Client(streamable_http_client(self.url, http_client=http), **kwargs) as client:
+            yield client
+
+
+@pytest.fixture(scope="module")
+def http_bridge(sim, artifacts) -> Iterator[HttpBridge]:
+    bridge = HttpBridge(sim, artifacts)
+    try:
+        yield bridge
+    finally:
+        bridge.stop()
+
+
+@asynccontextmanager
+async def stdio_bridge(sim, artifacts: Path, name: str, *args: str, **client_kwargs: Any):
+    audit = artifacts / f"{name}-audit.jsonl"
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "mcp_bridge", "--audit-log", str(audit), *args],
+        env=bridge_env(sim),
+        cwd=str(REPO),
+    )
+    with (artifacts / f"{name}-server.log").open("w") as errlog:
+        async with Client(stdio_client(params, errlog=errlog), **client_kwargs) as client:
+            yield client
+
+
+def text(result) -> str:
+    return "\n".join(c.text for c in result.content)
+
+
+def writes(sim) -> list[dict[str, Any]]:
+    return [r for r in sim.simulator.requests() if r["method"] in WRITES]
+
+
+def config(sim, vmid: int) -> dict[str, Any]:
+    return sim.simulator.guest_config(vmid)
+
+
+# -------------------------------------------------------------------------------------------------------- stdio
+
+
+async def test_stdio_lists_tools_and_calls_every_tool(sim, artifacts):
+    before_100 = config(sim, 100)
+    async with stdio_bridge(sim, artifacts, "stdio") as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert set(tools) == {spec.name for spec in TOOLS}
+        for spec in TOOLS:
+            assert tools[spec.name].annotations == spec.annotations
+            assert tools[spec.name].input_schema["additionalProperties"] is False
+            assert tools[spec.name].output_schema["type"] == "object"
+
+        # A dry run predicts and changes nothing.
+        dry = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": "4G", "cores": 4, "dry_run": True})
+        assert not dry.is_error, text(dry)
+        assert dry.structured_content["changed"] is True and dry.structured_content["dry_run"] is True
+        assert dry.structured_content["diff"]["after"]["cores"] in (4, "4")
+        assert config(sim, 100) == before_100 and writes(sim) == []
+
+        calls = [
+            ("get_guest_config", {"vmid": 100}),
+            ("update_vm_resources", {"vmid": 100, "memory": "4G", "cores": 4}),
+            ("update_container_resources", {"vmid": 200, "memory": 1024, "swap": 256}),
+            ("add_vm_disk", {"vmid": 100, "storage": "local-lvm", "size": "4G"}),
+            ("resize_vm_disk", {"vmid": 100, "disk_id": "scsi1", "size": 8}),
+            ("remove_vm_disk", {"vmid": 100, "disk_id": "scsi1"}),
+            ("add_vm_network", {"vmid": 100, "bridge": "vmbr0", "tag": 20}),
+            ("remove_vm_network", {"vmid": 100, "interface_id": "net1"}),
+            ("add_container_network", {"vmid": 200}),
+            ("remove_container_network", {"vmid": 200, "interface_id": "net1"}),
+        ]
+        results = {}
+        for tool, args in calls:
+            result = await client.call_tool(tool, args)
+            assert not result.is_error, (tool, text(result))
+            results[tool] = result.structured_content
+            assert result.content[0].text == result.structured_content["summary"]
+
+        # The same change again is a no-op.
+        again = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": "4G", "cores": 4})
+        assert again.structured_content["changed"] is False
+
+    assert results["get_guest_config"]["name"] == "web01" and "scsi0" in results["get_guest_config"]["disks"]
+    assert results["update_vm_resources"]["changed"] is True
+    assert results["add_vm_disk"]["disk"] == "scsi1" and results["add_vm_disk"]["volume"]
+    assert results["add_vm_network"]["interface"] == "net1" and results["add_vm_network"]["macaddr"]
+    assert results["add_container_network"]["interface"] == "net1" and results["add_container_network"]["hwaddr"]
+    after = config(sim, 100)
+    merged = {**after["config"], **after["pending"]}
+    assert merged["cores"] in ("4", 4) and "scsi1" not in merged and "net1" not in merged
+    assert any(key.startswith("unused") for key in merged)  # detached, not destroyed
+    ct = config(sim, 200)
+    assert {**ct["config"], **ct["pending"]}["swap"] in ("256", 256)
+    audit = [json.loads(line) for line in (artifacts / "stdio-audit.jsonl").read_text().splitlines()]
+    assert [e["tool"] for e in audit] == ["update_vm_resources"] + [t for t, _ in calls] + ["update_vm_resources"]
+    assert all(e["outcome"] == "ok" for e in audit)
+    assert audit[0]["arguments"]["dry_run"] is True and audit[-1]["changed"] is False
+
+
+async def test_stdio_read_only_mode(sim, artifacts):
+    async with stdio_bridge(sim, artifacts, "stdio-ro", "--read-only") as client:
+        assert [t.name for t in (await client.list_tools()).tools] == ["get_guest_config"]
+        refused = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": 512})
+        assert refused.is_error
+        assert not (await client.call_tool("get_guest_config", {"vmid": 101})).is_error
+    assert writes(sim) == []
+
+
+@pytest.mark.parametrize("answer", ["accept", "decline"])
+async def test_stdio_elicitation_guards_volume_destruction(sim, artifacts, answer):
+    asked = []
+
+    async def elicit(context, params):
+        asked.append(params.message)
+        if answer == "accept":
+            return ElicitResult(action="accept", content={"destroy": True})
+        return ElicitResult(action="decline")
+
+    args = {"vmid": 101, "disk_id": "scsi1", "delete_volume": True}
+    async with stdio_bridge(sim, artifacts, f"stdio-elicit-{answer}", elicitation_callback=elicit) as client:
+        result = await client.call_tool("remove_vm_disk", args)
+    assert len(asked) == 1 and "scsi1" in asked[0]
+    remaining = {**config(sim, 101)["config"], **config(sim, 101)["pending"]}
+    if answer == "accept":
+        assert not result.is_error, text(result)
+        assert result.structured_content["destroyed_volume"] == "local-lvm:vm-101-disk-1"
+        assert "scsi1" not in remaining and "local-lvm:vm-101-disk-1" not in json.dumps(remaining)
+    else:
+        assert result.is_error and "did not confirm" in text(result)
+        assert remaining["scsi1"].startswith("local-lvm:vm-101-disk-1") and writes(sim) == []
+
+
+# --------------------------------------------------------------------------------------------------------- HTTP
+
+
+async def test_http_refuses_requests_without_the_right_token_or_host(http_bridge):
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(timeout=10) as http:
+        missing = await http.post(http_bridge.url, json=body, headers=headers)
+        wrong = await http.post(http_bridge.url, json=body, headers={**headers, "Authorization": "Bearer nope"})
+        basic = await http.post(http_bridge.url, json=body, headers={**headers, "Authorization": HTTP_TOKEN})
+        auth = {**headers, "Authorization": f"Bearer {HTTP_TOKEN}"}
+        rebound = await http.post(http_bridge.url, json=body, headers={**auth, "Host": "evil.example:80"})
+        foreign = await http.post(http_bridge.url, json=body, headers={**auth, "Origin": "http://evil.example"})
+    assert (missing.status_code, wrong.status_code, basic.status_code) == (401, 401, 401)
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert rebound.status_code == 421 and foreign.status_code == 403
+    async with http_bridge.client() as client:  # and the right token works
+        assert len((await client.list_tools()).tools) == len(TOOLS)
+
+
+async def test_http_bad_input_is_a_tool_error_and_writes_nothing(http_bridge, sim):
+    bad = [
+        ("update_vm_resources", {"vmid": 100}),  # no option
+        ("update_vm_resources", {"vmid": 100, "memory": 4}),  # schema range
+        ("update_vm_resources", {"vmid": 100, "cores": "many"}),
+        ("update_vm_resources", {"vmid": 100, "memory": 512, "api_token_secret": "x"}),  # credentials: never args
+        ("update_vm_resources", {"vmid": 4242, "memory": 512}),  # the module's own check: no such guest
+        ("update_container_resources", {"vmid": 100, "memory": 512}),  # a VM, not a container
+        ("add_vm_disk", {"vmid": 100, "storage": "nope", "size": "4G"}),  # no such storage (module)
+        ("add_vm_disk", {"vmid": 100, "storage": "local-lvm", "size": "4 GB"}),
+        ("add_vm_disk", {"vmid": 100, "storage": "local-lvm", "size": 4, "type": "nvme"}),
+        ("resize_vm_disk", {"vmid": 101, "disk_id": "scsi1", "size": "10G"}),  # shrink: 100G -> 10G
+        ("resize_vm_disk", {"vmid": 100, "disk_id": "scsi9", "size": "10G"}),  # empty slot, no storage
+        ("remove_vm_network", {"vmid": 100, "interface_id": "eth0"}),
+        ("add_vm_network", {"vmid": 100, "model": "virtio-net"}),
+        ("add_container_network", {"vmid": 200, "ip": "dhcp4"}),
+    ]
+    async with http_bridge.client() as client:
+        for tool, args in bad:
+            result = await client.call_tool(tool, args)
+            assert result.is_error, (tool, args, text(result))
+            assert "Traceback" not in text(result) and text(result).startswith(f"Error executing tool {tool}")
+    assert writes(sim) == []
+
+
+async def test_http_injection_in_every_string_argument_is_refused(http_bridge, sim):
+    from test_tools import VALID, string_fields
+
+    assert not Path("/tmp/x").exists()
+    cases = [(spec.name, field) for spec in TOOLS for field in string_fields(spec)]
+    async with http_bridge.client() as client:
+        for tool, field in cases:
+            result = await client.call_tool(tool, {**VALID[tool], field: INJECTION})
+            assert result.is_error, (tool, field)
+    assert writes(sim) == [] and sim.simulator.requests() == []
+    assert not Path("/tmp/x").exists()
+
+
+async def test_http_delete_without_confirmation_deletes_nothing(http_bridge, sim):
+    args = {"vmid": 101, "disk_id": "scsi1", "delete_volume": True}
+    async with http_bridge.client() as client:  # a client without elicitation
+        refused = await client.call_tool("remove_vm_disk", args)
+        assert refused.is_error and "confirm: true" in text(refused)
+        assert writes(sim) == [] and config(sim, 101)["config"]["scsi1"].startswith("local-lvm:vm-101-disk-1")
+
+        confirmed = await client.call_tool("remove_vm_disk", {**args, "confirm": True})
+        assert not confirmed.is_error, text(confirmed)
+        assert confirmed.structured_content["destroyed_volume"] == "local-lvm:vm-101-disk-1"
+
+
+@pytest.mark.parametrize("answer", ["accept", "decline"])
+async def test_http_elicitation(http_bridge, sim, answer):
+    async def elicit(context, params):
+        return (
+            ElicitResult(action="accept", content={"destroy": True})
+            if answer == "accept"
+            else ElicitResult(action="decline")
+        )
+
+    async with http_bridge.client(elicitation_callback=elicit) as client:
+        result = await client.call_tool("remove_vm_disk", {"vmid": 101, "disk_id": "scsi1", "delete_volume": True})
+    assert result.is_error is (answer == "decline"), text(result)
+    assert ("scsi1" in config(sim, 101)["config"]) is (answer == "decline")
+
+
+async def test_http_concurrent_calls_on_one_guest_lose_no_update(http_bridge, sim):
+    results = {}
+
+    async def call(client, key, tool, args):
+        results[key] = await client.call_tool(tool, args)
+
+    async with http_bridge.client() as client:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call, client, "nic-a", "add_vm_network", {"vmid": 100, "tag": 10})
+            tg.start_soon(call, client, "nic-b", "add_vm_network", {"vmid": 100, "tag": 11})
+            tg.start_soon(call, client, "mem", "update_vm_resources", {"vmid": 100, "memory": 3072})
+            tg.start_soon(call, client, "other", "update_vm_resources", {"vmid": 102, "cores": 3})
+    for key, result in results.items():
+        assert not result.is_error, (key, text(result))
+    slots = {results["nic-a"].structured_content["interface"], results["nic-b"].structured_content["interface"]}
+    assert slots == {"net1", "net2"}
+    final = config(sim, 100)
+    merged = {**final["config"], **final["pending"]}
+    assert "tag=10" in merged[results["nic-a"].structured_content["interface"]]
+    assert "tag=11" in merged[results["nic-b"].structured_content["interface"]]
+    assert str(merged["memory"]) == "3072"
+
+
+async def test_http_progress_for_disk_creation(http_bridge, sim):
+    sim.simulator.task_fault(type="any", exitstatus="OK", seconds=2.5)  # a slow allocation task
+    seen = []
+
+    async def progress(value, total, message):
+        seen.append((value, total, message))
+
+    async with http_bridge.client() as client:
+        result = await client.call_tool(
+            "add_vm_disk", {"vmid": 102, "storage": "local-lvm", "size": 2}, progress_callback=progress
+        )
+    assert not result.is_error, text(result)
+    assert len(seen) >= 2 and all(total for _, total, _ in seen)
+    assert [v for v, _, _ in seen] == sorted(v for v, _, _ in seen)
+
+
+# ----------------------------------------------------------------------------------------- secrets (runs last)
+
+
+async def test_zz_token_secret_appears_in_no_result_log_or_temp_file(http_bridge, sim, artifacts):
+    secret = sim.token_secret
+    async with http_bridge.client() as client:
+        results = [
+            await client.call_tool("get_guest_config", {"vmid": 100}),
+            await client.call_tool("update_vm_resources", {"vmid": 100, "memory": 2560}),
+            await client.call_tool("update_vm_resources", {"vmid": 4242, "memory": 512}),
+        ]
+    assert not results[0].is_error and results[2].is_error
+    for result in results:
+        assert secret not in result.model_dump_json()
+    time.sleep(0.2)  # let the log copier catch up
+    files = sorted(artifacts.iterdir())
+    assert any(f.name.endswith("audit.jsonl") for f in files) and any(f.name.endswith("server.log") for f in files)
+    for path in files:
+        assert secret not in path.read_text(errors="replace"), path
+        assert HTTP_TOKEN not in path.read_text(errors="replace"), path
+    leftovers = [p for p in Path(tempfile.gettempdir()).glob("pve-config-mcp-*")]
+    assert leftovers == []
+    for root, dirs, names in os.walk(tempfile.gettempdir()):
+        dirs[:] = [d for d in dirs if not d.startswith(("pytest-of-", "pve_sim-"))]
+        for name in names:
+            path = Path(root) / name
+            try:
+                if path.is_file() and not path.is_symlink() and path.stat().st_size < 5_000_000:
+                    assert secret.encode() not in path.read_bytes(), path
+            except OSError:
+                continue
