@@ -19,6 +19,7 @@ import io
 import re
 
 import responses
+from urllib3 import HTTPHeaderDict
 from urllib3.response import HTTPResponse
 
 from .simulator import Simulator
@@ -47,7 +48,7 @@ class SimulatorResponse(responses.BaseResponse):
         if isinstance(body, str):
             body = body.encode("utf-8")
         resp = self.simulator.handle_http(request.method, target, dict(request.headers), body)
-        headers = dict(resp.headers)
+        headers = HTTPHeaderDict(resp.headers)
         headers["Content-Length"] = str(len(resp.body))
         original = HTTPResponse(body=io.BytesIO(b""), msg=headers, preload_content=False)
         return HTTPResponse(

@@ -79,6 +79,10 @@ class SimHTTPServer(ThreadingHTTPServer):
     def finish_request(self, request, client_address):
         # TLS handshake in the worker thread, not in the accept loop
         request.settimeout(60)
+        try:  # headers and body go out in separate writes; avoid Nagle + delayed ACK stalls
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         try:
             conn = self.ssl_context.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):

@@ -19,15 +19,17 @@ import json
 import os
 import re
 import secrets
+import sys
 import threading
 import time
+import traceback
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 
 from . import schema
 from .auth import Auth
-from .errors import ApiError, HandlerError, NotImplementedApi, ParamError
+from .errors import ApiError, FormatDie, HandlerError, NotImplementedApi, ParamError
 from .faults import FaultError, Faults
 from .handlers import load_all
 from .seed import seed
@@ -341,6 +343,11 @@ class Simulator:
             resp = HttpResponse(200, "OK", self._headers(), json.dumps(payload).encode("utf-8"))
         except ApiError as exc:
             resp = self._response(exc)
+        except FormatDie as exc:  # a property string that fails to parse inside a handler
+            resp = self._response(HandlerError(exc.message, errors=exc.errors))
+        except Exception as exc:  # noqa: BLE001 - a simulator bug must not kill the connection
+            traceback.print_exc(file=sys.stderr)
+            resp = self._response(HandlerError("pve_sim internal error: %s: %s" % (type(exc).__name__, exc)))
         self._log(method, rel_uri, params, resp, user, kind, started)
         return resp
 

@@ -1,7 +1,7 @@
 # ruff: noqa: UP031 - printf-style messages mirror the Perl sources they copy
 """Helpers shared by the guest handlers: typed output, pending arrays, drive/NIC strings."""
 
-import random
+import itertools
 import re
 
 from .. import schema
@@ -133,9 +133,13 @@ def add_unused_volume(guest, volid, max_unused=256):
     return key
 
 
+_mac_counter = itertools.count(0xA00000)
+
+
 def random_mac():
-    tail = ":".join("%02X" % random.randrange(256) for _ in range(3))
-    return "%s:%s" % (MAC_PREFIX, tail)
+    """A new unicast MAC with the Proxmox prefix (deterministic sequence, unique per process)."""
+    n = next(_mac_counter) & 0xFFFFFF
+    return "%s:%02X:%02X:%02X" % (MAC_PREFIX, n >> 16, (n >> 8) & 0xFF, n & 0xFF)
 
 
 def parse_split_list(value):
@@ -207,7 +211,7 @@ def print_lxc_net(key, net):
 def parse_mountpoint(key, value):
     """``parse_volume`` for rootfs/mpN/unusedN; ``size`` as bytes."""
     fmt = param_format(LXC_CONFIG, key)
-    mp = parse_property_string(fmt, value or "", key)
+    mp = parse_property_string(fmt, value or "")  # no path, like parse_ct_mountpoint_full
     if mp.get("size") is not None:
         size = parse_size(mp["size"])
         if size is None:
