@@ -65,13 +65,8 @@ class Auth:
         return "%s::%s" % (plain, self._sign(plain))
 
     def make_csrf(self, username):
-        ts = "%08X" % int(self.clock())
-        digest = (
-            base64.b64encode(hmac.new(self._csrf_key, ("%s:%s" % (ts, username)).encode(), hashlib.sha256).digest())
-            .decode()
-            .rstrip("=")
-        )
-        return "%s:%s" % (ts, digest)
+        """``PVE::Ticket::assemble_csrf_prevention_token``: ``<hex time>:<hmac>``."""
+        return self.make_csrf_at(username, "%08X" % int(self.clock()))
 
     def verify_ticket(self, ticket):
         m = re.match(r"^(PVE:(\S+):([A-Z0-9]{8}))::([^:\s]+)$", ticket or "")

@@ -138,6 +138,11 @@ class SimServer:
         return self.paths["ca"]
 
     @property
+    def sim(self):
+        """Alias of ``simulator``."""
+        return self.simulator
+
+    @property
     def token_id(self):
         """The token name (``pve-config``), as PROXMOX_TOKEN_ID / api_token_id expect it."""
         return self.simulator.token_name
