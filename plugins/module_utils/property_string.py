@@ -80,8 +80,8 @@ def format(values, fmt):
         parts.append("%s=%s" % (values.pop(default_key), values.pop(model_alias[0])))
     elif default_key in values:
         value = values.pop(default_key)
-        # a bare value must not look like "key=value" and must not be empty, or it would not parse back
-        parts.append(value if value and "=" not in value else "%s=%s" % (default_key, value))
+        # a bare value must not look like "key=value" and must not be blank, or it would not parse back
+        parts.append(value if value.strip() and "=" not in value else "%s=%s" % (default_key, value))
     for key, value in values.items():
         if key not in table["keys"]:
             raise InvalidRequest("%r is not an option of this property string" % key)
@@ -109,7 +109,7 @@ def to_text(value):
     """A Python value as Proxmox writes it in a property string (booleans as 1/0)."""
     if isinstance(value, bool):
         return "1" if value else "0"
-    if isinstance(value, float) and value == int(value):
+    if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
 

@@ -28,6 +28,8 @@ class Resource(object):
         """Normalise a user value; raise InvalidRequest naming the key and value when out of range."""
         if self.kind == "memory":
             value = parse_memory_mib(value, what=self.key, allow_zero=self.minimum == 0)
+        if self.kind == "float" and value != value:  # NaN passes every range check
+            raise InvalidRequest("%s must be a number, got %s; nothing was changed" % (self.key, value))
         if self.kind in ("int", "memory", "float"):
             if self.minimum is not None and value < self.minimum:
                 raise InvalidRequest("%s must be at least %s, got %s; nothing was changed"

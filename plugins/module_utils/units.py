@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 
@@ -18,6 +19,7 @@ MIB = KIB * 1024
 GIB = MIB * 1024
 TIB = GIB * 1024
 UNITS = {"": 1, "K": KIB, "M": MIB, "G": GIB, "T": TIB}
+MAX_BYTES = 2**63 - 1  # Proxmox stores sizes as 64-bit integers
 # number, then a unit letter (optionally followed by B or iB), or B alone for bytes, or nothing
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:I?B)?|(B))?\s*$", re.IGNORECASE)
 
@@ -35,24 +37,23 @@ def parse_size(value, default_unit="G", what="size"):
     ``value`` is an int/float (counted in ``default_unit``) or a string such as ``32G``, ``512M``, ``1.5T``,
     ``32GiB``; a string without unit also counts in ``default_unit``. Proxmox itself writes sizes with a
     single-letter binary unit (``K``, ``M``, ``G``, ``T``) and treats a bare number in a config as bytes,
-    callers choose ``default_unit=''`` for that case.
+    callers choose ``default_unit=''`` for that case. Arithmetic is exact (fractions, no float rounding).
     """
     if isinstance(value, bool) or value is None:
         raise InvalidRequest("%s must be a size such as 32G or 512M, got %r" % (what, value))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidRequest("%s %r is not a number" % (what, value))
     if isinstance(value, (int, float)):
-        try:
-            number, unit = float(value), default_unit
-        except OverflowError:
-            raise InvalidRequest("%s %r is too large" % (what, value)) from None
+        number, unit = Fraction(value), default_unit
     else:
         match = _SIZE.match(str(value))
         if not match:
             raise InvalidRequest("%s must be a size such as 32G, 512M or a number of GiB, got %r" % (what, value))
-        number, unit = float(match.group(1)), _unit(match, default_unit)
+        number, unit = Fraction(match.group(1)), _unit(match, default_unit)
     size = number * UNITS[unit.upper()]
-    if not math.isfinite(size):
+    if size > MAX_BYTES:
         raise InvalidRequest("%s %r is too large" % (what, value))
-    if size != int(size):
+    if size.denominator != 1:
         raise InvalidRequest("%s %r is not a whole number of bytes" % (what, value))
     if size <= 0:
         raise InvalidRequest("%s must be positive, got %r" % (what, value))
@@ -85,7 +86,7 @@ def parse_memory_mib(value, what="memory", allow_zero=False):
     if isinstance(value, bool) or value is None:
         raise InvalidRequest("%s must be %s, got %r" % (what, positive, value))
     if isinstance(value, float):
-        if value != int(value):
+        if not math.isfinite(value) or value != int(value):
             raise InvalidRequest("%s must be %s, got %r" % (what, positive, value))
         value = int(value)
     if isinstance(value, int):
@@ -98,12 +99,12 @@ def parse_memory_mib(value, what="memory", allow_zero=False):
         elif not match:
             raise InvalidRequest("%s must be %s or a size such as 4G, got %r" % (what, positive, value))
         else:
-            size = float(match.group(1)) * UNITS[_unit(match, "M")]
-            if not math.isfinite(size):
-                raise InvalidRequest("%s %r is too large" % (what, value))
-            if size != int(size) or int(size) % MIB:
+            size = Fraction(match.group(1)) * UNITS[_unit(match, "M")]
+            if size.denominator != 1 or int(size) % MIB:
                 raise InvalidRequest("%s %r is not a whole number of MiB" % (what, value))
             mib = int(size) // MIB
+    if mib > MAX_BYTES // MIB:
+        raise InvalidRequest("%s %r is too large" % (what, value))
     if mib < 0 or (mib == 0 and not allow_zero):
         raise InvalidRequest("%s must be %s, got %r" % (what, "at least 0" if allow_zero else "positive", value))
     return mib

@@ -187,7 +187,19 @@ def test_format_refuses_unknown_keys():
         ps.format({"bridge": "vmbr0", "colour": "red"}, "qemu_net")
 
 
-@pytest.mark.parametrize("value, text", [(True, "1"), (False, "0"), (2.0, "2"), (2.5, "2.5"), (7, "7"), ("x", "x")])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (True, "1"),
+        (False, "0"),
+        (2.0, "2"),
+        (2.5, "2.5"),
+        (7, "7"),
+        ("x", "x"),
+        (float("inf"), "inf"),
+        (1e20, "100000000000000000000"),
+    ],
+)
 def test_to_text(value, text):
     assert ps.to_text(value) == text
 

@@ -47,6 +47,8 @@ def test_check(res, value, checked):
         (CORES, 8193, "cores must be at most 8192, got 8193; nothing was changed"),
         (CPULIMIT, 128.5, "cpulimit must be at most 128, got 128.5"),
         (CPU, "  ", "cpu must not be empty; nothing was changed"),
+        (CPULIMIT, float("nan"), "cpulimit must be a number, got nan; nothing was changed"),
+        (CPULIMIT, float("inf"), "cpulimit must be at most 128, got inf"),
     ],
 )
 def test_check_errors(res, value, words):

@@ -61,8 +61,8 @@ def test_parse_size(value, default_unit, size):
         (None, "got None"),
         ("9" * 400 + "T", "is too large"),
         (10**400, "is too large"),
-        (float("inf"), "is too large"),
-        (float("nan"), "is too large"),
+        (float("inf"), "is not a number"),
+        (float("nan"), "is not a number"),
     ],
 )
 def test_parse_size_errors(value, words):
@@ -155,6 +155,9 @@ def test_parse_memory_mib(value, mib):
         ("4X", False, "got '4X'"),
         ("", False, "got ''"),
         ("9" * 400 + "G", False, "is too large"),
+        (10**400, False, "is too large"),
+        (float("inf"), False, "memory must be a positive whole number of MiB, got inf"),
+        (float("nan"), True, "got nan"),
     ],
 )
 def test_parse_memory_mib_errors(value, allow_zero, words):

@@ -208,3 +208,9 @@ def test_locked_container_stays_locked(api):
     assert failed
     assert "LXC container 200 is locked (backup)" in result["msg"] and "nothing was changed" in result["msg"]
     assert writes(api) == []
+
+
+def test_nan_cpulimit_is_refused_before_any_request(api):
+    result, failed = run_module("container_resources", dict(vmid=200, cpulimit="nan"))
+    assert failed and "cpulimit must be a number, got nan" in result["msg"]
+    assert requests_made(api) == []
