@@ -130,12 +130,12 @@ def apply_change(api, guest, params, plan, check_mode=False):
             conflicts += 1
             if conflicts > MAX_CONFLICTS:
                 raise ConfigChanged("the config of %s kept changing during the update (%d digest conflicts); %s"
-                                    % (guest.label, conflicts, _done(steps)))
+                                    % (guest.label, conflicts, _done(steps))) from None
             continue
         except GuestLocked as exc:
             lock_wait = lock_wait or Backoff(params.get("lock_timeout", 60))
             if not lock_wait.wait():
-                raise _locked(guest, exc.details.get("lock", "?"), params, steps)
+                raise _locked(guest, exc.details.get("lock", "?"), params, steps) from None
             continue
         memory.update(change.remember)
         steps.append(change)

@@ -26,7 +26,7 @@ def fmt_table(fmt):
     try:
         return FORMATS[fmt]
     except KeyError:
-        raise ValueError("unknown property-string format %r" % fmt)
+        raise ValueError("unknown property-string format %r" % fmt) from None
 
 
 def parse(text, fmt):
