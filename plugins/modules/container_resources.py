@@ -46,7 +46,7 @@ seealso:
   - module: pve.config.vm_resources
   - module: pve.config.guest_info
 author:
-  - pve.config contributors
+  - pve.config contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -27,7 +27,7 @@ seealso:
   - module: pve.config.vm_resources
   - module: pve.config.container_resources
 author:
-  - pve.config contributors
+  - pve.config contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
