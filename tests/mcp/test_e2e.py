@@ -375,6 +375,35 @@ async def test_http_progress_for_disk_creation(http_bridge, sim):
     assert [v for v, _, _ in seen] == sorted(v for v, _, _ in seen)
 
 
+async def test_two_bridge_instances_on_one_guest_rely_on_the_digest(sim, tmp_path):
+    """Scale-out: no shared lock between instances; Proxmox's digest keeps concurrent writes from clobbering."""
+    from mcp_bridge.config import load
+    from mcp_bridge.server import Bridge, build_server
+
+    environ = {k: v for k, v in sim.env.items() if k.startswith("PROXMOX_")}
+
+    def instance(name: str):
+        return build_server(
+            Bridge(load(None, environ=environ, overrides={"bridge": {"audit_log": str(tmp_path / name)}}))
+        )
+
+    results = {}
+
+    async def add_nic(server, key, tag):
+        async with Client(server) as client:
+            results[key] = await client.call_tool("add_vm_network", {"vmid": 100, "tag": tag})
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(add_nic, instance("a.jsonl"), "a", 10)
+        tg.start_soon(add_nic, instance("b.jsonl"), "b", 11)
+    assert not results["a"].is_error and not results["b"].is_error, (text(results["a"]), text(results["b"]))
+    slots = {results[k].structured_content["interface"] for k in "ab"}
+    assert slots == {"net1", "net2"}
+    merged = {**config(sim, 100)["config"], **config(sim, 100)["pending"]}
+    assert "tag=10" in merged[results["a"].structured_content["interface"]]
+    assert "tag=11" in merged[results["b"].structured_content["interface"]]
+
+
 # ----------------------------------------------------------------------------------------- secrets (runs last)
 
 
