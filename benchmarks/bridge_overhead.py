@@ -105,32 +105,32 @@ async def measure(n: int, warmup: int, sim) -> dict[str, Any]:
     }
     report: dict[str, Any] = {"n": n, "warmup": warmup, "operations": {}}
     async with Client(params) as client:
+
+        async def run_bare(make_call) -> float:
+            module, args = make_call()
+            started = time.perf_counter()
+            result = await anyio.to_thread.run_sync(bare_run, module, args, bare_env)
+            elapsed = time.perf_counter() - started
+            assert "changed" in result
+            return elapsed
+
+        async def run_bridge(make_call) -> float:
+            tool, args = make_call()
+            started = time.perf_counter()
+            result = await client.call_tool(tool, args)
+            elapsed = time.perf_counter() - started
+            if result.is_error:
+                raise RuntimeError(f"bridge call {tool} failed: {result.content[0].text}")
+            return elapsed
+
         for name, (bare_call, bridge_call) in operations.items():
             times: dict[str, list[float]] = {"bare": [], "bridge": []}
-
-            async def run_bare() -> float:
-                module, args = bare_call()
-                started = time.perf_counter()
-                result = await anyio.to_thread.run_sync(bare_run, module, args, bare_env)
-                elapsed = time.perf_counter() - started
-                assert "changed" in result
-                return elapsed
-
-            async def run_bridge() -> float:
-                tool, args = bridge_call()
-                started = time.perf_counter()
-                result = await client.call_tool(tool, args)
-                elapsed = time.perf_counter() - started
-                if result.is_error:
-                    raise RuntimeError(f"bridge call {tool} failed: {result.content[0].text}")
-                return elapsed
-
+            sides = (("bare", run_bare, bare_call), ("bridge", run_bridge, bridge_call))
             for i in range(warmup + n):
-                order = (run_bare, run_bridge) if i % 2 == 0 else (run_bridge, run_bare)
-                for fn in order:
-                    elapsed = await fn()
+                for side, run, make_call in sides if i % 2 == 0 else reversed(sides):
+                    elapsed = await run(make_call)
                     if i >= warmup:
-                        times["bare" if fn is run_bare else "bridge"].append(elapsed)
+                        times[side].append(elapsed)
             bare, bridge = summary(times["bare"]), summary(times["bridge"])
             report["operations"][name] = {
                 "bare": bare,
