@@ -75,11 +75,18 @@ def main(path):
         props = paths[api_path]["info"]["PUT"]["parameters"]["properties"]
         formats[name] = table(props[param]["format"])
     # QEMU `cpu` uses the named format pve-vm-cpu-conf, not expanded in the dump: its default key is cputype.
-    formats["qemu_cpu"] = {"default_key": "cputype", "keys": {"cputype": "string", "flags": "string",
-                           "hidden": "boolean", "hv-vendor-id": "string", "phys-bits": "string",
-                           "reported-model": "string"}, "enums": {}, "aliases": {}}
+    formats["qemu_cpu"] = {
+        "default_key": "cputype",
+        "keys": {"cputype": "string", "flags": "string", "hidden": "boolean", "hv-vendor-id": "string",
+                 "phys-bits": "string", "reported-model": "string"},
+        "enums": {},
+        "aliases": {},
+    }
     sys.stdout.write(HEADER)
-    sys.stdout.write("FORMATS = " + pprint.pformat(formats, width=110, sort_dicts=True) + "\n")
+    # pprint aligns continuation lines for a dict that starts in column 0; shift them under "FORMATS = {"
+    prefix = "FORMATS = "
+    text = pprint.pformat(formats, width=120 - len(prefix), sort_dicts=True)
+    sys.stdout.write(prefix + text.replace("\n", "\n" + " " * len(prefix)) + "\n")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ PRIVATE to the pve.config collection.
 
 from __future__ import annotations
 
+import math
+
 from ansible_collections.pve.config.plugins.module_utils import property_string
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.units import parse_memory_mib
@@ -28,7 +30,7 @@ class Resource(object):
         """Normalise a user value; raise InvalidRequest naming the key and value when out of range."""
         if self.kind == "memory":
             value = parse_memory_mib(value, what=self.key, allow_zero=self.minimum == 0)
-        if self.kind == "float" and value != value:  # NaN passes every range check
+        if self.kind == "float" and math.isnan(value):  # NaN passes every range check
             raise InvalidRequest("%s must be a number, got %s; nothing was changed" % (self.key, value))
         if self.kind in ("int", "memory", "float"):
             if self.minimum is not None and value < self.minimum:

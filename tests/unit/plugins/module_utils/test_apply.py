@@ -149,7 +149,7 @@ def test_multi_step_plan_resizes_then_sets_with_a_fresh_digest_each_time(api, pv
     put(api, {"scsi0": "local-lvm:vm-100-disk-0,size=40G,cache=writeback", "digest": "d2"})
     read(api, dict(CONFIG, scsi0="local-lvm:vm-100-disk-0,size=40G,cache=writeback"), "d3")
     result = apply_change(pve, VM, dict(PARAMS, size="40G", cache="writeback"), plan_disk)
-    assert [(m, p) for m, p, _ in requests_made(api)] == [
+    assert [(m, p) for m, p, _params in requests_made(api)] == [
         ("GET", "/nodes/pve1/qemu/100/pending"),
         ("PUT", "/nodes/pve1/qemu/100/resize"),
         ("GET", f"/nodes/pve1/tasks/{UPID}/status"),

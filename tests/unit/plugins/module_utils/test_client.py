@@ -116,7 +116,7 @@ MAPPING = [
 def test_api_error_mapping(status, message, errors, error, words, details):
     exc = ResourceException(status, HTTPStatus(status).phrase if status < 595 else "", message, errors=errors)
     mapped = api_error("PUT", "/x", exc)
-    assert type(mapped) is error
+    assert mapped.__class__ is error
     assert words in mapped.msg
     assert mapped.details == details
     if error is ApiError:
@@ -140,7 +140,7 @@ def test_400_without_json_errors_is_a_plain_api_error(api, pve):
     api.put(url("x"), status=400, body="<html>Bad Request</html>")
     with pytest.raises(ApiError) as exc:
         pve.put("x", cores=2)
-    assert type(exc.value) is ApiError and exc.value.details == {}
+    assert exc.value.__class__ is ApiError and exc.value.details == {}
 
 
 def test_a_body_that_is_not_json_is_an_error_not_data(api, pve):
@@ -191,7 +191,7 @@ def test_login_that_fails_for_another_reason_is_not_called_refused_credentials(a
     api.post(url("access/ticket"), status=503, json={"data": None})
     with pytest.raises(ApiError) as exc:
         connect(dict(api_host=HOST, api_user="admin@pve", api_password=PASSWORD))
-    assert type(exc.value) is ApiError and exc.value.status == 503
+    assert exc.value.__class__ is ApiError and exc.value.status == 503
     assert exc.value.msg == "login of admin@pve at pve.test failed: POST /access/ticket answered HTTP 503"
     assert_no_secret(exc.value.msg)
 

@@ -21,8 +21,8 @@ CLUSTER = {
 LOOKUP = ("GET", "/cluster/resources", {"type": "vm"})
 
 
-def cluster(api, answer=CLUSTER):
-    api.get(url("cluster/resources"), json=answer)
+def cluster(api, answer=None):
+    api.get(url("cluster/resources"), json=answer or CLUSTER)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ def test_locate_errors(api, pve, kind, args, error, words):
     with pytest.raises(error) as exc:
         locate(pve, kind, **args)
     assert words in exc.value.msg
-    assert type(exc.value) is error
+    assert exc.value.__class__ is error
 
 
 def test_locate_with_node_and_vmid_skips_the_lookup(api, pve):

@@ -19,13 +19,13 @@ LOOKUP = ("GET", "/cluster/resources", {"type": "vm"})
 READ = ("GET", "/" + PATH + "/pending", {})
 
 
-def guest(api, config=CONFIG, digest="d1", **kw):
+def guest(api, config=None, digest="d1", **kw):
     api.get(
         url("cluster/resources"),
         json=resources((100, "qemu", "pve1"), (200, "lxc", "pve1")),
         match=[matchers.query_param_matcher({"type": "vm"})],
     )
-    api.get(url(PATH + "/pending"), json=pending(config, digest, **kw))
+    api.get(url(PATH + "/pending"), json=pending(CONFIG if config is None else config, digest, **kw))
 
 
 def expect_put(api, body):

@@ -31,8 +31,8 @@ LOOKUP = ("GET", "/cluster/resources", {"type": "vm"})
 GIB = 1024**3
 
 
-def lookup(api, answer=CLUSTER):
-    api.get(url("cluster/resources"), json=answer, match=[matchers.query_param_matcher({"type": "vm"})])
+def lookup(api, answer=None):
+    api.get(url("cluster/resources"), json=answer or CLUSTER, match=[matchers.query_param_matcher({"type": "vm"})])
 
 
 def test_vm_by_vmid_costs_two_gets_and_parses_disks_and_nics(api):
