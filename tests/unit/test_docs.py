@@ -29,7 +29,9 @@ def docs():
     """All modules in one ansible-doc run: {module: doc}."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection_root()), ANSIBLE_NOCOLOR="1")
     names = [f"pve.config.{m}" for m in MODULES]
-    proc = subprocess.run([str(ANSIBLE_DOC), "--json", *names], capture_output=True, text=True, env=env, timeout=120, check=False)
+    proc = subprocess.run(
+        [str(ANSIBLE_DOC), "--json", *names], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     missing = [n for n in names if n not in data]
