@@ -359,7 +359,7 @@ def run_playbook(
         (Path(tmp) / "ansible.cfg").write_text("[defaults]\n")
         env = ansible_env(collections, connection, record)
         started = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True, timeout=timeout, check=False)
         seconds = time.perf_counter() - started
         results = []
         if record.exists():
@@ -387,7 +387,7 @@ def md_table(header: list[str], rows: list[list[Any]]) -> str:
     def cell(v: Any) -> str:
         return str(v).replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|---" * len(header) + "|"]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 

@@ -58,7 +58,7 @@ def add_vms(sim, count: int, first_vmid: int) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--state-dir", required=True)
     ap.add_argument("--vms", type=int, default=0, help="extra VMs to add")
     ap.add_argument("--first-vmid", type=int, default=1000)

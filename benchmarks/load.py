@@ -216,7 +216,7 @@ async def drive(url: str, work: list[list[dict[str, Any]]]) -> tuple[list[dict[s
     out: list[dict[str, Any]] = []
     connected: list[int] = []
     go = asyncio.Event()
-    readies = [asyncio.Event() for _ in work]
+    readies = [asyncio.Event() for _items in work]
     t_connect = time.perf_counter()
     tasks = [
         asyncio.create_task(client_task(url, items, readies[k], go, out, connected)) for k, items in enumerate(work)
@@ -328,7 +328,7 @@ def report(r: dict[str, Any], info: dict[str, str], seconds: float) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--guests", type=int, default=20)
     ap.add_argument("--calls", type=int, default=2, help="add_vm_network calls per client (after one read)")

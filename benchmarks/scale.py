@@ -150,7 +150,7 @@ def report(rows: list[dict[str, Any]], forks: int, info: dict[str, str], seconds
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--guests", default="25,50,100,200", help="comma-separated guest counts")
     ap.add_argument("--forks", type=int, default=10)
     ap.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")

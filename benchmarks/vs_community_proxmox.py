@@ -64,7 +64,7 @@ class Op:
 def create_disk(vmid: int, node: str, slot: str, value: str) -> Callable[[c.Simulator], None]:
     def setup(sim: c.Simulator) -> None:
         upid = sim.api("POST", f"nodes/{node}/qemu/{vmid}/config", data={slot: value})
-        for _ in range(200):
+        for _attempt in range(200):
             if not upid or sim.api("GET", f"nodes/{node}/tasks/{upid}/status")["status"] == "stopped":
                 return
             time.sleep(0.05)
@@ -237,69 +237,68 @@ def measure(
 def one_round(
     sim: c.Simulator, op: Op, path: Path, collections: str, env: dict[str, str], inventory: Path
 ) -> dict[str, Any]:
-    if True:
-        sim.reset()
-        if LATENCY:
-            sim.control("POST", "faults", json={"latency": LATENCY})
-        if op.setup:
-            op.setup(sim)
-        before = sim.config(op.vmid)
-        r: dict[str, Any] = {}
-        # 1. check mode
-        sim.clear_requests()
-        run = c.run_playbook(path, inventory, collections, env, check=True, diff=True)
-        log = sim.requests_log()
-        res = run.results[0] if run.results else {"status": "none", "changed": False, "res": {}}
-        r["check"] = {
-            "status": res["status"],
-            "changed": res["changed"],
-            "writes": len(c.writes(log)),
-            "requests": c.describe_requests(log),
-            "diff_printed": run.diff_printed,
-            "msg": str(res["res"].get("msg", ""))[:200],
-        }
-        after_check = sim.config(op.vmid)
-        r["check"]["config_unchanged"] = {k: v for k, v in after_check.items() if k != "digest"} == {
-            k: v for k, v in before.items() if k != "digest"
-        }
-        # 2. the change
-        sim.clear_requests()
-        run = c.run_playbook(path, inventory, collections, env, diff=True)
-        log = sim.requests_log()
-        res = run.results[0] if run.results else {"status": "none", "changed": False, "res": {}}
-        after = sim.config(op.vmid)
-        ok, lost = check_config(op, before, after)
-        r["change"] = {
-            "status": res["status"],
-            "changed": res["changed"],
-            "seconds": run.seconds,
-            "task_seconds": res.get("seconds", float("nan")),
-            "requests": c.describe_requests(log),
-            "n_requests": len(c.api_requests(log)),
-            "paths": c.request_paths(log),
-            "diff_printed": run.diff_printed,
-            "has_diff_key": bool(res["res"].get("diff")),
-            "result_ok": ok,
-            "lost": lost,
-            "msg": str(res["res"].get("msg", ""))[:300],
-            "rc": run.rc,
-        }
-        # 3. the same playbook again
-        sim.clear_requests()
-        run = c.run_playbook(path, inventory, collections, env, diff=True)
-        log = sim.requests_log()
-        res = run.results[0] if run.results else {"status": "none", "changed": False, "res": {}}
-        r["rerun"] = {
-            "status": res["status"],
-            "changed": res["changed"],
-            "seconds": run.seconds,
-            "task_seconds": res.get("seconds", float("nan")),
-            "requests": c.describe_requests(log),
-            "n_requests": len(c.api_requests(log)),
-            "paths": c.request_paths(log),
-            "writes": len(c.writes(log)),
-            "msg": str(res["res"].get("msg", ""))[:300],
-        }
+    sim.reset()
+    if LATENCY:
+        sim.control("POST", "faults", json={"latency": LATENCY})
+    if op.setup:
+        op.setup(sim)
+    before = sim.config(op.vmid)
+    r: dict[str, Any] = {}
+    # 1. check mode
+    sim.clear_requests()
+    run = c.run_playbook(path, inventory, collections, env, check=True, diff=True)
+    log = sim.requests_log()
+    res = run.results[0] if run.results else {"status": "none", "changed": False, "res": {}}
+    r["check"] = {
+        "status": res["status"],
+        "changed": res["changed"],
+        "writes": len(c.writes(log)),
+        "requests": c.describe_requests(log),
+        "diff_printed": run.diff_printed,
+        "msg": str(res["res"].get("msg", ""))[:200],
+    }
+    after_check = sim.config(op.vmid)
+    r["check"]["config_unchanged"] = {k: v for k, v in after_check.items() if k != "digest"} == {
+        k: v for k, v in before.items() if k != "digest"
+    }
+    # 2. the change
+    sim.clear_requests()
+    run = c.run_playbook(path, inventory, collections, env, diff=True)
+    log = sim.requests_log()
+    res = run.results[0] if run.results else {"status": "none", "changed": False, "res": {}}
+    after = sim.config(op.vmid)
+    ok, lost = check_config(op, before, after)
+    r["change"] = {
+        "status": res["status"],
+        "changed": res["changed"],
+        "seconds": run.seconds,
+        "task_seconds": res.get("seconds", float("nan")),
+        "requests": c.describe_requests(log),
+        "n_requests": len(c.api_requests(log)),
+        "paths": c.request_paths(log),
+        "diff_printed": run.diff_printed,
+        "has_diff_key": bool(res["res"].get("diff")),
+        "result_ok": ok,
+        "lost": lost,
+        "msg": str(res["res"].get("msg", ""))[:300],
+        "rc": run.rc,
+    }
+    # 3. the same playbook again
+    sim.clear_requests()
+    run = c.run_playbook(path, inventory, collections, env, diff=True)
+    log = sim.requests_log()
+    res = run.results[0] if run.results else {"status": "none", "changed": False, "res": {}}
+    r["rerun"] = {
+        "status": res["status"],
+        "changed": res["changed"],
+        "seconds": run.seconds,
+        "task_seconds": res.get("seconds", float("nan")),
+        "requests": c.describe_requests(log),
+        "n_requests": len(c.api_requests(log)),
+        "paths": c.request_paths(log),
+        "writes": len(c.writes(log)),
+        "msg": str(res["res"].get("msg", ""))[:300],
+    }
     return r
 
 
@@ -480,7 +479,7 @@ def report(measured: list[dict[str, Any]], info: dict[str, str], repeat: int, se
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--repeat", type=int, default=3, help="rounds per operation and module (median wall time)")
     ap.add_argument(
         "--ansible-version", default=c.ANSIBLE_PACKAGE_VERSION, help="ansible package to take community.proxmox from"
