@@ -51,9 +51,12 @@ AUTH_ARGSPEC = dict(
 AUTH_REQUIRED_TOGETHER = [("api_token_id", "api_token_secret")]
 AUTH_REQUIRED_ONE_OF = [("api_password", "api_token_id")]
 
-LOCKED = re.compile(r"\b(?:VM|CT) \d+ is locked \((?P<lock>[^)]*)\)")
+# PVE::AbstractConfig::check_lock says "VM is locked (backup)" / "CT is locked (...)", without the vmid.
+LOCKED = re.compile(r"\b(?:VM|CT)(?: \d+)? is locked \((?P<lock>[^)]*)\)")
 FILE_LOCK = re.compile(r"can't lock file '[^']*' - got timeout")
-DIGEST = re.compile(r"detected modified configuration")
+# A stale digest: LXC (PVE::Tools::assert_if_modified) "detected modified configuration - ...";
+# QEMU config and resize "checksum mismatch (file change by other user?)" (older qemu-server: "missmatch").
+DIGEST = re.compile(r"detected modified configuration|checksum mis+match")
 MISSING_CONFIG = re.compile(r"Configuration file '[^']*' does not exist")
 LOGIN_CODE = re.compile(r"\bcode: (\d{3})\b")  # proxmoxer's AuthenticationError names the HTTP status
 
