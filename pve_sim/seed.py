@@ -195,4 +195,6 @@ def seed(state):
                     ctime=CTIME,
                 )
     state.tasks = {}
+    state._running = {}
+    state._lock_expiry = {}
     return state

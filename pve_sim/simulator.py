@@ -255,7 +255,7 @@ class Simulator:
                 return
             if status == "running":
                 ctx = Ctx(self, self.user, "POST", "/_sim")
-                with self.state.transaction():
+                with self.state.transaction(vmids=(guest.vmid,)):
                     if guest.kind == "qemu":
                         from .handlers.qemu import QemuUpdate
 

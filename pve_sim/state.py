@@ -14,6 +14,7 @@ request) finishes tasks whose time is up and removes expired fault locks.
 
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import threading
 import time
@@ -176,6 +177,7 @@ class Task:
     endtime: int = None
     action: object = None  # callable(task) run when the task ends; may raise ApiError
     forced_exit: str = None  # injected exitstatus
+    vmids: tuple = None  # guests the action may change (None: any)
 
     def to_status(self):
         user, tokenid = split_user(self.user)
@@ -235,6 +237,8 @@ class State:
         self.tasks = {}  # upid -> Task, insertion ordered
         self._pid = 0x00100000
         self._boot = clock() - 86400 * 3
+        self._running = {}  # upid -> Task still running
+        self._lock_expiry = {}  # vmid -> time a fault lock goes away
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -242,15 +246,18 @@ class State:
         return self.clock()
 
     def advance(self):
-        """Finish due tasks, release expired fault locks."""
+        """Finish due tasks, release expired fault locks (both kept in small indexes)."""
         with self.lock:
             now = self.now()
-            for guest in self.guests.values():
-                if guest.lock_expires is not None and now >= guest.lock_expires:
-                    guest.lock_expires = None
-                    guest.config.pop("lock", None)
-            for task in list(self.tasks.values()):
-                if task.status == "running" and now >= task.started + task.duration:
+            for vmid, expires in list(self._lock_expiry.items()):
+                if now >= expires:
+                    del self._lock_expiry[vmid]
+                    guest = self.guests.get(vmid)
+                    if guest is not None and guest.lock_expires is not None:
+                        guest.lock_expires = None
+                        guest.config.pop("lock", None)
+            for task in sorted(self._running.values(), key=lambda t: t.started + t.duration):
+                if now >= task.started + task.duration:
                     self._finish_task(task)
 
     # -- nodes / storages / volumes -----------------------------------------------------------
@@ -350,12 +357,17 @@ class State:
             else:
                 guest.config.pop("lock", None)
                 guest.lock_expires = None
+            if guest.lock_expires is None:
+                self._lock_expiry.pop(guest.vmid, None)
+            else:
+                self._lock_expiry[guest.vmid] = guest.lock_expires
 
     # -- tasks --------------------------------------------------------------------------------
 
-    def new_task(self, node, type_, id_, user, action=None, log=(), duration=0.0):
+    def new_task(self, node, type_, id_, user, action=None, log=(), duration=0.0, vmids=None):
         """``fork_worker``: a task whose ``action`` runs when it ends.  An injected task fault
-        for this type overrides duration and exit status."""
+        for this type overrides duration and exit status.  ``vmids``: the guests the action may
+        change (rolled back together with the volumes if it fails); None means all."""
         with self.lock:
             fault = self.faults.take_task_fault(type_)
             self._pid += 0x1D3
@@ -377,10 +389,12 @@ class State:
                 log=list(log),
                 action=action,
             )
+            task.vmids = vmids
             if fault:
                 task.duration = fault["seconds"]
                 task.forced_exit = fault["exitstatus"]
             self.tasks[upid] = task
+            self._running[upid] = task
             if task.duration <= 0:
                 self._finish_task(task)
             return task
@@ -392,7 +406,7 @@ class State:
             exitstatus = forced  # injected failure: the work is not done
         else:
             if task.action is not None:
-                snapshot = self._snapshot()
+                snapshot = self._snapshot(task.vmids)
                 try:
                     extra = task.action(task)
                     if extra:
@@ -414,20 +428,49 @@ class State:
         task.exitstatus = exitstatus
         task.endtime = int(max(self.now(), task.started + task.duration))
         task.action = None
+        self._running.pop(task.upid, None)
 
     # -- transactions -------------------------------------------------------------------------
 
-    def _snapshot(self):
-        return copy.deepcopy((self.guests, self.storages))
+    def _snapshot(self, vmids=None):
+        """Copies of the given guests (all if None) and of every volume table.  Volume objects
+        are never mutated in place (see :meth:`set_volume_size`), so a shallow copy of each table
+        is enough; a shared table is copied once and restored in place, keeping it shared."""
+        if vmids is None:
+            guests = copy.deepcopy(self.guests)
+        else:
+            guests = {int(v): copy.deepcopy(self.guests.get(int(v))) for v in vmids}
+        tables = {}
+        for st in self.storages.values():
+            if id(st.volumes) not in tables:
+                tables[id(st.volumes)] = (st.volumes, dict(st.volumes))
+        return vmids, guests, tables
 
     def _restore(self, snapshot):
-        self.guests, self.storages = snapshot
+        vmids, guests, tables = snapshot
+        if vmids is None:
+            self.guests = guests
+        else:
+            for vmid, guest in guests.items():
+                if guest is None:
+                    self.guests.pop(vmid, None)
+                else:
+                    self.guests[vmid] = guest
+        for table, saved in tables.values():
+            table.clear()
+            table.update(saved)
+
+    def set_volume_size(self, node, volid, size):
+        """Replace the volume by a resized copy (transactions rely on volumes not being mutated)."""
+        st = self.storage(node, volid.split(":", 1)[0])
+        st.volumes[volid] = dataclasses.replace(st.volumes[volid], size=int(size))
+        return st.volumes[volid]
 
     @contextlib.contextmanager
-    def transaction(self):
-        """All-or-nothing change of guests and volumes (a failed update leaves no trace)."""
+    def transaction(self, vmids=None):
+        """All-or-nothing change of guests (``vmids``, or all) and volumes."""
         with self.lock:
-            snapshot = self._snapshot()
+            snapshot = self._snapshot(vmids)
             try:
                 yield
             except BaseException:

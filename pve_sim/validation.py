@@ -648,6 +648,23 @@ def check_prop(value, schema, path, errors):
         )
 
 
+_REQUIRED_CACHE = {}
+
+
+def _required_keys(schema):
+    """Keys of a (static) schema that ``check_prop`` reports when missing."""
+    key = id(schema)
+    cached = _REQUIRED_CACHE.get(key)
+    if cached is None or cached[0] is not schema:
+        keys = frozenset(
+            k
+            for k, sub in schema.items()
+            if not sub.get("optional") and not sub.get("alias") and sub.get("type") != "null"
+        )
+        cached = _REQUIRED_CACHE[key] = (schema, keys)
+    return cached[1]
+
+
 def check_object(path, schema, value, additional_properties, errors):
     for key in list(value):
         sub = schema.get(key)
@@ -660,7 +677,8 @@ def check_object(path, schema, value, additional_properties, errors):
             )
         else:
             value[alias] = value.pop(key)
-    for key in sorted(schema):
+    # absent optional keys cannot fail check_prop: only present and required keys are checked
+    for key in sorted(set(value) & set(schema) | _required_keys(schema)):
         check_prop(value.get(key), schema[key], "%s.%s" % (path, key) if path else key, errors)
     for key in sorted(value):
         newpath = "%s.%s" % (path, key) if path else key

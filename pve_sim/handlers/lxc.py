@@ -32,6 +32,7 @@ from .common import (
 MiB = 1024**2
 GiB = 1024**3
 FASTPLUG = {"description", "onboot", "startup", "protection", "hostname", "hookscript", "cores", "tags", "lock"}
+_SIZE_RE = re.compile(r"(?:^|,)size=([^,]+)")
 DIGEST_MSG = "detected modified configuration - file changed by other user? Try again."
 
 
@@ -46,11 +47,9 @@ def ct_stats(state, guest):
     running = guest.status == "running"
     cpus = int(conf.get("cores") or 0) or float(conf.get("cpulimit") or 0) or state.nodes[guest.node].maxcpu
     maxdisk = 4 * GiB
-    if conf.get("rootfs"):
-        try:
-            maxdisk = parse_mountpoint("rootfs", conf["rootfs"]).get("size") or 4 * GiB
-        except Exception:  # noqa: BLE001
-            pass
+    m = _SIZE_RE.search(conf.get("rootfs") or "")
+    if m:
+        maxdisk = parse_size(m.group(1)) or 4 * GiB
     maxmem = int(conf.get("memory") or 512) * MiB
     d = {
         "vmid": guest.vmid,
@@ -310,7 +309,7 @@ def update_vm(ctx, params):
     revert = split_list(params.pop("revert", None))
     if "cpuunits" in params:
         params["cpuunits"] = str(min(max(int(params["cpuunits"]), 1), 10000))
-    with state.transaction():
+    with state.transaction(vmids=(vmid,)):
         guest = state.load_config(node, vmid, "lxc")
         check_lock(guest)
         assert_if_modified(digest, guest.digest)
@@ -367,10 +366,10 @@ def resize_vm(ctx, params):
 
     def worker(task):
         guest, mp, vol, newsize = load_and_check()
-        vol.size = newsize
+        state.set_volume_size(node, vol.volid, newsize)
         mp["size"] = newsize
         guest.config[disk] = print_mountpoint(disk, mp)
         return ["  Logical volume pve/%s successfully resized." % vol.name, "resize2fs 1.47.2 (1-Jan-2025)"]
 
     load_and_check()  # early checks before forking+locking
-    return state.new_task(node, "resize", vmid, ctx.user, action=worker).upid
+    return state.new_task(node, "resize", vmid, ctx.user, action=worker, vmids=(vmid,)).upid

@@ -108,4 +108,4 @@ def delete_volume(ctx, params):
         return ["Removed volume '%s'" % volid]
 
     task_id = ("%s@%s" % (owner, storeid)) if owner is not None else storeid
-    return state.new_task(node, "imgdel", task_id, ctx.user, action=worker).upid
+    return state.new_task(node, "imgdel", task_id, ctx.user, action=worker, vmids=()).upid
