@@ -104,3 +104,14 @@ def test_container_mountpoint_storage_content_check(sim_api):
     with pytest.raises(ResourceException) as exc:
         ct.config.put(mp0="gone:2,mp=/data")
     assert exc.value.content == "storage 'gone' does not exist"
+
+
+def test_failed_update_rolls_back_volumes_and_config(sim, sim_api):
+    vm = sim_api.nodes("pve1").qemu(101)
+    before = sim.simulator.guest_config(101)
+    with pytest.raises(ResourceException) as exc:
+        vm.config.put(scsi3="local-lvm:1", scsi4="old-nfs:1")
+    assert exc.value.content == "storage 'old-nfs' is disabled"
+    assert sim.simulator.guest_config(101) == before
+    assert [v["volid"] for v in sim_api.nodes("pve1").storage("local-lvm").content.get(vmid=101)] == [
+        "local-lvm:vm-101-disk-0", "local-lvm:vm-101-disk-1"]
