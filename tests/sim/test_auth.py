@@ -1,5 +1,7 @@
 """Authentication: API token, ticket + CSRF, and the 401 answers."""
 
+import re
+
 import pytest
 import requests
 from proxmoxer import ProxmoxAPI
@@ -54,8 +56,8 @@ def test_ticket_answer_shape(sim):
     data = resp.json()["data"]
     assert resp.status_code == 200
     assert data["username"] == "root@pam"
-    assert data["ticket"].startswith("PVE:root@pam:")
-    assert ":" in data["CSRFPreventionToken"]
+    assert re.match(r"^PVE:root@pam:[0-9A-F]{8}::\S+$", data["ticket"]), data["ticket"]
+    assert re.match(r"^[0-9A-F]{8}:\S+$", data["CSRFPreventionToken"]), data["CSRFPreventionToken"]
 
 
 def test_wrong_password_fails_login(sim):

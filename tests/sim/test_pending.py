@@ -96,3 +96,16 @@ def test_running_container_non_hotplug_option_stays_pending(sim_api):
         {"key": "features", "value": "nesting=1", "delete": 1},
         {"key": "nameserver", "pending": "1.1.1.1"},
     ]
+
+
+def test_deleting_a_nic_removes_it_running_and_stopped(sim_api):
+    running = sim_api.nodes("pve1").qemu(100)
+    running.config.put(delete="net0")
+    assert "net0" not in running.config.get(current=1)
+    assert changes(running.pending.get()) == []
+    stopped = sim_api.nodes("pve1").qemu(101)
+    stopped.config.put(delete="net0")
+    assert "net0" not in stopped.config.get(current=1)
+    ct = sim_api.nodes("pve1").lxc(200)
+    ct.config.put(delete="net0")
+    assert "net0" not in ct.config.get(current=1)
