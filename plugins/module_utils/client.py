@@ -116,16 +116,28 @@ def api_error(method, path, exc):
     if exc.status_code == 400 and errors:
         detail = "; ".join("%s: %s" % (k, str(v).strip()) for k, v in sorted(errors.items()))
         return InvalidRequest("Proxmox rejected the request %s: %s" % (where, detail), errors=errors)
+    known = error_for_message(message)
+    if known:
+        return known
+    return ApiError("Proxmox API error on %s: %s %s" % (where, exc.status_code, message), status=exc.status_code)
+
+
+def error_for_message(message, **details):
+    """The typed error for one of Proxmox's known messages (lock, stale digest, missing config), else None.
+
+    Used for HTTP errors and for the exit status of tasks: a POST /config or a VM resize checks the digest
+    and the lock inside its task, so those failures arrive as the task's exit status.
+    """
     lock = LOCKED.search(message)
     if lock:
-        return GuestLocked(message, lock=lock.group("lock"))
+        return GuestLocked(message, lock=lock.group("lock"), **details)
     if FILE_LOCK.search(message):
-        return GuestLocked(message, lock="config file")
+        return GuestLocked(message, lock="config file", **details)
     if DIGEST.search(message):
-        return ConfigChanged(message)
+        return ConfigChanged(message, **details)
     if MISSING_CONFIG.search(message):
-        return GuestNotFound(message)
-    return ApiError("Proxmox API error on %s: %s %s" % (where, exc.status_code, message), status=exc.status_code)
+        return GuestNotFound(message, **details)
+    return None
 
 
 def _first_line(exc):

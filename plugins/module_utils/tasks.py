@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 
+from ansible_collections.pve.config.plugins.module_utils.client import error_for_message
 from ansible_collections.pve.config.plugins.module_utils.errors import TaskFailed
 
 WARNINGS = re.compile(r"^WARNINGS: \d+$")
@@ -69,6 +70,9 @@ def wait_task(api, upid, timeout=300, what="task"):
     exitstatus = status.get("exitstatus")
     if task_succeeded(exitstatus):
         return status
+    known = error_for_message(exitstatus or "", task=upid)
+    if known:  # stale digest or lock checked inside the task: the caller re-reads and retries
+        raise known
     log = api.get(path + "/log", start=0, limit=500) or []
     tail = [line.get("t", "") for line in log][-LOG_TAIL:]
     raise TaskFailed("%s %s failed: %s%s" % (what, upid, exitstatus, (" | log: " + " / ".join(tail)) if tail else ""),

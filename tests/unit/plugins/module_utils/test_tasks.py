@@ -4,7 +4,7 @@ import pytest
 from harness import requests_made, url
 from responses import matchers
 
-from ansible_collections.pve.config.plugins.module_utils.errors import TaskFailed
+from ansible_collections.pve.config.plugins.module_utils.errors import ConfigChanged, GuestLocked, TaskFailed
 from ansible_collections.pve.config.plugins.module_utils.tasks import (
     Backoff,
     is_upid,
@@ -158,3 +158,24 @@ def test_backoff_counts_time_spent_elsewhere():
     assert backoff.wait() is True
     assert fake.sleeps == [1, 0.5]
     assert backoff.wait() is False
+
+
+@pytest.mark.parametrize(
+    "exitstatus, error, lock",
+    [
+        ("checksum mismatch (file change by other user?)", ConfigChanged, None),
+        ("detected modified configuration - file changed by other user? Try again.", ConfigChanged, None),
+        ("VM is locked (backup)", GuestLocked, "backup"),
+        ("can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout", GuestLocked, "config file"),
+    ],
+)
+def test_digest_and_lock_failures_inside_a_task_are_typed(api, pve, exitstatus, error, lock):
+    # POST /config and VM resize check the digest and the lock inside their task, so the engine must see
+    # these as a conflict to retry, not as a failed task; the log is not needed for that.
+    status(api, "stopped", exitstatus)
+    with pytest.raises(error) as exc:
+        wait_task(pve, UPID, timeout=5)
+    assert exc.value.details.get("task") == UPID
+    if lock:
+        assert exc.value.details["lock"] == lock
+    assert [c[1] for c in requests_made(api)] == ["/" + STATUS]

@@ -633,3 +633,25 @@ def test_conflict_while_picking_the_first_free_slot_picks_again(api):
     ]
     assert (result["disk"], result["volume"]) == ("scsi2", "local-lvm:vm-100-disk-6")
     assert result["diff"] == {"before": {}, "after": {"scsi2": "local-lvm:vm-100-disk-6,size=8G"}}
+
+
+def test_stale_digest_reported_by_the_resize_task_is_re_read_and_retried(api):
+    # qemu-server checks the digest of a resize inside the task: the PUT answers a UPID and the task ends
+    # with "checksum mismatch"; the module must re-read and resize again with the new digest.
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    stale = "UPID:pve1:000A1B3E:0012D9A1:67A0B1D1:resize:100:root@pam!ci:"
+    api.put(
+        url(PATH + "/resize"),
+        json={"data": stale},
+        match=[matchers.urlencoded_params_matcher({"disk": "scsi1", "size": "40G", "digest": "d1"})],
+    )
+    task(api, stale, exitstatus="checksum mismatch (file change by other user?)")
+    reread(api, dict(CONFIG, scsi1=DISK1, description="edited meanwhile"), "d2")
+    put_resize(api, {"disk": "scsi1", "size": "40G", "digest": "d2"})
+    task(api, RESIZE_UPID)
+    grown = DISK1.replace("size=32G", "size=40G")
+    reread(api, dict(CONFIG, scsi1=grown, description="edited meanwhile"), "d3")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="40G"))
+    assert not failed, result
+    assert [w[2]["digest"] for w in writes(api)] == ["d1", "d2"]
+    assert result["changed"] is True and result["task"] == RESIZE_UPID
