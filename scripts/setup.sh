@@ -2,7 +2,7 @@
 # Create .venv (Python 3.11+) and install pve.config with everything its tests, demo and bridge need.
 # Safe to re-run: an existing venv is reused and only missing packages are installed.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
 VENV="${VENV:-.venv}"
 if [[ ! -x "$VENV/bin/python" ]]; then

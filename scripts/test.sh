@@ -3,7 +3,7 @@
 # Sets up .venv first. Each gate runs even when an earlier one failed; the exit status is non-zero
 # when any gate failed, and the summary at the end names them.
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 export VENV="${VENV:-.venv}"
 
 bash scripts/setup.sh || { echo "test: setup failed" >&2; exit 1; }

@@ -15,7 +15,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def collection_root() -> Path:
-    base = Path(os.environ.get("PVE_CONFIG_COLLECTIONS_DIR") or Path(tempfile.gettempdir()) / f"pve-config-collections-{hashlib.sha1(str(REPO).encode()).hexdigest()[:10]}")
+    base = Path(
+        os.environ.get("PVE_CONFIG_COLLECTIONS_DIR")
+        or Path(tempfile.gettempdir()) / f"pve-config-collections-{hashlib.sha1(str(REPO).encode()).hexdigest()[:10]}"
+    )
     link = base / "ansible_collections" / "pve" / "config"
     link.parent.mkdir(parents=True, exist_ok=True)
     if link.is_symlink() and Path(os.readlink(link)) != REPO:

@@ -58,7 +58,7 @@ def build_module(options, **kwargs):
         supports_check_mode=True,
         required_together=AUTH_REQUIRED_TOGETHER + kwargs.pop("required_together", []),
         required_one_of=[("vmid", "name")] + AUTH_REQUIRED_ONE_OF + kwargs.pop("required_one_of", []),
-        **kwargs
+        **kwargs,
     )
     check_dependencies(module)
     return module
@@ -84,8 +84,7 @@ def run_config_module(options, kind, plan, prepare=None, **module_kwargs):
         if prepare:
             prepare(module.params)
         api = connect(module.params)
-        guest = locate(api, kind, vmid=module.params["vmid"], name=module.params["name"],
-                       node=module.params["node"])
+        guest = locate(api, kind, vmid=module.params["vmid"], name=module.params["name"], node=module.params["node"])
         result = apply_change(api, guest, module.params, plan, check_mode=module.check_mode)
     except PveError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
@@ -117,8 +116,10 @@ def apply_change(api, guest, params, plan, check_mode=False):
         if check_mode:
             return _result(guest, state, first_state, change, change, steps, task, params, predicted=True)
         if change.same_as(last_change):
-            raise ApiError("Proxmox accepted the change of %s but %s still differs from what was asked (%s)"
-                           % (guest.label, ", ".join(change.keys()), _summary(change)))
+            raise ApiError(
+                "Proxmox accepted the change of %s but %s still differs from what was asked (%s)"
+                % (guest.label, ", ".join(change.keys()), _summary(change))
+            )
         if state.lock:
             lock_wait = lock_wait or Backoff(params.get("lock_timeout", 60))
             if not lock_wait.wait():
@@ -129,8 +130,10 @@ def apply_change(api, guest, params, plan, check_mode=False):
         except ConfigChanged:
             conflicts += 1
             if conflicts > MAX_CONFLICTS:
-                raise ConfigChanged("the config of %s kept changing during the update (%d digest conflicts); %s"
-                                    % (guest.label, conflicts, _done(steps))) from None
+                raise ConfigChanged(
+                    "the config of %s kept changing during the update (%d digest conflicts); %s"
+                    % (guest.label, conflicts, _done(steps))
+                ) from None
             continue
         except GuestLocked as exc:
             lock_wait = lock_wait or Backoff(params.get("lock_timeout", 60))
@@ -167,8 +170,11 @@ def _write(api, guest, state, change, params):
 
 
 def _locked(guest, lock, params, steps):
-    return GuestLocked("%s is locked (%s) and stayed locked for %ss (lock_timeout); %s"
-                       % (guest.label, lock, params.get("lock_timeout", 60), _done(steps)), lock=lock)
+    return GuestLocked(
+        "%s is locked (%s) and stayed locked for %ss (lock_timeout); %s"
+        % (guest.label, lock, params.get("lock_timeout", 60), _done(steps)),
+        lock=lock,
+    )
 
 
 def _done(steps):

@@ -21,8 +21,17 @@ class Change(object):
     (such as the slot picked for a new NIC). ``summary``: human words for the message.
     """
 
-    def __init__(self, set=None, delete=None, resize=None, create=False, result=None, remember=None,
-                 summary=None, disk_formats=None):
+    def __init__(
+        self,
+        set=None,
+        delete=None,
+        resize=None,
+        create=False,
+        result=None,
+        remember=None,
+        summary=None,
+        disk_formats=None,
+    ):
         self.set = dict(set or {})
         self.delete = list(delete or [])
         self.resize = dict(resize or {})
@@ -37,12 +46,18 @@ class Change(object):
         return not (self.set or self.delete or self.resize)
 
     def keys(self):
-        return list(self.resize) + [k for k in self.set if k not in self.resize] + \
-            [k for k in self.delete if k not in self.set and k not in self.resize]
+        return (
+            list(self.resize)
+            + [k for k in self.set if k not in self.resize]
+            + [k for k in self.delete if k not in self.set and k not in self.resize]
+        )
 
     def same_as(self, other):
-        return other is not None and (self.set, sorted(self.delete), self.resize) == \
-            (other.set, sorted(other.delete), other.resize)
+        return other is not None and (self.set, sorted(self.delete), self.resize) == (
+            other.set,
+            sorted(other.delete),
+            other.resize,
+        )
 
     def predict(self, config):
         """The config as it will be once this change is written."""

@@ -92,13 +92,17 @@ class PveApi(object):
         except ResourceException as exc:
             raise api_error(method, path, exc) from None
         except requests.exceptions.SSLError as exc:
-            raise ApiError("TLS verification of %s failed (set ca_path to the CA bundle that signed the Proxmox "
-                           "certificate): %s" % (self.host, _first_line(exc))) from None
+            raise ApiError(
+                "TLS verification of %s failed (set ca_path to the CA bundle that signed the Proxmox "
+                "certificate): %s" % (self.host, _first_line(exc))
+            ) from None
         except requests.exceptions.RequestException as exc:
             raise ApiError("cannot reach the Proxmox API at %s: %s" % (self.host, _first_line(exc))) from None
         if _not_json(data):  # proxmoxer's stand-in for a body that is not JSON (a proxy's HTML page...)
-            raise ApiError("%s %s at %s answered with something that is not Proxmox API JSON: %r"
-                           % (method, path, self.host, data["errors"][:200]))
+            raise ApiError(
+                "%s %s at %s answered with something that is not Proxmox API JSON: %r"
+                % (method, path, self.host, data["errors"][:200])
+            )
         return data
 
 
@@ -164,21 +168,27 @@ def connect(params):
     elif params.get("api_password"):
         kwargs.update(user=user, password=params["api_password"])
     else:
-        raise InvalidRequest("give api_token_id with api_token_secret, or api_password (or PROXMOX_TOKEN_ID/"
-                             "PROXMOX_TOKEN_SECRET or PROXMOX_PASSWORD in the environment)")
+        raise InvalidRequest(
+            "give api_token_id with api_token_secret, or api_password (or PROXMOX_TOKEN_ID/"
+            "PROXMOX_TOKEN_SECRET or PROXMOX_PASSWORD in the environment)"
+        )
     try:
         proxmox = ProxmoxAPI(host, **kwargs)
     except AuthenticationError as exc:
         code = LOGIN_CODE.search(str(exc))
         if code and code.group(1) != "401":
-            raise ApiError("login of %s at %s failed: POST /access/ticket answered HTTP %s"
-                           % (user, host, code.group(1)), status=int(code.group(1))) from None
+            raise ApiError(
+                "login of %s at %s failed: POST /access/ticket answered HTTP %s" % (user, host, code.group(1)),
+                status=int(code.group(1)),
+            ) from None
         raise AuthFailed("Proxmox refused the credentials of %s at %s" % (user, host)) from None
     except ResourceException as exc:
         raise api_error("POST", "/access/ticket", exc) from None
     except requests.exceptions.SSLError as exc:
-        raise ApiError("TLS verification of %s failed (set ca_path to the CA bundle that signed the Proxmox "
-                       "certificate): %s" % (host, _first_line(exc))) from None
+        raise ApiError(
+            "TLS verification of %s failed (set ca_path to the CA bundle that signed the Proxmox "
+            "certificate): %s" % (host, _first_line(exc))
+        ) from None
     except requests.exceptions.RequestException as exc:
         raise ApiError("cannot reach the Proxmox API at %s: %s" % (host, _first_line(exc))) from None
     return PveApi(proxmox, host)

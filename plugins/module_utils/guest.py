@@ -55,14 +55,19 @@ def locate(api, kind, vmid=None, name=None, node=None):
     if not found:
         raise GuestNotFound("no guest with %s in the cluster; nothing was changed" % wanted)
     if len(found) > 1:
-        raise InvalidRequest("%d guests have %s (vmids %s); give vmid instead; nothing was changed"
-                             % (len(found), wanted, ", ".join(str(r["vmid"]) for r in found)))
+        raise InvalidRequest(
+            "%d guests have %s (vmids %s); give vmid instead; nothing was changed"
+            % (len(found), wanted, ", ".join(str(r["vmid"]) for r in found))
+        )
     res = found[0]
     if kind and res["type"] != kind:
-        raise InvalidRequest("guest %s is a %s, not a %s: use the %s modules for it; nothing was changed"
-                             % (res["vmid"], KIND_LABEL[res["type"]], KIND_LABEL[kind], OTHER_MODULES[kind]))
-    return Guest(res["vmid"], res["node"], res["type"], name=res.get("name"), status=res.get("status"),
-                 lock=res.get("lock"))
+        raise InvalidRequest(
+            "guest %s is a %s, not a %s: use the %s modules for it; nothing was changed"
+            % (res["vmid"], KIND_LABEL[res["type"]], KIND_LABEL[kind], OTHER_MODULES[kind])
+        )
+    return Guest(
+        res["vmid"], res["node"], res["type"], name=res.get("name"), status=res.get("status"), lock=res.get("lock")
+    )
 
 
 class GuestState(object):

@@ -34,11 +34,13 @@ class Resource(object):
             raise InvalidRequest("%s must be a number, got %s; nothing was changed" % (self.key, value))
         if self.kind in ("int", "memory", "float"):
             if self.minimum is not None and value < self.minimum:
-                raise InvalidRequest("%s must be at least %s, got %s; nothing was changed"
-                                     % (self.key, _num(self.minimum), _num(value)))
+                raise InvalidRequest(
+                    "%s must be at least %s, got %s; nothing was changed" % (self.key, _num(self.minimum), _num(value))
+                )
             if self.maximum is not None and value > self.maximum:
-                raise InvalidRequest("%s must be at most %s, got %s; nothing was changed"
-                                     % (self.key, _num(self.maximum), _num(value)))
+                raise InvalidRequest(
+                    "%s must be at most %s, got %s; nothing was changed" % (self.key, _num(self.maximum), _num(value))
+                )
         if self.kind == "str" and not str(value).strip():
             raise InvalidRequest("%s must not be empty; nothing was changed" % self.key)
         return value

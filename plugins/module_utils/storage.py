@@ -29,8 +29,10 @@ def check_storage(api, node, storage, content="images"):
         raise InvalidRequest("storage %r is disabled on node %s; nothing was changed" % (storage, node))
     contents = [c.strip() for c in str(item.get("content", "")).split(",") if c.strip()]
     if content not in contents:
-        raise InvalidRequest("storage %r cannot hold %s (its content types: %s); nothing was changed"
-                             % (storage, content, ", ".join(contents) or "none"))
+        raise InvalidRequest(
+            "storage %r cannot hold %s (its content types: %s); nothing was changed"
+            % (storage, content, ", ".join(contents) or "none")
+        )
     if str(item.get("active", 1)) in ("0", "False", "false"):
         raise InvalidRequest("storage %r is not active on node %s; nothing was changed" % (storage, node))
     return item

@@ -75,5 +75,8 @@ def wait_task(api, upid, timeout=300, what="task"):
         raise known
     log = api.get(path + "/log", start=0, limit=500) or []
     tail = [line.get("t", "") for line in log][-LOG_TAIL:]
-    raise TaskFailed("%s %s failed: %s%s" % (what, upid, exitstatus, (" | log: " + " / ".join(tail)) if tail else ""),
-                     task=upid, task_log=tail)
+    raise TaskFailed(
+        "%s %s failed: %s%s" % (what, upid, exitstatus, (" | log: " + " / ".join(tail)) if tail else ""),
+        task=upid,
+        task_log=tail,
+    )

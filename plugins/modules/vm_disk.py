@@ -103,7 +103,7 @@ seealso:
   - module: pve.config.guest_info
   - module: pve.config.vm_resources
 author:
-  - pve.config contributors
+  - pve.config contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

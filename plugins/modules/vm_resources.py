@@ -55,7 +55,7 @@ seealso:
   - module: pve.config.container_resources
   - module: pve.config.guest_info
 author:
-  - pve.config contributors
+  - pve.config contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -174,14 +174,18 @@ def plan(ctx):
         memory = effective(ctx.config, to_set, BY_KEY["memory"])
         balloon = ctx.config.get("balloon") if "balloon" not in to_set else to_set["balloon"]
         if balloon is not None and int(balloon) > memory:
-            raise InvalidRequest("balloon %s MiB is larger than memory %d MiB of VM %d; nothing was changed"
-                                 % (balloon, memory, ctx.guest.vmid))
+            raise InvalidRequest(
+                "balloon %s MiB is larger than memory %d MiB of VM %d; nothing was changed"
+                % (balloon, memory, ctx.guest.vmid)
+            )
         vcpus = ctx.config.get("vcpus") if "vcpus" not in to_set else to_set["vcpus"]
         if vcpus is not None:
             slots = effective(ctx.config, to_set, BY_KEY["cores"]) * effective(ctx.config, to_set, BY_KEY["sockets"])
             if int(vcpus) > slots:
-                raise InvalidRequest("vcpus %s is more than cores x sockets = %d of VM %d; nothing was changed"
-                                     % (vcpus, slots, ctx.guest.vmid))
+                raise InvalidRequest(
+                    "vcpus %s is more than cores x sockets = %d of VM %d; nothing was changed"
+                    % (vcpus, slots, ctx.guest.vmid)
+                )
     return Change(set=to_set)
 
 

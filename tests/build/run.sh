@@ -19,7 +19,7 @@ trap cleanup EXIT
 
 echo "build: ansible-galaxy collection build" >&2
 ansible-galaxy collection build --output-path "$work/dist" "$repo" >&2
-tarball="$(ls "$work"/dist/pve-config-*.tar.gz)"
+tarball="$(find "$work/dist" -name 'pve-config-*.tar.gz' | head -n 1)"
 echo "build: $(basename "$tarball") $(du -h "$tarball" | cut -f1)" >&2
 if tar -tzf "$tarball" | grep -E '(^|/)(\.venv|\.git|tests/output|__pycache__)/' >&2; then
     echo "build: the tarball carries files it must not" >&2
@@ -34,7 +34,7 @@ installed="$work/collections/ansible_collections/pve/config"
 # Only the installed copy may be visible from here on.
 export ANSIBLE_COLLECTIONS_PATH="$work/collections"
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
-modules=$(cd "$installed/plugins/modules" && ls -1 *.py | grep -v '^__' | sed 's/\.py$//')
+modules=$(find "$installed/plugins/modules" -maxdepth 1 -name '*.py' ! -name '__*' -exec basename {} .py \; | sort)
 for m in $modules; do
     ansible-doc "pve.config.$m" >"$work/doc-$m.txt"
     grep -q "check_mode" "$work/doc-$m.txt" || { echo "build: ansible-doc pve.config.$m has no attributes" >&2; exit 1; }

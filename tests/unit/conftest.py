@@ -1,8 +1,8 @@
-"""Fixtures for unit tests: ``api`` is a responses.RequestsMock for https://pve.test:8006/api2/json."""
+"""Fixtures for unit tests: ``api`` (from harness.py) is a responses.RequestsMock for https://pve.test:8006/api2/json."""
 
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import api  # noqa: E402,F401
+pytest_plugins = ["harness"]

@@ -6,10 +6,10 @@ the socket is replaced by ``responses``. ``run_module`` returns the JSON the mod
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
-import contextlib
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -17,14 +17,14 @@ import responses
 from ansible.module_utils.testing import patch_module_args
 
 HOST = "pve.test"
-BASE = "https://%s:8006/api2/json" % HOST
+BASE = f"https://{HOST}:8006/api2/json"
 TOKEN_SECRET = "0b5b8f6e-3c1a-4d4c-9a5e-7f00c0ffee00"
 AUTH = dict(api_host=HOST, api_user="root@pam", api_token_id="ci", api_token_secret=TOKEN_SECRET)
 
 
 def run_module(name, args, check=False, diff=False):
     """Run ``plugins/modules/<name>.py``'s main() with ``args``; return (result dict, failed bool)."""
-    module = importlib.import_module("ansible_collections.pve.config.plugins.modules.%s" % name)
+    module = importlib.import_module(f"ansible_collections.pve.config.plugins.modules.{name}")
     full = dict(AUTH, **args)
     if check:
         full["_ansible_check_mode"] = True
@@ -66,9 +66,18 @@ def resources(*guests):
     for g in guests:
         vmid, kind, node = g[0], g[1], g[2]
         status = g[3] if len(g) > 3 else "running"
-        name = g[4] if len(g) > 4 else "guest%d" % vmid
-        items.append({"id": "%s/%d" % (kind, vmid), "type": kind, "vmid": vmid, "node": node,
-                      "status": status, "name": name, "template": 0})
+        name = g[4] if len(g) > 4 else f"guest{vmid}"
+        items.append(
+            {
+                "id": f"{kind}/{vmid}",
+                "type": kind,
+                "vmid": vmid,
+                "node": node,
+                "status": status,
+                "name": name,
+                "template": 0,
+            }
+        )
     return {"data": items}
 
 

@@ -29,7 +29,7 @@ def test_token_from_environment(monkeypatch):
     with responses.RequestsMock() as mock:
         mock.get(url("nodes/pve1/qemu/100/pending"), json=pending({"cores": 2}))
         out = run_without_auth_args(dict(vmid=100, node="pve1", cores=2))
-        assert mock.calls[0].request.headers["Authorization"] == "PVEAPIToken=automation@pve!ci=%s" % SECRET
+        assert mock.calls[0].request.headers["Authorization"] == f"PVEAPIToken=automation@pve!ci={SECRET}"
     result = json.loads(out)
     assert result["changed"] is False and not result.get("failed")
     assert SECRET not in out

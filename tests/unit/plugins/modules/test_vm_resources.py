@@ -1,18 +1,25 @@
 """vm_resources against a faked HTTP API: exact requests, idempotence, check/diff, retries, bad input."""
 
-import responses
+from harness import DIGEST_MISMATCH, pending, pve_error, requests_made, resources, run_module, url, writes
 from responses import matchers
 
-from harness import DIGEST_MISMATCH, pending, pve_error, requests_made, resources, run_module, url, writes
-
-CONFIG = {"memory": "2048", "cores": 2, "sockets": 1, "cpu": "x86-64-v2-AES,flags=+aes", "name": "web01",
-          "net0": "virtio=BC:24:11:00:01:00,bridge=vmbr0"}
+CONFIG = {
+    "memory": "2048",
+    "cores": 2,
+    "sockets": 1,
+    "cpu": "x86-64-v2-AES,flags=+aes",
+    "name": "web01",
+    "net0": "virtio=BC:24:11:00:01:00,bridge=vmbr0",
+}
 PATH = "nodes/pve1/qemu/100"
 
 
 def guest(api, config=CONFIG, digest="d1", **kw):
-    api.get(url("cluster/resources"), json=resources((100, "qemu", "pve1"), (200, "lxc", "pve1")),
-            match=[matchers.query_param_matcher({"type": "vm"})])
+    api.get(
+        url("cluster/resources"),
+        json=resources((100, "qemu", "pve1"), (200, "lxc", "pve1")),
+        match=[matchers.query_param_matcher({"type": "vm"})],
+    )
     api.get(url(PATH + "/pending"), json=pending(config, digest, **kw))
 
 
@@ -35,8 +42,11 @@ def test_noop_with_node_costs_one_get(api):
 
 def test_change_sends_digest_and_only_changed_keys(api):
     guest(api)
-    api.put(url(PATH + "/config"), json={"data": None},
-            match=[matchers.urlencoded_params_matcher({"memory": "4096", "cores": "4", "digest": "d1"})])
+    api.put(
+        url(PATH + "/config"),
+        json={"data": None},
+        match=[matchers.urlencoded_params_matcher({"memory": "4096", "cores": "4", "digest": "d1"})],
+    )
     after = dict(CONFIG, memory="2048", cores=2)
     api.get(url(PATH + "/pending"), json=pending(after, "d2", pending_values={"memory": "4096", "cores": "4"}))
     result, failed = run_module("vm_resources", dict(vmid=100, memory="4G", cores=4, sockets=1), diff=True)
@@ -52,8 +62,11 @@ def test_change_sends_digest_and_only_changed_keys(api):
 
 def test_cpu_type_change_keeps_flags(api):
     guest(api)
-    api.put(url(PATH + "/config"), json={"data": None},
-            match=[matchers.urlencoded_params_matcher({"cpu": "host,flags=+aes", "digest": "d1"})])
+    api.put(
+        url(PATH + "/config"),
+        json={"data": None},
+        match=[matchers.urlencoded_params_matcher({"cpu": "host,flags=+aes", "digest": "d1"})],
+    )
     api.get(url(PATH + "/pending"), json=pending(dict(CONFIG, cpu="host,flags=+aes"), "d2"))
     result, failed = run_module("vm_resources", dict(vmid=100, cpu="host"))
     assert not failed and result["changed"]
@@ -73,11 +86,19 @@ def test_check_mode_writes_nothing_and_predicts(api):
 
 def test_digest_conflict_rereads_and_retries(api):
     guest(api, digest="d1")
-    pve_error(api, "PUT", PATH + "/config", DIGEST_MISMATCH,
-              match=[matchers.urlencoded_params_matcher({"memory": "4096", "digest": "d1"})])
+    pve_error(
+        api,
+        "PUT",
+        PATH + "/config",
+        DIGEST_MISMATCH,
+        match=[matchers.urlencoded_params_matcher({"memory": "4096", "digest": "d1"})],
+    )
     api.get(url(PATH + "/pending"), json=pending(dict(CONFIG, description="edited"), "d2"))
-    api.put(url(PATH + "/config"), json={"data": None},
-            match=[matchers.urlencoded_params_matcher({"memory": "4096", "digest": "d2"})])
+    api.put(
+        url(PATH + "/config"),
+        json={"data": None},
+        match=[matchers.urlencoded_params_matcher({"memory": "4096", "digest": "d2"})],
+    )
     api.get(url(PATH + "/pending"), json=pending(dict(CONFIG, memory="4096"), "d3"))
     result, failed = run_module("vm_resources", dict(vmid=100, memory=4096))
     assert not failed, result
@@ -97,8 +118,11 @@ def test_conflict_that_already_did_our_change_ends_unchanged(api):
 def test_locked_guest_is_waited_for_then_written(api):
     guest(api, config=dict(CONFIG, lock="backup"))
     api.get(url(PATH + "/pending"), json=pending(CONFIG, "d2"))
-    api.put(url(PATH + "/config"), json={"data": None},
-            match=[matchers.urlencoded_params_matcher({"cores": "8", "digest": "d2"})])
+    api.put(
+        url(PATH + "/config"),
+        json={"data": None},
+        match=[matchers.urlencoded_params_matcher({"cores": "8", "digest": "d2"})],
+    )
     api.get(url(PATH + "/pending"), json=pending(dict(CONFIG, cores=8), "d3"))
     result, failed = run_module("vm_resources", dict(vmid=100, cores=8))
     assert not failed, result
