@@ -145,8 +145,11 @@ class ModuleRunner:
         *,
         secrets: Iterable[str] = (),
         python: str = sys.executable,
+        tmp_root: str | os.PathLike[str] | None = None,
     ) -> None:
+        """`tmp_root`: where the per-call data dirs are made (default: the system temp dir, i.e. $TMPDIR)."""
         self.collections_path = Path(collections_path)
+        self.tmp_root = None if tmp_root is None else str(tmp_root)
         self.python = python
         self.secrets = tuple(s for s in secrets if s)
         bin_dir = os.path.dirname(python)
@@ -205,7 +208,7 @@ class ModuleRunner:
                 return True
             return False
 
-        data_dir = tempfile.mkdtemp(prefix="pve-config-mcp-")
+        data_dir = tempfile.mkdtemp(prefix="pve-config-mcp-", dir=self.tmp_root)
         try:
             tmp = os.path.join(data_dir, "tmp")
             os.mkdir(tmp, 0o700)

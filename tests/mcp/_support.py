@@ -20,6 +20,8 @@ class Stub:
         self.state_dir.mkdir()
         self.record_path = base / "record.jsonl"
         self.record_path.touch()
+        self.tmp_root = base / "runs"  # the runner's private data dirs (must be empty after every call)
+        self.tmp_root.mkdir()
 
     @property
     def env(self) -> dict[str, str]:

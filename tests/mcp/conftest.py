@@ -49,7 +49,7 @@ def make_bridge(stub_root: Path, stub: Stub, tmp_path: Path) -> Callable[..., Br
 
     def make(*, env: dict[str, str] | None = None, pool_of=None, **bridge: Any) -> Bridge:
         config = load(None, environ={}, overrides={"bridge": bridge})
-        runner = ModuleRunner(stub_root, {**stub.env, **(env or {})}, secrets=[SECRET])
+        runner = ModuleRunner(stub_root, {**stub.env, **(env or {})}, secrets=[SECRET], tmp_root=stub.tmp_root)
         audit = AuditLog(tmp_path / "audit.jsonl", secrets=[SECRET])
         return Bridge(config, runner=runner, audit=audit, pool_of=pool_of)
 

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -59,14 +58,18 @@ def fresh_sim(sim):
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory) -> Path:
-    """Audit logs and captured server logs of every bridge process of this module (scanned for secrets)."""
-    return tmp_path_factory.mktemp("bridge-artifacts")
+    """Audit logs and captured server logs of every bridge process of this module (scanned for secrets), and
+    `tmp/`, the bridges' TMPDIR: where their per-call data dirs and every temporary file of a run go."""
+    path = tmp_path_factory.mktemp("bridge-artifacts")
+    (path / "tmp").mkdir()
+    return path
 
 
-def bridge_env(sim) -> dict[str, str]:
+def bridge_env(sim, artifacts: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_", "PVE_MCP_"))}
     env.update({k: v for k, v in sim.env.items() if k.startswith("PROXMOX_")})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["TMPDIR"] = str(artifacts / "tmp")
     return env
 
 
@@ -74,7 +77,7 @@ class HttpBridge:
     def __init__(self, sim, artifacts: Path) -> None:
         self.audit = artifacts / "http-audit.jsonl"
         self.log = artifacts / "http-server.log"
-        env = {**bridge_env(sim), "PVE_MCP_TOKEN": HTTP_TOKEN}
+        env = {**bridge_env(sim, artifacts), "PVE_MCP_TOKEN": HTTP_TOKEN}
         args = ["--transport", "http", "--port", "0", "--audit-log", str(self.audit), "--max-parallel", "4"]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mcp_bridge", *args],
@@ -138,7 +141,7 @@ async def stdio_bridge(sim, artifacts: Path, name: str, *args: str, **client_kwa
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "mcp_bridge", "--audit-log", str(audit), *args],
-        env=bridge_env(sim),
+        env=bridge_env(sim, artifacts),
         cwd=str(REPO),
     )
     with (artifacts / f"{name}-server.log").open("w") as errlog:
@@ -419,19 +422,11 @@ async def test_zz_token_secret_appears_in_no_result_log_or_temp_file(http_bridge
     for result in results:
         assert secret not in result.model_dump_json()
     time.sleep(0.2)  # let the log copier catch up
-    files = sorted(artifacts.iterdir())
+    # No data dir or temp file of any run is left; only the checkout's collection symlink dir may be there.
+    left = [p.name for p in (artifacts / "tmp").iterdir() if not p.name.startswith("pve-config-collections-")]
+    assert left == []
+    files = sorted(p for p in artifacts.iterdir() if p.is_file())
     assert any(f.name.endswith("audit.jsonl") for f in files) and any(f.name.endswith("server.log") for f in files)
     for path in files:
         assert secret not in path.read_text(errors="replace"), path
         assert HTTP_TOKEN not in path.read_text(errors="replace"), path
-    leftovers = [p for p in Path(tempfile.gettempdir()).glob("pve-config-mcp-*")]
-    assert leftovers == []
-    for root, dirs, names in os.walk(tempfile.gettempdir()):
-        dirs[:] = [d for d in dirs if not d.startswith(("pytest-of-", "pve_sim-"))]
-        for name in names:
-            path = Path(root) / name
-            try:
-                if path.is_file() and not path.is_symlink() and path.stat().st_size < 5_000_000:
-                    assert secret.encode() not in path.read_bytes(), path
-            except OSError:
-                continue

@@ -5,7 +5,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -79,23 +78,25 @@ def test_redact_walks_nested_values():
     assert redact("plain", []) == "plain"
 
 
-def leftovers() -> list[str]:
-    return glob.glob(os.path.join(tempfile.gettempdir(), "pve-config-mcp-*"))
-
-
 @pytest.fixture
 def runner(stub_root, stub) -> ModuleRunner:
-    return ModuleRunner(stub_root, stub.env, secrets=[SECRET])
+    return ModuleRunner(stub_root, stub.env, secrets=[SECRET], tmp_root=stub.tmp_root)
 
 
 def test_run_returns_the_module_result_and_removes_its_data_dir(runner, stub):
-    before = set(leftovers())
+    seen_dirs: list[str] = []
     events: list[str] = []
-    result = runner.run("pve.config.vm_resources", {"vmid": 100, "memory": 4096}, on_event=events.append)
+
+    def on_event(event: str) -> None:
+        events.append(event)
+        seen_dirs.extend(os.listdir(stub.tmp_root))
+
+    result = runner.run("pve.config.vm_resources", {"vmid": 100, "memory": 4096}, on_event=on_event)
     assert result["changed"] is True and result["config"]["memory"] == 4096
     assert "invocation" not in result
     assert "runner_on_ok" in events
-    assert set(leftovers()) == before
+    assert seen_dirs and all(d.startswith("pve-config-mcp-") for d in seen_dirs)  # it existed during the run
+    assert os.listdir(stub.tmp_root) == []  # and is gone afterwards
     assert stub.guest(100)["memory"] == 4096
 
 
@@ -125,35 +126,37 @@ def test_unknown_module_is_a_clear_error(runner):
 
 
 def test_timeout_stops_the_run(stub_root, stub):
-    slow = ModuleRunner(stub_root, {**stub.env, "STUB_SLEEP": "30"})
+    slow = ModuleRunner(stub_root, {**stub.env, "STUB_SLEEP": "30"}, tmp_root=stub.tmp_root)
     started = time.monotonic()
     with pytest.raises(RunTimeout, match="did not finish within 2 s and was stopped"):
         slow.run("pve.config.vm_resources", {"vmid": 100, "memory": 512}, timeout=2)
     assert time.monotonic() - started < 6
-    assert slow_module_processes() == []
+    assert processes_using(stub.tmp_root) == []
     assert stub.state() == {}
 
 
 def test_cancel_stops_the_run(stub_root, stub):
-    slow = ModuleRunner(stub_root, {**stub.env, "STUB_SLEEP": "30"})
+    slow = ModuleRunner(stub_root, {**stub.env, "STUB_SLEEP": "30"}, tmp_root=stub.tmp_root)
     cancel = threading.Event()
     threading.Timer(1.5, cancel.set).start()
     with pytest.raises(RunCancelled):
         slow.run("pve.config.vm_resources", {"vmid": 100, "memory": 512}, cancel=cancel)
-    assert slow_module_processes() == []
+    assert processes_using(stub.tmp_root) == []
 
 
-def slow_module_processes() -> list[str]:
-    """Command lines of still-running AnsiballZ stub runs (the kill must take the whole process group)."""
+def processes_using(tmp_root: Path) -> list[str]:
+    """Command lines of processes still running from this test's data dirs (AnsiballZ files live there), so
+    a leftover module process is found; the kill must take the whole tree, ansible's workers call setsid()."""
     time.sleep(0.3)
+    needle = str(tmp_root).encode()
     found = []
     for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
         try:
-            text = Path(cmdline).read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            raw = Path(cmdline).read_bytes()
         except OSError:
             continue
-        if "AnsiballZ_vm_resources" in text:
-            found.append(text)
+        if needle in raw:
+            found.append(raw.replace(b"\0", b" ").decode(errors="replace"))
     return found
 
 
