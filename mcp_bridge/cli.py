@@ -105,8 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.transport == "http":
             from .transport import http_app, serve_http
 
-            http_app(mcp, config.http)  # refuses an unsafe configuration before anything listens
-            anyio.run(serve_http, mcp, config.http)
+            app = http_app(mcp, config.http)  # refuses an unsafe configuration before anything listens
+            anyio.run(serve_http, app, config.http)
         else:
             anyio.run(mcp.run_stdio_async)
     except (ConfigError, CollectionNotFound, ValueError, OSError) as exc:

@@ -55,6 +55,9 @@ _PHASES = {
 }
 
 
+_RUN_OUTCOMES: dict[type[RunError], str] = {RunTimeout: "timeout", RunCancelled: "cancelled"}
+
+
 class Confirmation(BaseModel):
     destroy: bool = Field(description="Yes, permanently destroy the volume and its data.")
 
@@ -164,14 +167,8 @@ class Bridge:
         except ModuleFailed as exc:
             audit("failed", changed=bool(exc.result.get("changed")), error=str(exc))
             raise ToolError(str(exc)) from None
-        except RunTimeout as exc:
-            audit("timeout", error=str(exc))
-            raise ToolError(str(exc)) from None
-        except RunCancelled as exc:
-            audit("cancelled", error=str(exc))
-            raise
         except RunError as exc:
-            audit("error", error=str(exc))
+            audit(_RUN_OUTCOMES.get(type(exc), "error"), error=str(exc))
             raise ToolError(str(exc)) from None
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):

@@ -99,10 +99,10 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve_http(mcp: MCPServer, settings: HttpSettings) -> None:
+async def serve_http(app: ASGIApp, settings: HttpSettings) -> None:
+    """Serve `app` (from `http_app`) on settings.host/port; prints the URL on stderr once listening."""
     import uvicorn
 
-    app = http_app(mcp, settings)
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
