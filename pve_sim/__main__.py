@@ -16,7 +16,7 @@ from .server import SimServer
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m pve_sim", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m pve_sim", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="TCP port, 0 picks a free one (default 0)")
     parser.add_argument("--state-dir", default=".sim", help="certificates and env files (default .sim)")

@@ -392,7 +392,7 @@ class Simulator:
             raise ApiError(
                 fault["message"] if fault["message"].endswith("\n") else fault["message"] + "\n", status=fault["status"]
             )
-        found, _ = self._match(method, rel_uri)
+        found = self._match(method, rel_uri)[0]
         if not found:
             raise NotImplementedApi(method, rel_uri)
         route, uri_params = found

@@ -269,10 +269,10 @@ class State:
         return self.storages.get((node, sid))
 
     def storage_defined(self, sid):
-        return any(s == sid for (_, s) in self.storages)
+        return any(s == sid for (_node, s) in self.storages)
 
     def node_storages(self, node):
-        return [s for (n, _), s in self.storages.items() if n == node]
+        return [s for (n, _sid), s in self.storages.items() if n == node]
 
     def storage_config(self, node, sid):
         """``PVE::Storage::storage_config`` (cluster wide) + the node's instance, or die."""
@@ -283,7 +283,7 @@ class State:
     def check_enabled(self, node, sid):
         """``storage_check_enabled`` on ``node``: exists, enabled, available on the node."""
         st = self.storage_config(node, sid)
-        any_instance = st or next(s for (_, i), s in self.storages.items() if i == sid)
+        any_instance = st or next(s for (_node, i), s in self.storages.items() if i == sid)
         if not any_instance.enabled:
             raise HandlerError("storage '%s' is disabled" % sid)
         if st is None:

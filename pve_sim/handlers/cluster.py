@@ -145,7 +145,7 @@ def resources(ctx, params):
                 | {"cgroup-mode": 2}
             )
     if not rtype or rtype == "storage":
-        for sid in sorted({s for (_, s) in state.storages}):
+        for sid in sorted({sid for (_node, sid) in state.storages}):
             for node in sorted(state.nodes):
                 st = state.storage(node, sid)
                 if st is None or not st.enabled:

@@ -147,7 +147,7 @@ def parse_split_list(value):
 
 
 def param_format(template, key):
-    props, _ = schema.parameters(template, "PUT")
+    props = schema.parameters(template, "PUT")[0]
     prop = props.get(key)
     return prop.get("format") if prop else None
 

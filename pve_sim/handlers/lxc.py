@@ -179,7 +179,7 @@ class LxcUpdate:
         volid = mp.get("volume", "")
         sid = volid.split(":", 1)[0]
         st = self.state.storage_config(self.node, sid)
-        content = st.content if st else next(s for (_, i), s in self.state.storages.items() if i == sid).content
+        content = st.content if st else next(s for (_node, i), s in self.state.storages.items() if i == sid).content
         if "rootdir" not in content:
             raise HandlerError("storage '%s' does not allow content type 'rootdir' (Container)" % sid)
 

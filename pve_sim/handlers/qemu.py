@@ -337,7 +337,7 @@ class QemuUpdate:
                     raise ParamError({opt: "content type needs to be 'images' or 'iso'"})
 
     def _any_storage(self, sid):
-        return next(s for (_, i), s in self.state.storages.items() if i == sid)
+        return next(s for (_node, i), s in self.state.storages.items() if i == sid)
 
     def load_and_check_config(self):
         guest = self.state.load_config(self.node, self.vmid, "qemu")

@@ -1,5 +1,5 @@
+#!/usr/bin/env python
 # ruff: noqa: UP031 - printf-style messages mirror the Perl sources they copy
-#!/usr/bin/env python3
 """Extract the API schema entries the simulator serves into ``pve_api_subset.json``.
 
 Source: the full Proxmox VE API schema (``apidoc.json``, a re-serialisation of

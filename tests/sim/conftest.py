@@ -10,8 +10,6 @@ if str(ROOT) not in sys.path:
 
 import pytest  # noqa: E402
 
-from pve_sim.pytest_plugin import pve_sim_server, sim, sim_api  # noqa: E402,F401
-
 
 def wait_task(api, node, upid, timeout=10.0):
     """Poll a task like the modules do; return its final status dict."""

@@ -18,12 +18,18 @@ def test_token_request_is_logged_with_the_token_user(sim, sim_api):
     sim_api.nodes.get()
     entry = sim.simulator.requests()[-1]
     assert (entry["method"], entry["path"], entry["status"], entry["user"], entry["auth"]) == (
-        "GET", "/nodes", 200, "root@pam!pve-config", "token")
+        "GET",
+        "/nodes",
+        200,
+        "root@pam!pve-config",
+        "token",
+    )
 
 
 def test_bad_token_secret_is_401_invalid_token_value(sim):
-    api = ProxmoxAPI(sim.host, port=sim.port, user="root@pam", token_name="pve-config",
-                     token_value="wrong", verify_ssl=sim.ca_path)
+    api = ProxmoxAPI(
+        sim.host, port=sim.port, user="root@pam", token_name="pve-config", token_value="wrong", verify_ssl=sim.ca_path
+    )
     with pytest.raises(ResourceException) as exc:
         api.version.get()
     assert exc.value.status_code == 401
@@ -31,8 +37,14 @@ def test_bad_token_secret_is_401_invalid_token_value(sim):
 
 
 def test_unknown_token_name_is_401(sim):
-    api = ProxmoxAPI(sim.host, port=sim.port, user="root@pam", token_name="other",
-                     token_value=sim.token_secret, verify_ssl=sim.ca_path)
+    api = ProxmoxAPI(
+        sim.host,
+        port=sim.port,
+        user="root@pam",
+        token_name="other",
+        token_value=sim.token_secret,
+        verify_ssl=sim.ca_path,
+    )
     with pytest.raises(ResourceException) as exc:
         api.version.get()
     assert (exc.value.status_code, exc.value.content) == (401, "no such token 'other' for user 'root@pam'")
@@ -51,8 +63,12 @@ def test_ticket_login_and_write_with_csrf(sim):
 
 
 def test_ticket_answer_shape(sim):
-    resp = requests.post(sim.api_url + "/access/ticket", data={"username": "root@pam", "password": sim.password},
-                         verify=sim.ca_path, timeout=10)
+    resp = requests.post(
+        sim.api_url + "/access/ticket",
+        data={"username": "root@pam", "password": sim.password},
+        verify=sim.ca_path,
+        timeout=10,
+    )
     data = resp.json()["data"]
     assert resp.status_code == 200
     assert data["username"] == "root@pam"
@@ -63,27 +79,50 @@ def test_ticket_answer_shape(sim):
 def test_wrong_password_fails_login(sim):
     with pytest.raises(AuthenticationError):
         ProxmoxAPI(sim.host, port=sim.port, user="root@pam", password="nope", verify_ssl=sim.ca_path)
-    resp = requests.post(sim.api_url + "/access/ticket", data={"username": "root@pam", "password": "nope"},
-                         verify=sim.ca_path, timeout=10)
+    resp = requests.post(
+        sim.api_url + "/access/ticket",
+        data={"username": "root@pam", "password": "nope"},
+        verify=sim.ca_path,
+        timeout=10,
+    )
     assert (resp.status_code, resp.reason) == (401, "authentication failure")
     assert resp.json() == {"data": None, "message": "authentication failure\n"}
 
 
 def test_ticket_write_without_csrf_token_is_401(sim):
-    login = requests.post(sim.api_url + "/access/ticket", data={"username": "root@pam", "password": sim.password},
-                          verify=sim.ca_path, timeout=10).json()["data"]
+    login = requests.post(
+        sim.api_url + "/access/ticket",
+        data={"username": "root@pam", "password": sim.password},
+        verify=sim.ca_path,
+        timeout=10,
+    ).json()["data"]
     cookies = {"PVEAuthCookie": login["ticket"]}
-    resp = requests.put(sim.api_url + "/nodes/pve1/qemu/100/config", data={"cores": "4"}, cookies=cookies,
-                        verify=sim.ca_path, timeout=10)
+    resp = requests.put(
+        sim.api_url + "/nodes/pve1/qemu/100/config",
+        data={"cores": "4"},
+        cookies=cookies,
+        verify=sim.ca_path,
+        timeout=10,
+    )
     assert (resp.status_code, resp.reason) == (401, "Permission denied - invalid csrf token")
-    ok = requests.put(sim.api_url + "/nodes/pve1/qemu/100/config", data={"cores": "4"}, cookies=cookies,
-                      headers={"CSRFPreventionToken": login["CSRFPreventionToken"]}, verify=sim.ca_path, timeout=10)
+    ok = requests.put(
+        sim.api_url + "/nodes/pve1/qemu/100/config",
+        data={"cores": "4"},
+        cookies=cookies,
+        headers={"CSRFPreventionToken": login["CSRFPreventionToken"]},
+        verify=sim.ca_path,
+        timeout=10,
+    )
     assert ok.status_code == 200
 
 
 def test_forged_ticket_is_401(sim):
-    resp = requests.get(sim.api_url + "/version", cookies={"PVEAuthCookie": "PVE:root@pam:6500000A::AAAA"},
-                        verify=sim.ca_path, timeout=10)
+    resp = requests.get(
+        sim.api_url + "/version",
+        cookies={"PVEAuthCookie": "PVE:root@pam:6500000A::AAAA"},
+        verify=sim.ca_path,
+        timeout=10,
+    )
     assert (resp.status_code, resp.reason) == (401, "permission denied - invalid PVE ticket")
 
 

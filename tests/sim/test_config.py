@@ -30,12 +30,21 @@ def sha1(text):
 def test_vm_config_shape_and_types(sim_api):
     conf = sim_api.nodes("pve1").qemu(100).config.get()
     assert conf == {
-        "boot": "order=scsi0", "cores": 2, "cpu": "x86-64-v2-AES", "memory": "2048",
-        "meta": "creation-qemu=9.2.0,ctime=1735689600", "name": "web01",
-        "net0": "virtio=BC:24:11:00:01:00,bridge=vmbr0,firewall=1", "numa": 0, "ostype": "l26",
-        "scsi0": "local-lvm:vm-100-disk-0,iothread=1,size=32G", "scsihw": "virtio-scsi-single",
-        "smbios1": "uuid=5d0c8f4e-7a8b-4c1d-9e2f-000000000100", "sockets": 1,
-        "vmgenid": "8a1b2c3d-4e5f-4a6b-8c7d-000000000100", "digest": sha1(VM100_RAW),
+        "boot": "order=scsi0",
+        "cores": 2,
+        "cpu": "x86-64-v2-AES",
+        "memory": "2048",
+        "meta": "creation-qemu=9.2.0,ctime=1735689600",
+        "name": "web01",
+        "net0": "virtio=BC:24:11:00:01:00,bridge=vmbr0,firewall=1",
+        "numa": 0,
+        "ostype": "l26",
+        "scsi0": "local-lvm:vm-100-disk-0,iothread=1,size=32G",
+        "scsihw": "virtio-scsi-single",
+        "smbios1": "uuid=5d0c8f4e-7a8b-4c1d-9e2f-000000000100",
+        "sockets": 1,
+        "vmgenid": "8a1b2c3d-4e5f-4a6b-8c7d-000000000100",
+        "digest": sha1(VM100_RAW),
     }
 
 
@@ -50,8 +59,24 @@ def test_pending_lists_every_key_and_the_digest(sim_api):
     items = sim_api.nodes("pve1").qemu(100).pending.get()
     by_key = {i["key"]: i for i in items}
     assert sorted(by_key) == sorted(
-        ["boot", "cores", "cpu", "memory", "meta", "name", "net0", "numa", "ostype", "scsi0", "scsihw", "smbios1",
-         "sockets", "vmgenid", "digest"])
+        [
+            "boot",
+            "cores",
+            "cpu",
+            "memory",
+            "meta",
+            "name",
+            "net0",
+            "numa",
+            "ostype",
+            "scsi0",
+            "scsihw",
+            "smbios1",
+            "sockets",
+            "vmgenid",
+            "digest",
+        ]
+    )
     assert by_key["digest"] == {"key": "digest", "value": sha1(VM100_RAW)}
     assert by_key["cores"] == {"key": "cores", "value": 2}
 
@@ -89,14 +114,18 @@ def test_put_with_stale_digest_is_rejected_lxc(sim_api):
     with pytest.raises(ResourceException) as exc:
         ct.config.put(cores=4, digest=stale)
     assert (exc.value.status_code, exc.value.content) == (
-        500, "detected modified configuration - file changed by other user? Try again.")
+        500,
+        "detected modified configuration - file changed by other user? Try again.",
+    )
 
 
 def test_missing_guest_config_file(sim_api):
     with pytest.raises(ResourceException) as exc:
         sim_api.nodes("pve1").qemu(102).config.get()  # 102 lives on pve2
     assert (exc.value.status_code, exc.value.content) == (
-        500, "Configuration file 'nodes/pve1/qemu-server/102.conf' does not exist")
+        500,
+        "Configuration file 'nodes/pve1/qemu-server/102.conf' does not exist",
+    )
     with pytest.raises(ResourceException) as exc:
         sim_api.nodes("pve1").lxc(299).pending.get()
     assert exc.value.content == "Configuration file 'nodes/pve1/lxc/299.conf' does not exist"

@@ -15,8 +15,14 @@ def test_post_allocates_a_new_disk_in_a_qmconfig_task(sim_api, wait):
     upid = vm.config.post(scsi2="local-lvm:4,iothread=1")
     assert upid.startswith("UPID:pve1:") and upid.endswith(":qmconfig:101:root@pam!pve-config:")
     status = wait(sim_api, "pve1", upid)
-    assert (status["status"], status["exitstatus"], status["type"], status["id"], status["user"],
-            status["tokenid"]) == ("stopped", "OK", "qmconfig", "101", "root@pam", "pve-config")
+    assert (
+        status["status"],
+        status["exitstatus"],
+        status["type"],
+        status["id"],
+        status["user"],
+        status["tokenid"],
+    ) == ("stopped", "OK", "qmconfig", "101", "root@pam", "pve-config")
     log = sim_api.nodes("pve1").tasks(upid).log.get()
     assert log == [
         {"n": 1, "t": "update VM 101: -scsi2 local-lvm:4,iothread=1"},
@@ -104,7 +110,9 @@ def test_resize_shrink_fails_in_the_task(sim_api, wait):
     status = wait(sim_api, "pve1", upid)
     assert status["exitstatus"] == "shrinking disks is not supported"
     assert sim_api.nodes("pve1").tasks(upid).log.get()[-1] == {
-        "n": 1, "t": "TASK ERROR: shrinking disks is not supported"}
+        "n": 1,
+        "t": "TASK ERROR: shrinking disks is not supported",
+    }
     assert vm.config.get()["scsi0"] == "local-lvm:vm-100-disk-0,iothread=1,size=32G"
 
 

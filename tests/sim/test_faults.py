@@ -79,8 +79,9 @@ def test_latency_fault_slows_every_request(sim, sim_api):
 
 
 def test_http_error_fault(sim, sim_api):
-    sim.simulator.http_error(path=r"^/nodes/pve1/qemu/100/config$", method="PUT", status=503,
-                             message="service unavailable (simulated)")
+    sim.simulator.http_error(
+        path=r"^/nodes/pve1/qemu/100/config$", method="PUT", status=503, message="service unavailable (simulated)"
+    )
     with pytest.raises(ResourceException) as exc:
         sim_api.nodes("pve1").qemu(100).config.put(cores=2)
     assert (exc.value.status_code, exc.value.content) == (503, "service unavailable (simulated)")
@@ -89,15 +90,24 @@ def test_http_error_fault(sim, sim_api):
 
 def test_faults_over_http(sim):
     url = sim.url + "/_sim/faults"
-    resp = requests.post(url, json={"lock": {"vmid": 101, "lock": "migrate"},
-                                    "task": {"type": "qmconfig", "exitstatus": "WARNINGS: 1", "seconds": 0}},
-                         verify=sim.ca_path, timeout=10)
+    resp = requests.post(
+        url,
+        json={
+            "lock": {"vmid": 101, "lock": "migrate"},
+            "task": {"type": "qmconfig", "exitstatus": "WARNINGS: 1", "seconds": 0},
+        },
+        verify=sim.ca_path,
+        timeout=10,
+    )
     assert resp.status_code == 200
     assert resp.json()["faults"]["task"] == [
-        {"type": "qmconfig", "exitstatus": "WARNINGS: 1", "seconds": 0.0, "times": 1}]
+        {"type": "qmconfig", "exitstatus": "WARNINGS: 1", "seconds": 0.0, "times": 1}
+    ]
     assert sim.simulator.guest_config(101)["config"]["lock"] == "migrate"
     bad = requests.post(url, json={"earthquake": {}}, verify=sim.ca_path, timeout=10)
-    assert (bad.status_code, bad.json()) == (400, {"error": "unknown fault(s): earthquake (known: lock, "
-                                                            "concurrent_edit, task, latency, http_error)"})
+    assert (bad.status_code, bad.json()) == (
+        400,
+        {"error": "unknown fault(s): earthquake (known: lock, concurrent_edit, task, latency, http_error)"},
+    )
     cleared = requests.delete(url, verify=sim.ca_path, timeout=10).json()
     assert cleared["faults"]["task"] == []

@@ -48,9 +48,13 @@ def test_new_nic_gets_a_proxmox_mac(sim_api):
 def test_running_vm_disk_option_change_without_hotplug_support_stays_pending(sim_api):
     vm = sim_api.nodes("pve1").qemu(100)
     vm.config.put(scsi0="local-lvm:vm-100-disk-0,iothread=1,cache=writeback")
-    assert changes(vm.pending.get()) == [{
-        "key": "scsi0", "value": "local-lvm:vm-100-disk-0,iothread=1,size=32G",
-        "pending": "local-lvm:vm-100-disk-0,cache=writeback,iothread=1,size=32G"}]
+    assert changes(vm.pending.get()) == [
+        {
+            "key": "scsi0",
+            "value": "local-lvm:vm-100-disk-0,iothread=1,size=32G",
+            "pending": "local-lvm:vm-100-disk-0,cache=writeback,iothread=1,size=32G",
+        }
+    ]
 
 
 def test_running_vm_delete_of_non_hotplug_option_is_a_pending_delete(sim_api):
@@ -80,12 +84,23 @@ def test_starting_a_vm_applies_its_pending_changes(sim, sim_api):
 
 def test_running_container_hotplugs_memory_swap_cores_and_net(sim_api):
     ct = sim_api.nodes("pve1").lxc(200)
-    ct.config.put(memory=1024, swap=256, cores=2, cpulimit="1.5", cpuunits=200,
-                  net0="name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:02:00,ip=10.0.0.5/24,gw=10.0.0.1")
+    ct.config.put(
+        memory=1024,
+        swap=256,
+        cores=2,
+        cpulimit="1.5",
+        cpuunits=200,
+        net0="name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:02:00,ip=10.0.0.5/24,gw=10.0.0.1",
+    )
     assert changes(ct.pending.get()) == []
     conf = ct.config.get(current=1)
     assert (conf["memory"], conf["swap"], conf["cores"], conf["cpulimit"], conf["cpuunits"]) == (
-        1024, 256, 2, "1.5", 200)
+        1024,
+        256,
+        2,
+        "1.5",
+        200,
+    )
     assert conf["net0"] == "name=eth0,bridge=vmbr0,gw=10.0.0.1,hwaddr=BC:24:11:00:02:00,ip=10.0.0.5/24,type=veth"
 
 

@@ -12,8 +12,13 @@ from pve_sim.responses_adapter import install
 def mocked():
     with responses.RequestsMock() as rsps:
         sim = install(rsps, host="pve.example.com", port=8006)
-        api = ProxmoxAPI("pve.example.com", user="root@pam", token_name=sim.token_name,
-                         token_value=sim.token_secret, verify_ssl=False)
+        api = ProxmoxAPI(
+            "pve.example.com",
+            user="root@pam",
+            token_name=sim.token_name,
+            token_value=sim.token_secret,
+            verify_ssl=False,
+        )
         yield sim, api
 
 
@@ -37,17 +42,16 @@ def test_errors_keep_the_pve_reason_phrase(mocked):
         api.nodes("pve1").qemu(101).config.put(memory="8")
     assert (exc.value.status_code, exc.value.content) == (400, "Parameter verification failed.")
     assert exc.value.errors == {
-        "memory": "invalid format - format error\nmemory.current: value must have a minimum value of 16\n"}
+        "memory": "invalid format - format error\nmemory.current: value must have a minimum value of 16\n"
+    }
     sim.lock_guest(101, "backup")
     with pytest.raises(ResourceException) as exc:
         api.nodes("pve1").qemu(101).config.put(cores=1)
     assert (exc.value.status_code, exc.value.content) == (500, "VM is locked (backup)")
 
 
-def test_bad_token_through_the_adapter(mocked):
-    sim, _ = mocked
-    api = ProxmoxAPI("pve.example.com", user="root@pam", token_name="pve-config", token_value="nope",
-                     verify_ssl=False)
+def test_bad_token_through_the_adapter(mocked):  # pylint: disable=unused-argument
+    api = ProxmoxAPI("pve.example.com", user="root@pam", token_name="pve-config", token_value="nope", verify_ssl=False)
     with pytest.raises(ResourceException) as exc:
         api.version.get()
     assert (exc.value.status_code, exc.value.content) == (401, "invalid token value!")

@@ -16,9 +16,20 @@ from pve_sim.validation import format_size, parse_property_string, parse_size, s
 
 def test_format_and_parse_size():
     assert [format_size(s) for s in (512 * 1024**2, 32 * 1024**3, 1024**4, 1536, 1000)] == [
-        "512M", "32G", "1T", "1536", "1000"]
+        "512M",
+        "32G",
+        "1T",
+        "1536",
+        "1000",
+    ]
     assert [parse_size(s) for s in ("4G", "0.5G", "1024K", "10", "1.5T", "4X")] == [
-        4 * 1024**3, 512 * 1024**2, 1024**2, 10, int(1.5 * 1024**4), None]
+        4 * 1024**3,
+        512 * 1024**2,
+        1024**2,
+        10,
+        int(1.5 * 1024**4),
+        None,
+    ]
 
 
 def test_split_list_like_pve_tools():
@@ -52,18 +63,33 @@ def test_property_string_errors():
 
 
 def test_indexed_keys_are_expanded_with_the_source_limits():
-    qemu, _ = schema.parameters("/nodes/{node}/qemu/{vmid}/config", "PUT")
-    lxc, _ = schema.parameters("/nodes/{node}/lxc/{vmid}/config", "PUT")
-    assert ("scsi30" in qemu, "scsi31" in qemu, "sata5" in qemu, "sata6" in qemu, "ide3" in qemu, "ide4" in qemu,
-            "virtio15" in qemu, "net31" in qemu, "net32" in qemu, "unused255" in qemu) == (
-        True, False, True, False, True, False, True, True, False, True)
+    qemu = schema.parameters("/nodes/{node}/qemu/{vmid}/config", "PUT")[0]
+    lxc = schema.parameters("/nodes/{node}/lxc/{vmid}/config", "PUT")[0]
+    assert (
+        "scsi30" in qemu,
+        "scsi31" in qemu,
+        "sata5" in qemu,
+        "sata6" in qemu,
+        "ide3" in qemu,
+        "ide4" in qemu,
+        "virtio15" in qemu,
+        "net31" in qemu,
+        "net32" in qemu,
+        "unused255" in qemu,
+    ) == (True, False, True, False, True, False, True, True, False, True)
     assert ("mp255" in lxc, "mp256" in lxc, "net31" in lxc, "dev255" in lxc) == (True, False, True, True)
     assert schema.option_exists("qemu", "runningmachine") and not schema.option_exists("qemu", "colour")
 
 
 def test_raw_config_layout_and_digest():
-    g = Guest(vmid=150, kind="qemu", node="pve1", config={"name": "x", "cores": "2", "description": "a: 100%\nb"},
-              pending={"memory": "1024"}, pending_delete={"numa": False, "scsi1": True})
+    g = Guest(
+        vmid=150,
+        kind="qemu",
+        node="pve1",
+        config={"name": "x", "cores": "2", "description": "a: 100%\nb"},
+        pending={"memory": "1024"},
+        pending_delete={"numa": False, "scsi1": True},
+    )
     raw = "#a%3A 100%25\n#b\ncores: 2\nname: x\n\n[PENDING]\ndelete: numa,!scsi1\nmemory: 1024\n"
     assert g.raw_config() == raw
     assert g.digest == hashlib.sha1(raw.encode()).hexdigest()
@@ -71,7 +97,8 @@ def test_raw_config_layout_and_digest():
 
 def test_upid_format():
     assert encode_upid("pve1", 0x1234, 0xABCDEF, 0x65000000, "qmconfig", "100", "root@pam!t") == (
-        "UPID:pve1:00001234:00ABCDEF:65000000:qmconfig:100:root@pam!t:")
+        "UPID:pve1:00001234:00ABCDEF:65000000:qmconfig:100:root@pam!t:"
+    )
 
 
 def test_decode_urlencoded_like_pve_http_server():
@@ -100,7 +127,9 @@ def test_concurrent_allocations_get_distinct_disks():
     results = []
 
     def post(i):
-        r = sim.handle_http("POST", "/api2/json/nodes/pve1/qemu/101/config", headers, f"scsi{i + 2}=local-lvm:1".encode())
+        r = sim.handle_http(
+            "POST", "/api2/json/nodes/pve1/qemu/101/config", headers, f"scsi{i + 2}=local-lvm:1".encode()
+        )
         results.append(r.status)
 
     threads = [threading.Thread(target=post, args=(i,)) for i in range(8)]

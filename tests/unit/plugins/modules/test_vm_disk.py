@@ -35,7 +35,8 @@ GETS = [("GET", "/cluster/resources", {"type": "vm"}), ("GET", "/" + PATH + "/pe
 STORAGE_GET = ("GET", "/nodes/pve1/storage", {"storage": "local-lvm"})
 
 
-def guest(api, config=CONFIG, digest="d1", **kw):
+def guest(api, config=None, digest="d1", **kw):
+    config = CONFIG if config is None else config
     api.get(
         url("cluster/resources"),
         json=resources((100, "qemu", "pve1"), (200, "lxc", "pve1")),
@@ -69,7 +70,7 @@ def task(api, upid, exitstatus="OK", running=0, log=None):
         "id": "100",
         "user": "root@pam!ci",
     }
-    for _ in range(running):
+    for _poll in range(running):
         api.get(status, json={"data": dict(base, status="running")})
     api.get(status, json={"data": dict(base, status="stopped", exitstatus=exitstatus)})
     if log is not None:

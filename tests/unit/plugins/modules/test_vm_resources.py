@@ -14,7 +14,8 @@ CONFIG = {
 PATH = "nodes/pve1/qemu/100"
 
 
-def guest(api, config=CONFIG, digest="d1", **kw):
+def guest(api, config=None, digest="d1", **kw):
+    config = CONFIG if config is None else config
     api.get(
         url("cluster/resources"),
         json=resources((100, "qemu", "pve1"), (200, "lxc", "pve1")),
