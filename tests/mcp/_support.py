@@ -11,6 +11,30 @@ MODULES = ("vm_resources", "container_resources", "vm_disk", "vm_nic", "containe
 SECRET = "stub-token-secret-4f9c2a"
 INJECTION = "{{ lookup('pipe', 'touch /tmp/x') }}"
 
+# A valid call per tool: the base that the table tests change one argument of.
+VALID: dict[str, dict[str, Any]] = {
+    "update_vm_resources": {"vmid": 100, "memory": 2048},
+    "update_container_resources": {"vmid": 200, "swap": 512},
+    "add_vm_disk": {"vmid": 100, "storage": "local-lvm", "size": "32G"},
+    "resize_vm_disk": {"vmid": 100, "disk_id": "scsi0", "size": 64},
+    "remove_vm_disk": {"vmid": 100, "disk_id": "scsi1"},
+    "add_vm_network": {"vmid": 100},
+    "remove_vm_network": {"vmid": 100, "interface_id": "net1"},
+    "add_container_network": {"vmid": 200},
+    "remove_container_network": {"vmid": 200, "interface_id": "net1"},
+    "get_guest_config": {"vmid": 100},
+}
+
+
+def string_fields(spec) -> list[str]:
+    """Argument names whose schema admits a string."""
+    names = []
+    for name, prop in spec.args.model_json_schema()["properties"].items():
+        variants = prop.get("anyOf", [prop])
+        if any(v.get("type") == "string" and "enum" not in v for v in variants):
+            names.append(name)
+    return names
+
 
 class Stub:
     """The stub modules' state and the arguments they received."""

@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from _support import INJECTION
+from _support import INJECTION, VALID, string_fields
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -300,8 +300,6 @@ async def test_http_bad_input_is_a_tool_error_and_writes_nothing(http_bridge, si
 
 
 async def test_http_injection_in_every_string_argument_is_refused(http_bridge, sim):
-    from test_tools import VALID, string_fields
-
     assert not Path("/tmp/x").exists()
     cases = [(spec.name, field) for spec in TOOLS for field in string_fields(spec)]
     async with http_bridge.client() as client:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from _support import INJECTION, SECRET, audit_entries
+from _support import INJECTION, SECRET, VALID, audit_entries, string_fields
 from mcp import Client
 from mcp.types import ElicitResult
 
@@ -134,15 +134,8 @@ async def test_module_error_comes_back_as_its_message(make_server, tmp_path):
 
 async def test_injection_in_every_string_argument_is_refused(make_server, stub):
     assert not Path("/tmp/x").exists()
-    cases = []
-    for spec in TOOLS:
-        schema = spec.args.model_json_schema()
-        for name, prop in schema["properties"].items():
-            if any(v.get("type") == "string" and "enum" not in v for v in prop.get("anyOf", [prop])):
-                cases.append((spec.name, name))
+    cases = [(spec.name, field) for spec in TOOLS for field in string_fields(spec)]
     assert len(cases) >= 15
-    from test_tools import VALID
-
     async with Client(make_server(), raise_exceptions=True) as client:
         for tool, field in cases:
             result = await client.call_tool(tool, {**VALID[tool], field: INJECTION})

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from _support import INJECTION
+from _support import INJECTION, VALID, string_fields
 from pydantic import ValidationError
 
 from mcp_bridge.fields import find_template_marker, reject_template
@@ -24,30 +22,6 @@ EXPECTED = {
     "remove_container_network": ("pve.config.container_nic", False, True, True),
     "get_guest_config": ("pve.config.guest_info", True, False, True),
 }
-
-# A valid call per tool, used as the base for the table tests below.
-VALID: dict[str, dict[str, Any]] = {
-    "update_vm_resources": {"vmid": 100, "memory": 2048},
-    "update_container_resources": {"vmid": 200, "swap": 512},
-    "add_vm_disk": {"vmid": 100, "storage": "local-lvm", "size": "32G"},
-    "resize_vm_disk": {"vmid": 100, "disk_id": "scsi0", "size": 64},
-    "remove_vm_disk": {"vmid": 100, "disk_id": "scsi1"},
-    "add_vm_network": {"vmid": 100},
-    "remove_vm_network": {"vmid": 100, "interface_id": "net1"},
-    "add_container_network": {"vmid": 200},
-    "remove_container_network": {"vmid": 200, "interface_id": "net1"},
-    "get_guest_config": {"vmid": 100},
-}
-
-
-def string_fields(spec) -> list[str]:
-    """Argument names whose schema admits a string."""
-    names = []
-    for name, prop in spec.args.model_json_schema()["properties"].items():
-        variants = prop.get("anyOf", [prop])
-        if any(v.get("type") == "string" and "enum" not in v for v in variants):
-            names.append(name)
-    return names
 
 
 def test_table_matches_the_issue():
