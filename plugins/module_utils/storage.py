@@ -16,8 +16,9 @@ def check_storage(api, node, storage, content="images"):
     ``content`` (``images`` for VM disks, ``rootdir`` for container volumes). Returns its status item."""
     try:
         items = api.get("nodes/%s/storage" % node, storage=storage) or []
-    except ApiError as exc:
-        if "does not exist" in exc.msg:
+    except (ApiError, InvalidRequest) as exc:
+        # PVE (API2/Storage/Status.pm) answers an unknown storage with 400 and errors {storage: No such storage.}
+        if "does not exist" in exc.msg or "No such storage" in str((exc.details.get("errors") or {}).get("storage")):
             items = []
         else:
             raise
