@@ -14,10 +14,13 @@ from pve_sim.pytest_plugin import pve_sim_server, sim  # noqa: F401 - fixtures
 
 from .runner import run_playbook
 
-# ansible-runner adds envvars to the caller's environment: drop a connection the developer's shell may carry,
-# so every run talks to the simulator with exactly the credentials a test gives it.
-for _key in [k for k in os.environ if k.startswith("PROXMOX_")]:
-    del os.environ[_key]
+
+@pytest.fixture(autouse=True)
+def no_inherited_connection(monkeypatch):
+    """ansible-runner adds ``envvars`` to the caller's environment: drop a connection the developer's shell may
+    carry, so every run talks to the simulator with exactly the credentials a test gives it."""
+    for key in [k for k in os.environ if k.startswith("PROXMOX_")]:
+        monkeypatch.delenv(key)
 
 
 def connection_env(server, password=False):
@@ -30,7 +33,7 @@ def connection_env(server, password=False):
 
 
 @pytest.fixture
-def play(sim):  # noqa: F811 - the plugin's fixture
+def play(sim, no_inherited_connection):  # noqa: F811 - the plugin's fixture
     """``play(playbook, check=False, diff=True, password=False, extravars=None)`` -> PlaybookRun."""
 
     def run(playbook, *, password=False, **kwargs):

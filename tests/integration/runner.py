@@ -40,7 +40,7 @@ INVENTORY = {
 def ansible_env(connection: dict[str, str]) -> dict[str, str]:
     """Environment of an ``ansible-playbook`` run: the PROXMOX_* connection, the collection, the venv first.
 
-    ansible-runner adds these to the caller's environment, so conftest.py drops inherited PROXMOX_* variables.
+    ansible-runner adds these to the caller's environment (conftest.py drops inherited PROXMOX_* variables).
     """
     env = dict(connection)
     env.update(
