@@ -24,6 +24,9 @@ trap stop_simulator EXIT
 trap 'exit 130' INT TERM
 start_simulator "$PY"
 echo "run_molecule: simulator at $PVE_SIM_URL" >&2
+# molecule's working files (inventory, ansible.cfg, state) beside the simulator's: private to this run and
+# removed with it (by default they go to ~/.ansible/tmp/molecule.<hash of the directory name>.default)
+export MOLECULE_EPHEMERAL_DIRECTORY="$SIM_DIR/molecule"
 
 start=$SECONDS
 status=0
