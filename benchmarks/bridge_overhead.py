@@ -15,6 +15,7 @@ so every call writes). Prints medians, means and the ratio bridge / bare; target
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -92,7 +93,7 @@ async def measure(n: int, warmup: int, sim) -> dict[str, Any]:
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "mcp_bridge", "--audit-log", "off"], env=server_env, cwd=str(REPO)
     )
-    memory = iter(m for _ in range(10 * (n + warmup) + 10) for m in (3072, 2048))
+    memory = itertools.cycle((3072, 2048))
     operations = {
         "read (get_guest_config / guest_info)": (
             lambda: ("pve.config.guest_info", {"vmid": VMID}),

@@ -32,7 +32,7 @@ def stub_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     collection = root / "ansible_collections" / "pve" / "config"
     (collection / "plugins" / "modules").mkdir(parents=True)
     shutil.copy(Path(__file__).parents[2] / "galaxy.yml", collection / "galaxy.yml")
-    source = (FIXTURES / "stub_module.py").read_text()
+    source = "#!/usr/bin/python\n" + (FIXTURES / "stub_module.py").read_text()
     for name in MODULES:
         (collection / "plugins" / "modules" / f"{name}.py").write_text(source.replace("@MODULE@", name))
     return root

@@ -216,7 +216,7 @@ async def test_stdio_lists_tools_and_calls_every_tool(sim, artifacts):
     ct = config(sim, 200)
     assert {**ct["config"], **ct["pending"]}["swap"] in ("256", 256)
     audit = [json.loads(line) for line in (artifacts / "stdio-audit.jsonl").read_text().splitlines()]
-    assert [e["tool"] for e in audit] == ["update_vm_resources"] + [t for t, _ in calls] + ["update_vm_resources"]
+    assert [e["tool"] for e in audit] == ["update_vm_resources"] + [call[0] for call in calls] + ["update_vm_resources"]
     assert all(e["outcome"] == "ok" for e in audit)
     assert audit[0]["arguments"]["dry_run"] is True and audit[-1]["changed"] is False
 
@@ -372,8 +372,9 @@ async def test_http_progress_for_disk_creation(http_bridge, sim):
             "add_vm_disk", {"vmid": 102, "storage": "local-lvm", "size": 2}, progress_callback=progress
         )
     assert not result.is_error, text(result)
-    assert len(seen) >= 2 and all(total for _, total, _ in seen)
-    assert [v for v, _, _ in seen] == sorted(v for v, _, _ in seen)
+    values = [value for value, total, message in seen]
+    assert len(seen) >= 2 and all(total for value, total, message in seen)
+    assert values == sorted(values)
 
 
 async def test_two_bridge_instances_on_one_guest_rely_on_the_digest(sim, tmp_path):

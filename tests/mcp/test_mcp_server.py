@@ -283,10 +283,10 @@ async def test_progress_notifications(make_server, stub):
             "add_vm_disk", {"vmid": 100, "storage": "local-lvm", "size": 4}, progress_callback=progress
         )
     assert not result.is_error
-    assert len(seen) >= 2
-    assert [v for v, _, _ in seen] == sorted(v for v, _, _ in seen)
-    assert all(total == 300 for _, total, _ in seen)
-    assert any("module running" in (m or "") for _, _, m in seen)
+    values = [value for value, total, message in seen]
+    assert len(seen) >= 2 and values == sorted(values)
+    assert all(total == 300 for value, total, message in seen)
+    assert any("module running" in (message or "") for value, total, message in seen)
 
 
 async def test_no_secret_in_results_errors_audit_log_or_temp_dirs(make_server, stub, tmp_path):
@@ -307,7 +307,7 @@ async def test_no_secret_in_results_errors_audit_log_or_temp_dirs(make_server, s
 
 def assert_no_file_contains(root: Path, secret: str) -> None:
     needle = secret.encode()
-    for dirpath, _, files in os.walk(root):
+    for dirpath, _dirnames, files in os.walk(root):
         for name in files:
             path = Path(dirpath) / name
             try:

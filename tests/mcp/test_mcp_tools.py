@@ -57,9 +57,7 @@ def test_every_string_field_publishes_the_template_guard(spec):
                 assert variant["not"] == {"pattern": r"\{[{%#]"}, name
 
 
-@pytest.mark.parametrize(
-    ("tool", "field"), [(spec.name, f) for spec in TOOLS for f in string_fields(spec)], ids=lambda x: str(x)
-)
+@pytest.mark.parametrize(("tool", "field"), [(spec.name, f) for spec in TOOLS for f in string_fields(spec)], ids=str)
 @pytest.mark.parametrize("payload", [INJECTION, "{% if 1 %}x{% endif %}", "{# c #}", "vmbr0{{x}}"])
 def test_template_markers_are_rejected_in_every_string_field(tool, field, payload):
     with pytest.raises(ValidationError) as err:
