@@ -132,17 +132,36 @@ class Bridge:
                 self.proc.wait()
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(own user+system CPU s, CPU s of its waited-for children) of a process, from /proc/<pid>/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan"), float("nan")
+    tick = os.sysconf("SC_CLK_TCK")
+    utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))
+    return (utime + stime) / tick, (cutime + cstime) / tick
+
+
 class RssSampler(threading.Thread):
-    def __init__(self, pid: int, interval: float = 0.25) -> None:
+    """RSS of the bridge every ``interval`` s, with the number of calls completed at that moment."""
+
+    def __init__(self, pid: int, progress: Any, interval: float = 0.25) -> None:
         super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
-        self.samples: list[int] = []
-        self.max_children = 0
+        self.pid, self.interval, self.progress = pid, interval, progress
+        self.samples: list[tuple[int, int]] = []  # (calls completed, RSS KiB)
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.wait(self.interval):
-            self.samples.append(rss_kib(self.pid))
+            self.samples.append((self.progress(), rss_kib(self.pid)))
+
+    def at_fraction(self, total: int, fraction: float) -> int:
+        """RSS at the first sample after ``fraction`` of ``total`` calls completed."""
+        for done, rss in self.samples:
+            if done >= fraction * total:
+                return rss
+        return self.samples[-1][1] if self.samples else 0
 
     def stop(self) -> None:
         self._halt.set()
@@ -212,8 +231,7 @@ async def client_task(
         ready.set()
 
 
-async def drive(url: str, work: list[list[dict[str, Any]]]) -> tuple[list[dict[str, Any]], float, float]:
-    out: list[dict[str, Any]] = []
+async def drive(url: str, work: list[list[dict[str, Any]]], out: list[dict[str, Any]]) -> tuple[float, float]:
     connected: list[int] = []
     go = asyncio.Event()
     readies = [asyncio.Event() for _items in work]
@@ -226,7 +244,7 @@ async def drive(url: str, work: list[list[dict[str, Any]]]) -> tuple[list[dict[s
     t0 = time.perf_counter()
     go.set()
     await asyncio.gather(*tasks)
-    return out, time.perf_counter() - t0, connect_s
+    return time.perf_counter() - t0, connect_s
 
 
 async def warm_up(url: str) -> float:
@@ -299,10 +317,19 @@ def report(r: dict[str, Any], info: dict[str, str], seconds: float) -> str:
             f"{rss['warm'] / 1024:.1f} / {rss['peak'] / 1024:.1f} / {rss['after'] / 1024:.1f} MiB",
         ],
         [
+            "bridge RSS after 25% / 50% / 75% / 100% of the calls",
+            " / ".join(f"{k / 1024:.1f}" for k in [*rss["steps"], rss["after"]]) + " MiB",
+        ],
+        [
             "bridge RSS growth over the load (after load − after warm-up)",
             f"{(rss['after'] - rss['warm']) / 1024:+.1f} MiB",
         ],
         ["bridge child processes left after the load", r["children_after"]],
+        [
+            "CPU during the load: bridge process / its ansible runs (per call)",
+            f"{r['cpu']['own']:.0f} s / {r['cpu']['children']:.0f} s ({r['cpu']['own'] / len(lat):.2f} s / "
+            f"{r['cpu']['children'] / len(lat):.2f} s), on {os.cpu_count()} CPUs in {r['load_s']:.0f} s",
+        ],
         ["API requests to the simulator (per call)", f"{r['api_requests']} ({r['api_requests'] / len(lat):.1f})"],
     ]
     vers = ", ".join(f"{k} {v}" for k, v in info.items())
@@ -357,7 +384,9 @@ def main() -> int:
                 time.sleep(0.5)
                 rss["warm"] = rss_kib(bridge.pid)
                 sim.clear_requests()
-                sampler = RssSampler(bridge.pid)
+                results: list[dict[str, Any]] = []
+                sampler = RssSampler(bridge.pid, lambda: len(results))
+                cpu_before = cpu_seconds(bridge.pid)
                 sampler.start()
                 print(
                     f"{args.clients} clients, {args.guests} guests, max-parallel {args.max_parallel}: "
@@ -365,11 +394,15 @@ def main() -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-                results, load_s, connect_s = asyncio.run(drive(bridge.url, work))
+                load_s, connect_s = asyncio.run(drive(bridge.url, work, results))
                 sampler.stop()
+                cpu_after = cpu_seconds(bridge.pid)
+                total = len(results)
+                rss_steps = [sampler.at_fraction(total, f) for f in (0.25, 0.5, 0.75)]
                 time.sleep(1.0)
                 rss["after"] = rss_kib(bridge.pid)
-                rss["peak"] = max(sampler.samples + [rss["after"], rss["warm"]])
+                rss["peak"] = max([s for _done, s in sampler.samples] + [rss["after"], rss["warm"]])
+                rss["steps"] = rss_steps
                 left = children(bridge.pid)
                 api_requests = len(c.api_requests(sim.requests_log()))
                 state = sim.control("GET", "state")
@@ -392,6 +425,7 @@ def main() -> int:
         "unexpected": unexpected,
         "api_requests": api_requests,
         "command": command,
+        "cpu": {"own": cpu_after[0] - cpu_before[0], "children": cpu_after[1] - cpu_before[1]},
     }
     info["1-min load average (start → end)"] = f"{load_start} → {c.load_average()}"
     text = report(r, info, time.perf_counter() - started)
