@@ -1,7 +1,7 @@
 """The engine's failure handling, end to end: digest conflicts, locks and Proxmox task results.
 
-Faults are injected into the simulator through its control API (``/_sim/faults``), from the test before the
-run or from ``ansible.builtin.uri`` tasks inside the playbook when their timing matters.
+Faults are injected through the simulator's Python control API (what ``POST /_sim/faults`` does) before the
+run, or from a helper thread that watches the request log when their timing must follow the module's reads.
 """
 
 from __future__ import annotations
