@@ -240,6 +240,13 @@ def count_methods(log: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
+def error_answers(log: list[dict[str, Any]]) -> list[str]:
+    """API requests the simulator answered with a status >= 400 (a simulator gap shows up here as a 501)."""
+    return [
+        f"{e.get('status')} {e['method']} {e['path']}" for e in api_requests(log) if int(e.get("status") or 0) >= 400
+    ]
+
+
 def writes(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in api_requests(log) if e["method"] != "GET"]
 

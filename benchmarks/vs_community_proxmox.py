@@ -256,6 +256,7 @@ def one_round(
         "requests": c.describe_requests(log),
         "diff_printed": run.diff_printed,
         "msg": str(res["res"].get("msg", ""))[:200],
+        "error_answers": c.error_answers(log),
     }
     after_check = sim.config(op.vmid)
     r["check"]["config_unchanged"] = {k: v for k, v in after_check.items() if k != "digest"} == {
@@ -276,6 +277,7 @@ def one_round(
         "requests": c.describe_requests(log),
         "n_requests": len(c.api_requests(log)),
         "paths": c.request_paths(log),
+        "error_answers": c.error_answers(log),
         "diff_printed": run.diff_printed,
         "has_diff_key": bool(res["res"].get("diff")),
         "result_ok": ok,
@@ -296,6 +298,7 @@ def one_round(
         "requests": c.describe_requests(log),
         "n_requests": len(c.api_requests(log)),
         "paths": c.request_paths(log),
+        "error_answers": c.error_answers(log),
         "writes": len(c.writes(log)),
         "msg": str(res["res"].get("msg", ""))[:300],
     }
@@ -464,17 +467,25 @@ def report(measured: list[dict[str, Any]], info: dict[str, str], repeat: int, se
             ],
             ratio_rows,
         ),
-        "",
-        "Requests of each run (round 1):",
-        "",
     ]
+    answered = sorted(
+        {e for m in measured for r in m["rounds"] for k in ("check", "change", "rerun") for e in r[k]["error_answers"]}
+    )
+    out += [
+        "",
+        "API requests answered with an error status (any round, any run): "
+        + (", ".join(f"`{e}`" for e in answered) if answered else "none."),
+    ]
+    if LATENCY:  # the same requests as without latency; the list is in the section without it
+        return "\n".join(out) + "\n"
+    out += ["", "Requests of each run (round 1; `{upid}` stands for the task's UPID):", ""]
     for m in measured:
         r = m["rounds"][0]
         out.append("- {}, `{}`".format(m["op"], m["module"]))
         out.append("  - change: " + (", ".join(f"`{p}`" for p in r["change"]["paths"]) or "none"))
         out.append("  - re-run: " + (", ".join(f"`{p}`" for p in r["rerun"]["paths"]) or "none"))
         if r["change"]["status"] == "failed" or r["rerun"]["status"] == "failed":
-            out.append("  - message: %s" % (r["change"]["msg"] or r["rerun"]["msg"]))
+            out.append("  - message: " + (r["change"]["msg"] or r["rerun"]["msg"]))
     return "\n".join(out) + "\n"
 
 
