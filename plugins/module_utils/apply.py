@@ -87,16 +87,37 @@ def run_config_module(options, kind, plan, prepare=None, **module_kwargs):
         guest = locate(api, kind, vmid=module.params["vmid"], name=module.params["name"], node=module.params["node"])
         result = apply_change(api, guest, module.params, plan, check_mode=module.check_mode)
     except PveError as exc:
+        with_outcome(exc, [])
         module.fail_json(msg=exc.msg, **exc.details)
     module.exit_json(**result)
 
 
+def with_outcome(exc, steps):
+    """Make sure an error message says what was written before it: "nothing was changed" or the steps done.
+
+    Errors raised before the first write (bad input, unknown guest, unusable storage...) and after some
+    steps both reach the user through here, so every failure tells whether the guest was touched.
+    """
+    if "nothing was changed" not in exc.msg and "already applied" not in exc.msg:
+        exc.msg = "%s; %s" % (exc.msg.rstrip().rstrip(";."), _done(steps))
+        exc.args = (exc.msg,)
+    return exc
+
+
 def apply_change(api, guest, params, plan, check_mode=False):
     """Bring the guest to what ``plan`` asks for; return the module result."""
+    steps = []
+    try:
+        return _apply_rounds(api, guest, params, plan, check_mode, steps)
+    except PveError as exc:
+        raise with_outcome(exc, steps) from None
+
+
+def _apply_rounds(api, guest, params, plan, check_mode, steps):
+    """The read -> plan -> write rounds of ``apply_change``; ``steps`` collects the writes done."""
     memory = {}
     lock_wait = None
     conflicts = 0
-    steps = []
     first_state = None
     first_change = None
     last_change = None

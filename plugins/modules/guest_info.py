@@ -23,6 +23,16 @@ extends_documentation_fragment:
   - pve.config.auth
   - pve.config.guest.selection
   - pve.config.attributes.info_module
+options:
+  lock_timeout:
+    description:
+      - Not used; guest_info reads a locked guest without waiting. Accepted so that one
+        C(module_defaults) entry for C(group/pve.config.pve) can set it for every module of the collection.
+    type: int
+  task_timeout:
+    description:
+      - Not used; guest_info starts no task. Accepted for the same reason as O(lock_timeout).
+    type: int
 seealso:
   - module: pve.config.vm_resources
   - module: pve.config.container_resources
@@ -150,6 +160,9 @@ OPTIONS = dict(
     vmid=dict(type="int"),
     name=dict(type="str"),
     node=dict(type="str"),
+    # accepted (and ignored) so group module_defaults shared with the changing modules work here too
+    lock_timeout=dict(type="int"),
+    task_timeout=dict(type="int"),
 )
 ARGUMENT_SPEC = dict(AUTH_ARGSPEC, **OPTIONS)
 NAME_KEYS = {"qemu": "name", "lxc": "hostname"}

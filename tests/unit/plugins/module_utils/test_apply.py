@@ -132,7 +132,8 @@ def test_write_that_does_not_stick(api, pve):
     with pytest.raises(ApiError) as exc:
         apply_change(pve, VM, PARAMS, plan_memory)
     assert exc.value.msg == (
-        "Proxmox accepted the change of QEMU VM 100 but memory still differs from what was asked (set memory)"
+        "Proxmox accepted the change of QEMU VM 100 but memory still differs from what was asked (set memory); "
+        "already applied: set memory"
     )
     assert len(writes(api)) == 1
 

@@ -211,3 +211,13 @@ def test_vmid_or_name_is_required(api):
     result, failed = run_module("guest_info", dict(node="pve1"))
     assert failed and "one of the following is required: vmid, name" in result["msg"]
     assert requests_made(api) == []
+
+
+def test_accepts_the_wait_options_shared_through_module_defaults(api):
+    # group/pve.config.pve module_defaults often carry lock_timeout/task_timeout for the changing modules;
+    # guest_info must accept them (and read a locked guest at once).
+    lookup(api)
+    api.get(url("nodes/pve1/qemu/100/pending"), json=pending(dict(VM_CONFIG, lock="backup")))
+    result, failed = run_module("guest_info", dict(vmid=100, lock_timeout=5, task_timeout=30))
+    assert not failed, result
+    assert result["lock"] == "backup" and len(requests_made(api)) == 2

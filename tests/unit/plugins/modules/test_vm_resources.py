@@ -149,7 +149,7 @@ def test_bad_memory_fails_before_any_request(api):
     for bad in (0, -512, "abc", "1.5M", 1.5):
         result, failed = run_module("vm_resources", dict(vmid=100, memory=bad))
         assert failed, bad
-        assert "memory" in result["msg"]
+        assert "memory" in result["msg"] and result["msg"].endswith("nothing was changed")
     assert requests_made(api) == []
 
 
