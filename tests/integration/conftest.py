@@ -1,6 +1,6 @@
 """Fixtures of the integration tests: one HTTPS simulator per session, reset before every test.
 
-``sim`` (from the simulator's pytest plugin) is the running server, reseeded with no faults and an empty
+``sim`` (from the simulator's pytest plugin, registered in tests/conftest.py) is the running server, reseeded with no faults and an empty
 request log; ``play`` runs a playbook against it in a real ``ansible-playbook`` process.
 """
 
@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
-from pve_sim.pytest_plugin import pve_sim_server, sim  # noqa: F401 - fixtures
 
 from .runner import run_playbook
 

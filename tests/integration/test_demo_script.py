@@ -15,7 +15,7 @@ STARTED = re.compile(r"Started the Proxmox VE API simulator at https://127\.0\.0
 def run_demo(*args):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROXMOX_")}
     proc = subprocess.run(
-        ["bash", "scripts/demo.sh", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=240
+        ["bash", "scripts/demo.sh", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=240, check=False
     )
     out = proc.stdout + proc.stderr
     started = STARTED.search(out)
