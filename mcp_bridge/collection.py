@@ -4,7 +4,7 @@
   ``site-packages/ansible_collections/pve/config``; that site-packages directory is the answer.
 - Running from a checkout (or an editable install): the collection is the repository root, so a directory
   ``<tmp>/pve-config-collections-<hash>/ansible_collections/pve/config -> <repo>`` (a symlink) is built once,
-  the same layout as tests/collection_path.py.
+  which tests/collection_path.py uses too.
 - ``collections_path`` in the configuration overrides both.
 """
 

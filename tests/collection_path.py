@@ -1,30 +1,20 @@
 """Make the repository importable as ``ansible_collections.pve.config``.
 
-The collection lives at the repository root; Ansible needs it under
-``<dir>/ansible_collections/pve/config``.  ``collection_root()`` builds such a
-directory once (a symlink to the checkout) and returns ``<dir>``, ready for
-``sys.path`` and ``ANSIBLE_COLLECTIONS_PATH``.
+The collection lives at the repository root; Ansible needs it under ``<dir>/ansible_collections/pve/config``.
+``collection_root()`` returns such a ``<dir>`` (a symlink to the checkout, built once), ready for ``sys.path``
+and ``ANSIBLE_COLLECTIONS_PATH``. The bridge needs the same thing when it runs from a checkout, so both use
+``mcp_bridge.collection.checkout_root``.
 """
 
-import hashlib
-import os
-import tempfile
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from mcp_bridge.collection import checkout_root  # noqa: E402
 
 
 def collection_root() -> Path:
-    base = Path(
-        os.environ.get("PVE_CONFIG_COLLECTIONS_DIR")
-        or Path(tempfile.gettempdir()) / f"pve-config-collections-{hashlib.sha1(str(REPO).encode()).hexdigest()[:10]}"
-    )
-    link = base / "ansible_collections" / "pve" / "config"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if link.is_symlink() and Path(os.readlink(link)) != REPO:
-        link.unlink()
-    if not link.exists():
-        tmp = link.with_name(f"config.{os.getpid()}")
-        tmp.symlink_to(REPO, target_is_directory=True)
-        os.replace(tmp, link)
-    return base
+    return checkout_root(REPO)
