@@ -22,6 +22,7 @@ description:
 extends_documentation_fragment:
   - pve.config.auth
   - pve.config.guest
+  - pve.config.guest.wait
   - pve.config.attributes
 attributes:
   idempotent:

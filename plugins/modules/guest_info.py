@@ -21,7 +21,7 @@ description:
     C(GET .../config)."
 extends_documentation_fragment:
   - pve.config.auth
-  - pve.config.guest.selection
+  - pve.config.guest
   - pve.config.attributes.info_module
 options:
   lock_timeout:

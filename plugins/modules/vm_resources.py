@@ -17,6 +17,7 @@ description:
 extends_documentation_fragment:
   - pve.config.auth
   - pve.config.guest
+  - pve.config.guest.wait
   - pve.config.attributes
 options:
   memory:
