@@ -19,7 +19,6 @@ import asyncio
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,6 +29,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c  # noqa: E402
+
+if str(c.REPO) not in sys.path:  # the bridge package from this checkout, also without pip install -e
+    sys.path.insert(0, str(c.REPO))
+
+from mcp_bridge.testing import BridgeProcess  # noqa: E402
 
 FIRST_VMID = 1000
 TOKEN = "bench-load-token-0c4f"
@@ -75,61 +79,19 @@ class Bridge:
         env["PATH"] = c.VENV_BIN + os.pathsep + env.get("PATH", "")
         script = shutil.which("pve-config-mcp", path=c.VENV_BIN)
         self.command = [script] if script else [c.PYTHON, "-m", "mcp_bridge"]
-        self.args = [
-            "--transport",
-            "http",
-            "--port",
-            "0",
-            "--max-parallel",
-            str(max_parallel),
-            "--audit-log",
-            str(workdir / "audit.jsonl"),
-        ]
-        self.log_path = workdir / "bridge.log"
-        self.proc = subprocess.Popen(
-            [*self.command, *self.args],
-            cwd=c.REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.url = self._wait_for_url()
-        self._drain = threading.Thread(target=self._copy_log, daemon=True)
-        self._drain.start()
-
-    def _wait_for_url(self) -> str:
-        deadline = time.monotonic() + 60
-        with self.log_path.open("w") as log:
-            while time.monotonic() < deadline:
-                line = self.proc.stderr.readline()
-                if not line:
-                    break
-                log.write(line)
-                if "listening on " in line:
-                    return line.split("listening on ", 1)[1].strip()
-        self.stop()
-        raise RuntimeError(f"the bridge did not start: {self.log_path.read_text()}")
-
-    def _copy_log(self) -> None:
-        with self.log_path.open("a") as log:
-            for line in self.proc.stderr:
-                log.write(line)
-                log.flush()
+        extra = ["--max-parallel", str(max_parallel), "--audit-log", str(workdir / "audit.jsonl")]
+        self.args = ["--transport", "http", "--port", "0", *extra]  # as BridgeProcess runs it, for the report
+        self.process = BridgeProcess(extra, env, workdir / "bridge.log", cwd=c.REPO, command=self.command)
+        self.proc = self.process.proc
+        self.url = self.process.url
+        self.log_path = self.process.log_path
 
     @property
     def pid(self) -> int:
-        return self.proc.pid
+        return self.process.pid
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.process.stop()
 
 
 def cpu_seconds(pid: int) -> tuple[float, float]:

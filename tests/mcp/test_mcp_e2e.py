@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
@@ -28,6 +26,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.types import ElicitResult
 
+from mcp_bridge.testing import BridgeProcess
 from mcp_bridge.tools import TOOLS
 
 pve_sim_testing = pytest.importorskip("pve_sim.testing")
@@ -78,46 +77,14 @@ class HttpBridge:
         self.audit = artifacts / "http-audit.jsonl"
         self.log = artifacts / "http-server.log"
         env = {**bridge_env(sim, artifacts), "PVE_MCP_TOKEN": HTTP_TOKEN}
-        args = ["--transport", "http", "--port", "0", "--audit-log", str(self.audit), "--max-parallel", "4"]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mcp_bridge", *args],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+        self.process = BridgeProcess(
+            ["--audit-log", str(self.audit), "--max-parallel", "4"], env, self.log, cwd=REPO, start_timeout=60
         )
-        self.url = self._wait_for_url()
-        self._drain = threading.Thread(target=self._copy_log, daemon=True)
-        self._drain.start()
-
-    def _wait_for_url(self) -> str:
-        deadline = time.monotonic() + 60
-        with self.log.open("w") as log:
-            while time.monotonic() < deadline:
-                line = self.proc.stderr.readline()
-                if not line:
-                    break
-                log.write(line)
-                if "listening on " in line:
-                    return line.split("listening on ", 1)[1].strip()
-        self.stop()
-        raise RuntimeError(f"the HTTP bridge did not start: {self.log.read_text()}")
-
-    def _copy_log(self) -> None:
-        with self.log.open("a") as log:
-            for line in self.proc.stderr:
-                log.write(line)
-                log.flush()
+        self.proc = self.process.proc
+        self.url = self.process.url
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        self.process.stop(timeout=10)
 
     @asynccontextmanager
     async def client(self, **kwargs: Any):
