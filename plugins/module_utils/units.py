@@ -8,6 +8,7 @@ PRIVATE to the pve.config collection.
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 from fractions import Fraction
@@ -69,12 +70,19 @@ def format_size(size_bytes):
 
 
 def gib_for_allocation(size_bytes):
-    """The size in GiB as Proxmox's ``STORAGE:SIZE`` allocation syntax takes it (``4``, ``0.5``)."""
-    gib = size_bytes / GIB
-    text = ("%.6f" % gib).rstrip("0").rstrip(".")
-    if float(text) * GIB != size_bytes:
-        raise InvalidRequest("size %s cannot be written as GiB for a new disk" % format_size(size_bytes))
-    return text
+    """The size in GiB as Proxmox's ``STORAGE:SIZE`` allocation syntax takes it (``4``, ``0.5``, ``0.09765625``).
+
+    Proxmox turns that number into KiB (``convert_size`` gb -> kb), so every whole number of KiB has an exact
+    decimal form (at most 20 decimals: a KiB is 2**-20 GiB); anything finer cannot be allocated as asked.
+    """
+    if size_bytes % KIB:
+        raise InvalidRequest(
+            "size %s cannot be written as GiB for a new disk: Proxmox allocates whole KiB" % format_size(size_bytes)
+        )
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        text = format(decimal.Decimal(size_bytes) / decimal.Decimal(GIB), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def parse_memory_mib(value, what="memory", allow_zero=False):

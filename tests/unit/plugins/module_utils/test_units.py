@@ -1,5 +1,7 @@
 """units: sizes and memory amounts, as tables of (input, expected) and (input, error words)."""
 
+from fractions import Fraction
+
 import pytest
 
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
@@ -99,15 +101,28 @@ def test_format_size(size, text):
 
 @pytest.mark.parametrize(
     "size, text",
-    [(GIB, "1"), (32 * GIB, "32"), (512 * MIB, "0.5"), (256 * MIB, "0.25"), (TIB, "1024"), (1536 * MIB, "1.5")],
+    [
+        (GIB, "1"),
+        (32 * GIB, "32"),
+        (512 * MIB, "0.5"),
+        (256 * MIB, "0.25"),
+        (TIB, "1024"),
+        (1536 * MIB, "1.5"),
+        (100 * MIB, "0.09765625"),
+        (3 * MIB, "0.0029296875"),
+        (KIB, "0.00000095367431640625"),
+        (1000 * TIB + KIB, "1024000.00000095367431640625"),
+    ],
 )
 def test_gib_for_allocation(size, text):
     assert gib_for_allocation(size) == text
+    # what Proxmox does with it (PVE::Tools::convert_size gb -> kb) gives back exactly the size asked for
+    assert int(Fraction(text) * 1024 * 1024) * KIB == size
 
 
-@pytest.mark.parametrize("size", [3 * MIB, 1, KIB, GIB + 1])
-def test_gib_for_allocation_refuses_sizes_not_expressible_in_gib(size):
-    with pytest.raises(InvalidRequest, match="cannot be written as GiB for a new disk"):
+@pytest.mark.parametrize("size", [1, 512, GIB + 1, 3 * MIB + 100])
+def test_gib_for_allocation_refuses_sizes_not_in_whole_kib(size):
+    with pytest.raises(InvalidRequest, match="cannot be written as GiB for a new disk: Proxmox allocates whole KiB"):
         gib_for_allocation(size)
 
 
