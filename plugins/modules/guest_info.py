@@ -143,28 +143,18 @@ nics:
     net0: {"model": "virtio", "macaddr": "BC:24:11:00:01:00", "bridge": "vmbr0", "firewall": "1"}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.pve.config.plugins.module_utils import guest_view
-from ansible_collections.pve.config.plugins.module_utils.client import (
-    AUTH_ARGSPEC,
-    AUTH_REQUIRED_ONE_OF,
-    AUTH_REQUIRED_TOGETHER,
-    check_dependencies,
-    connect,
-)
+from ansible_collections.pve.config.plugins.module_utils.apply import build_module
+from ansible_collections.pve.config.plugins.module_utils.client import connect
 from ansible_collections.pve.config.plugins.module_utils.errors import GuestNotFound, PveError
 from ansible_collections.pve.config.plugins.module_utils.guest import Guest, locate, read_state
 
+# The shared auth and guest options (build_module); the wait options are accepted (and ignored, so without the
+# changing modules' defaults) so group module_defaults shared with those modules work here too.
 OPTIONS = dict(
-    vmid=dict(type="int"),
-    name=dict(type="str"),
-    node=dict(type="str"),
-    # accepted (and ignored) so group module_defaults shared with the changing modules work here too
     lock_timeout=dict(type="int"),
     task_timeout=dict(type="int"),
 )
-ARGUMENT_SPEC = dict(AUTH_ARGSPEC, **OPTIONS)
 NAME_KEYS = {"qemu": "name", "lxc": "hostname"}
 
 
@@ -209,13 +199,7 @@ def gather(api, vmid=None, name=None, node=None):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
-        supports_check_mode=True,
-        required_together=AUTH_REQUIRED_TOGETHER,
-        required_one_of=[("vmid", "name")] + AUTH_REQUIRED_ONE_OF,
-    )
-    check_dependencies(module)
+    module = build_module(OPTIONS)
     try:
         api = connect(module.params)
         result = gather(api, vmid=module.params["vmid"], name=module.params["name"], node=module.params["node"])
