@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # repo is set by tests/venv.sh (sourced below; ansible-test runs shellcheck without -x)
 # Changelog gate and release helper (antsibull-changelog, collection flavour; config in changelogs/config.yaml).
 #
 # Usage:
@@ -16,12 +17,8 @@
 # its plugin cache never lands in the work tree.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(git -C "$here" rev-parse --show-toplevel)"
-cd "$repo"
-
-VENV="${VENV:-.venv}"
-case "$VENV" in /*) ;; *) VENV="$repo/$VENV" ;; esac
+# shellcheck source=tests/venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../venv.sh"
 say() { printf '\n=== changelog: %s\n' "$*" >&2; }
 die() { printf '\nCHANGELOG FAILED: %s\n' "$*" >&2; exit 1; }
 
@@ -35,12 +32,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-if [[ ! -x "$VENV/bin/python" ]]; then
-    say "creating venv $VENV"
-    python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements-lint.txt
-export PATH="$VENV/bin:$PATH"
+ensure_venv tests/requirements-lint.txt
 
 if [[ -n "$release" ]]; then
     work="$(mktemp -d "${TMPDIR:-/tmp}/pve-config-changelog.XXXXXX")"

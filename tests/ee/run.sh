@@ -10,25 +10,14 @@
 #   EE_KEEP=1     keep the temporary directory (always kept on failure)
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(git -C "$here" rev-parse --show-toplevel)"
-cd "$repo"
-
-VENV="${VENV:-.venv}"
-case "$VENV" in /*) ;; *) VENV="$repo/$VENV" ;; esac
+# shellcheck source=tests/venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../venv.sh"
 start=$SECONDS
 
 say() { printf '\n=== ee: %s\n' "$*" >&2; }
 die() { printf '\nEE FAILED: %s\n' "$*" >&2; exit 1; }
 
-if [[ ! -x "$VENV/bin/python" ]]; then
-    say "creating venv $VENV"
-    python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
-fi
-say "installing tests/requirements-ee.txt and tests/requirements-sanity.txt (ansible-core) into $VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -r tests/requirements-ee.txt -r tests/requirements-sanity.txt
-export PATH="$VENV/bin:$PATH"
+ensure_venv tests/requirements-ee.txt tests/requirements-sanity.txt
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/pve-config-ee.XXXXXX")"
 cleanup() {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # repo is set by tests/venv.sh (sourced below; ansible-test runs shellcheck without -x)
 # Lint gate: ruff check + ruff format --check on all Python in the repo, the changelog checks
 # (tests/changelog/run.sh: antsibull-changelog lint), and ansible-lint (production profile) on playbooks/
 # when it exists.
@@ -10,24 +11,14 @@
 # Every step runs even if an earlier one failed, so one run shows all problems; exit status is non-zero if any failed.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(git -C "$here" rev-parse --show-toplevel)"
-cd "$repo"
-
-VENV="${VENV:-.venv}"
-case "$VENV" in /*) ;; *) VENV="$repo/$VENV" ;; esac
+# shellcheck source=tests/venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../venv.sh"
 start=$SECONDS
 failed=()
 
 say() { printf '\n=== lint: %s\n' "$*" >&2; }
 
-if [[ ! -x "$VENV/bin/python" ]]; then
-    say "creating venv $VENV"
-    python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
-fi
-say "installing tests/requirements-lint.txt into $VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements-lint.txt
-export PATH="$VENV/bin:$PATH"
+ensure_venv tests/requirements-lint.txt
 
 step() {
     local name="$1"

@@ -21,27 +21,17 @@
 #   The sanity venvs are cached in ~/.ansible/test/venv (first run is slower).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(git -C "$here" rev-parse --show-toplevel)"
-cd "$repo"
-
-VENV="${VENV:-.venv}"
-case "$VENV" in /*) ;; *) VENV="$repo/$VENV" ;; esac
+# shellcheck source=tests/venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../venv.sh"
 start=$SECONDS
 
 say() { printf '\n=== sanity: %s\n' "$*" >&2; }
 die() { printf '\nSANITY FAILED: %s\n' "$*" >&2; exit 1; }
 
 # --- 1. tools -------------------------------------------------------------------------------------
-if [[ ! -x "$VENV/bin/python" ]]; then
-    say "creating venv $VENV"
-    python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
-fi
+ensure_venv tests/requirements-sanity.txt
 # ansible-test --local runs the sanity tests with the venv's own Python: default to its version.
 SANITY_PYTHON="${SANITY_PYTHON:-$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')}"
-say "installing tests/requirements-sanity.txt into $VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements-sanity.txt
-export PATH="$VENV/bin:$PATH"
 command -v ansible-test >/dev/null || die "ansible-test not found in $VENV/bin"
 
 # --- 2. get-pip stand-in --------------------------------------------------------------------------
