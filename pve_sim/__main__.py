@@ -35,6 +35,16 @@ def main(argv=None):
         action="store_true",
         help="401 reason 'Authentication failed!' like pve-manager >= 9.1.5",
     )
+    parser.add_argument(
+        "--realism",
+        action="store_true",
+        default=os.environ.get("PVE_SIM_REALISM", "") not in ("", "0"),
+        help="behave like the Proxmox sources where they differ from the ideal case "
+        "(default: on if $PVE_SIM_REALISM is set and not 0)",
+    )
+    parser.add_argument(
+        "--no-realism", dest="realism", action="store_false", help="the ideal case (overrides $PVE_SIM_REALISM)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
@@ -47,6 +57,7 @@ def main(argv=None):
             token_secret=args.token_secret,
             password=args.password,
             generic_auth_errors=args.generic_auth_errors,
+            realism=args.realism,
         )
     except (ValueError, OSError) as exc:
         print("pve_sim: %s" % exc, file=sys.stderr)
@@ -68,6 +79,7 @@ def main(argv=None):
     print("  CA:           %s" % server.ca_path)
     print("  env:          source %s  (JSON: %s)" % (sh_path, json_path))
     print("  control:      %s/_sim/state" % server.url)
+    print("  realism:      %s" % ("on" if server.simulator.realism else "off"))
     sys.stdout.flush()
     while not stop.wait(0.5):
         pass

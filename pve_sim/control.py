@@ -3,7 +3,10 @@
 
 | method | path | body / answer |
 |---|---|---|
-| POST | ``/_sim/reset`` | reseed inventory, clear faults and request log -> ``{"reset": true}`` |
+| POST | ``/_sim/reset`` | reseed inventory, clear faults and request log -> ``{"reset": true, "realism": bool}``; |
+|  |  | optional body ``{"realism": true|false}`` (else the setting is kept) |
+| GET / POST | ``/_sim/realism`` | ``{"realism": bool}`` / set it with that body |
+| POST | ``/_sim/pvestatd/tick`` | one pvestatd round: ``/cluster/resources`` catches up -> ``{"ticks": n}`` |
 | GET | ``/_sim/state`` | dump of nodes, storages, volumes, guests (config, pending, digest), tasks, faults |
 | GET | ``/_sim/requests`` | request log ``[{time, method, path, params, status, reason, user, auth}]`` |
 | DELETE | ``/_sim/requests`` | clear it -> ``{"cleared": n}`` |
@@ -44,12 +47,33 @@ def _body(body):
         raise FaultError("body is not JSON: %s" % exc) from None
 
 
+def _realism(body, required):
+    """The ``realism`` flag of a control body: a JSON boolean (or 0/1)."""
+    if not isinstance(body, dict):
+        raise FaultError("body must be a JSON object")
+    if "realism" not in body:
+        if required:
+            raise FaultError("'realism' (true or false) is required")
+        return None
+    value = body["realism"]
+    if value not in (True, False, 0, 1):
+        raise FaultError("'realism' must be true or false")
+    return bool(value)
+
+
 def handle_control(sim, method, path, query, body):
     path = path.rstrip("/")
     try:
         if path == "/_sim/reset" and method == "POST":
-            sim.reset()
-            return _json(200, {"reset": True})
+            sim.reset(realism=_realism(_body(body), required=False))
+            return _json(200, {"reset": True, "realism": sim.realism})
+        if path == "/_sim/realism":
+            if method == "POST":
+                sim.realism = _realism(_body(body), required=True)
+            if method in ("GET", "POST"):
+                return _json(200, {"realism": sim.realism})
+        if path == "/_sim/pvestatd/tick" and method == "POST":
+            return _json(200, {"ticks": sim.pvestatd_tick()})
         if path == "/_sim/state" and method == "GET":
             return _json(200, sim.dump_state())
         if path == "/_sim/requests":

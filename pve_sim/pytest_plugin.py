@@ -10,7 +10,9 @@ or, from the top-level conftest, ``pytest_plugins = ["pve_sim.pytest_plugin"]``.
   (:class:`pve_sim.server.SimServer`: url, host, port, user, token_id, token_secret,
   password, ca_path, env, simulator).
 * ``sim`` (function): the same server, reset to the seeded inventory with no faults and an
-  empty request log before the test.
+  empty request log before the test, realism set from ``pve_sim_realism``.
+* ``pve_sim_realism`` (function): False; override it in a conftest (``return True``) to run a
+  directory's tests with the simulator's realism switch on.
 * ``sim_api`` (function): a proxmoxer ``ProxmoxAPI`` with token auth against ``sim``.
 """
 
@@ -26,8 +28,14 @@ def pve_sim_server():
 
 
 @pytest.fixture
-def sim(pve_sim_server):
-    pve_sim_server.simulator.reset()
+def pve_sim_realism():
+    """Whether ``sim`` resets the simulator with realism on; override in a conftest."""
+    return False
+
+
+@pytest.fixture
+def sim(pve_sim_server, pve_sim_realism):
+    pve_sim_server.simulator.reset(realism=pve_sim_realism)
     yield pve_sim_server
     pve_sim_server.simulator.clear_faults()
 

@@ -197,4 +197,5 @@ def seed(state):
     state.tasks = {}
     state._running = {}
     state._lock_expiry = {}
+    state.pvestatd_tick()  # pvestatd has been running: the seeded guests are known to /cluster/resources
     return state

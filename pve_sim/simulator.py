@@ -133,6 +133,7 @@ class Simulator:
         version=None,
         generic_auth_errors=False,
         clock=time.time,
+        realism=False,
     ):
         self.user = user
         self.token_name = token_name
@@ -153,6 +154,7 @@ class Simulator:
         self._log_lock = threading.Lock()
         self._requests = []
         self._edit_counter = 0
+        self.state.realism = bool(realism)
         seed(self.state)
 
     # -- identity -----------------------------------------------------------------------------
@@ -168,9 +170,28 @@ class Simulator:
 
     # -- control (Python API) -----------------------------------------------------------------
 
-    def reset(self):
-        """Reseed the inventory, clear faults and the request log."""
+    @property
+    def realism(self):
+        """True: behave like the Proxmox sources where they differ from the ideal case (storage size
+        rounding, pvestatd lag, partial pending writes ...; docs/simulator.md "Realism")."""
+        return self.state.realism
+
+    @realism.setter
+    def realism(self, value):
         with self.state.lock:
+            self.state.realism = bool(value)
+
+    def pvestatd_tick(self):
+        """Let pvestatd run once: ``/cluster/resources`` catches up with names and status.
+        Returns the number of ticks so far."""
+        return self.state.pvestatd_tick()
+
+    def reset(self, realism=None):
+        """Reseed the inventory, clear faults and the request log.  The realism setting is kept
+        unless ``realism`` is given."""
+        with self.state.lock:
+            if realism is not None:
+                self.state.realism = bool(realism)
             self.state.faults.clear()
             seed(self.state)
             self._edit_counter = 0

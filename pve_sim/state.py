@@ -239,6 +239,9 @@ class State:
         self._boot = clock() - 86400 * 3
         self._running = {}  # upid -> Task still running
         self._lock_expiry = {}  # vmid -> time a fault lock goes away
+        self.realism = False  # behave like the Proxmox sources where the ideal case differs (docs/simulator.md)
+        self.rrd = {}  # vmid -> {"name", "status"} as pvestatd last broadcast them (see pvestatd_tick)
+        self.pvestatd_ticks = 0
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -259,6 +262,15 @@ class State:
             for task in sorted(self._running.values(), key=lambda t: t.started + t.duration):
                 if now >= task.started + task.duration:
                     self._finish_task(task)
+
+    def pvestatd_tick(self):
+        """One pvestatd update round: every guest's current name and status become what
+        ``/cluster/resources`` reports (pve-manager PVE/Service/pvestatd.pm update_qemu_status /
+        update_lxc_status broadcast them as RRD data; PVE/API2/Cluster.pm resources reads that)."""
+        with self.lock:
+            self.rrd = {vmid: {"name": g.name, "status": g.status} for vmid, g in self.guests.items()}
+            self.pvestatd_ticks += 1
+            return self.pvestatd_ticks
 
     # -- nodes / storages / volumes -----------------------------------------------------------
 

@@ -39,7 +39,7 @@ if [[ -n "${PROXMOX_HOST:-}" ]]; then
     echo "demo.yml changes VMs 100 and 101 and container 200 there (override: -e web_vmid=... -e db_vmid=... -e dns_ctid=...)."
 else
     start_simulator "$PY"
-    banner "Started the Proxmox VE API simulator at https://$PROXMOX_HOST (verified TLS with its CA $PROXMOX_CA_PATH)"
+    banner "Started the Proxmox VE API simulator at https://$PROXMOX_HOST (verified TLS with its CA $PROXMOX_CA_PATH), realism on"
     echo "Seeded guests: web01 (VM 100), db01 (VM 101), app02 (VM 102), dns01 (CT 200), proxy01 (CT 201)."
 fi
 

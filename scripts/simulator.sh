@@ -9,6 +9,8 @@
 # directory, waits for it to write env.sh and sources it, so PROXMOX_HOST, PROXMOX_USER, PROXMOX_TOKEN_ID,
 # PROXMOX_TOKEN_SECRET, PROXMOX_CA_PATH and PROXMOX_VALIDATE_CERTS (plus PVE_SIM_URL, PVE_SIM_PASSWORD) are
 # exported. stop_simulator stops that process (only it) and removes the state directory; it is safe to call twice.
+# The simulator runs with its realism switch on (docs/simulator.md "Realism"): it answers like the Proxmox sources
+# where they differ from the ideal case. PVE_SIM_REALISM=0 in the caller's environment turns it off.
 
 SIM_PID=""
 SIM_DIR=""
@@ -16,7 +18,8 @@ SIM_DIR=""
 start_simulator() {
     local python="$1" waited=0
     SIM_DIR="$(mktemp -d "${TMPDIR:-/tmp}/pve-sim.XXXXXX")"
-    "$python" -m pve_sim --port 0 --state-dir "$SIM_DIR" >"$SIM_DIR/sim.log" 2>&1 &
+    PVE_SIM_REALISM="${PVE_SIM_REALISM:-1}" "$python" -m pve_sim --port 0 --state-dir "$SIM_DIR" \
+        >"$SIM_DIR/sim.log" 2>&1 &
     SIM_PID=$!
     # env.sh is written (atomically) once the port is bound; the server answers right after.
     until [[ -s "$SIM_DIR/env.sh" ]]; do

@@ -1,7 +1,7 @@
 """Fixtures of the integration tests: one HTTPS simulator per session, reset before every test.
 
 ``sim`` (from the simulator's pytest plugin, registered in tests/conftest.py) is the running server, reseeded with no faults and an empty
-request log; ``play`` runs a playbook against it in a real ``ansible-playbook`` process.
+request log, realism on (``pve_sim_realism`` below); ``play`` runs a playbook against it in a real ``ansible-playbook`` process.
 """
 
 from __future__ import annotations
@@ -11,6 +11,13 @@ import os
 import pytest
 
 from .runner import run_playbook
+
+
+@pytest.fixture
+def pve_sim_realism():
+    """The integration tests meet the simulator with realism on (storage rounding, pvestatd lag, partial
+    pending writes ...: docs/simulator.md "Realism"), as a real cluster would answer."""
+    return True
 
 
 @pytest.fixture(autouse=True)
