@@ -14,6 +14,8 @@ options) runs one step per round, each with a fresh digest.
 
 from __future__ import annotations
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pve.config.plugins.module_utils.client import (
@@ -41,6 +43,10 @@ GUEST_ARGSPEC = dict(
     task_timeout=dict(type="int", default=300),
 )
 MAX_CONFLICTS = 3
+# QEMU config keys whose write can outlive the request (see ``through_task``): the drive slots of
+# PVE::QemuServer::Drive (is_valid_drivename: ide0-3, sata0-5, scsi0-30, virtio0-15, efidisk0, tpmstate0),
+# unusedN and netN.
+TASK_KEYS = re.compile(r"^(?:(?:ide|sata|scsi|virtio|unused|net)\d+|efidisk0|tpmstate0)$")
 MAX_STEPS = 6
 
 
@@ -180,7 +186,7 @@ def _write(api, guest, state, change, params):
     if change.delete:
         data["delete"] = ",".join(change.delete)
     data["digest"] = state.digest
-    if change.create and guest.kind == "qemu":
+    if through_task(guest, change):
         upid = api.post(guest.path + "/config", **data)
     else:
         upid = api.put(guest.path + "/config", **data)
@@ -188,6 +194,23 @@ def _write(api, guest, state, change, params):
         wait_task(api, upid, params.get("task_timeout", 300), what="config update of %s" % guest.label)
         return upid
     return None
+
+
+def through_task(guest, change):
+    """True when a QEMU write must go through ``POST .../config`` (a ``qmconfig`` task) instead of ``PUT``.
+
+    qemu-server (src/PVE/API2/Qemu.pm, ``$update_vm_api``) runs the same update for PUT (``update_vm``, inside
+    the HTTP request) and POST (``update_vm_async``, in a forked ``qmconfig`` worker that returns a UPID).
+    A drive set allocates its volume (``create_disks``), a drive or ``netN`` on a running VM is hot-plugged
+    (``PVE::QemuServer::vmconfig_hotplug_pending``) and ``delete=unusedN`` frees the volume
+    (``try_deallocate_drive`` -> ``PVE::Storage::vdisk_free``): work that can outlive pveproxy's 30 s, after
+    which a PUT gives up while the update goes on. Those writes are POSTed and their task waited for; plain
+    options stay on PUT. pve-container has no such split (src/PVE/API2/LXC/Config.pm ``update_vm`` is PUT
+    only and returns null), so LXC writes are always PUT.
+    """
+    if guest.kind != "qemu":
+        return False
+    return any(TASK_KEYS.match(key) for key in list(change.set) + change.delete)
 
 
 def _locked(guest, lock, params, steps):

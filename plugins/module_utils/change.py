@@ -15,7 +15,7 @@ class Change(object):
     """A planned change of one guest's config.
 
     ``set``: key -> raw value to write. ``delete``: keys to remove. ``resize``: disk slot -> new size
-    (``40G``, grow only). ``create``: write through ``POST`` (QEMU allocates volumes in a task).
+    (``40G``, grow only).
     ``disk_format``: property-string format of the resized slots (to show their new ``size=`` in the diff).
     ``result``: extra keys for the module result. ``remember``: facts kept for re-plans after a write
     (such as the slot picked for a new NIC). ``summary``: human words for the message.
@@ -26,7 +26,6 @@ class Change(object):
         set=None,
         delete=None,
         resize=None,
-        create=False,
         result=None,
         remember=None,
         summary=None,
@@ -35,7 +34,6 @@ class Change(object):
         self.set = dict(set or {})
         self.delete = list(delete or [])
         self.resize = dict(resize or {})
-        self.create = create
         self.result = dict(result or {})
         self.remember = dict(remember or {})
         self.summary = summary

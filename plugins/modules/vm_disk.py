@@ -338,7 +338,6 @@ def plan_create(ctx, slot, remember=None):
             values[key] = value
     return Change(
         set={slot: property_string.format(values, disks.slot_format(slot))},
-        create=True,
         remember=remember,
         result={"disk": slot, "size": format_size(size)},
         summary="create %s (%s on %s)" % (slot, format_size(size), params["storage"]),

@@ -37,7 +37,7 @@ def test_vm_nic_add_change_remove(play, sim):
     mac = add["macaddr"]
     assert add.changed and add["interface"] == "net1" and mac
     assert add["diff"] == {"before": {}, "after": {"net1": f"virtio={mac},bridge=vmbr1,tag=30"}}
-    assert add.writes(log) == [("PUT", "/nodes/pve1/qemu/101/config")]
+    assert add.writes(log) == [("POST", "/nodes/pve1/qemu/101/config")]  # netN goes through the task API
     rerun = run["rerun"]
     assert not rerun.changed and rerun.writes(log) == [] and len(rerun.calls(log)) <= 2
 

@@ -55,7 +55,7 @@ def test_create_rerun_grow_and_options(play, sim):
     assert "size=12G" in grow["config"]["scsi1"]
 
     options = run["options"]
-    assert options.changed and options.writes(log) == [("PUT", "/nodes/pve1/qemu/100/config")]
+    assert options.changed and options.writes(log) == [("POST", "/nodes/pve1/qemu/100/config")]  # a drive: task API
     assert "cache=writeback" in options["diff"]["after"]["scsi1"] and "backup=0" in options["config"]["scsi1"]
     assert not run["rerun options"].changed
 

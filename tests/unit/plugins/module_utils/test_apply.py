@@ -20,6 +20,7 @@ VM = Guest(100, "pve1", "qemu")
 CT = Guest(200, "pve1", "lxc")
 CONFIG = {"memory": "2048", "cores": 2, "scsi0": "local-lvm:vm-100-disk-0,size=32G"}
 UPID = "UPID:pve1:00001234:00ABCDEF:66000000:resize:100:root@pam:"
+CONFIG_UPID = "UPID:pve1:00001235:00ABCDF0:66000001:qmconfig:100:root@pam:"
 PARAMS = dict(memory="4096", lock_timeout=0, task_timeout=10)
 
 
@@ -44,6 +45,12 @@ def read(api, config, digest, guest=VM, **kw):
 
 def put(api, body, guest=VM, answer=None):
     api.put(url(guest.path + "/config"), json={"data": answer}, match=[matchers.urlencoded_params_matcher(body)])
+
+
+def post(api, body, guest=VM):
+    """A QEMU write that goes through the task API: the qmconfig UPID, then its status."""
+    api.post(url(guest.path + "/config"), json={"data": CONFIG_UPID}, match=[matchers.urlencoded_params_matcher(body)])
+    api.get(url(f"nodes/pve1/tasks/{CONFIG_UPID}/status"), json={"data": {"status": "stopped", "exitstatus": "OK"}})
 
 
 def test_noop_is_one_read(api, pve):
@@ -147,7 +154,7 @@ def test_multi_step_plan_resizes_then_sets_with_a_fresh_digest_each_time(api, pv
     )
     api.get(url(f"nodes/pve1/tasks/{UPID}/status"), json={"data": {"status": "stopped", "exitstatus": "OK"}})
     read(api, dict(CONFIG, scsi0="local-lvm:vm-100-disk-0,size=40G"), "d2")
-    put(api, {"scsi0": "local-lvm:vm-100-disk-0,size=40G,cache=writeback", "digest": "d2"})
+    post(api, {"scsi0": "local-lvm:vm-100-disk-0,size=40G,cache=writeback", "digest": "d2"})
     read(api, dict(CONFIG, scsi0="local-lvm:vm-100-disk-0,size=40G,cache=writeback"), "d3")
     result = apply_change(pve, VM, dict(PARAMS, size="40G", cache="writeback"), plan_disk)
     assert [(m, p) for m, p, _params in requests_made(api)] == [
@@ -155,10 +162,11 @@ def test_multi_step_plan_resizes_then_sets_with_a_fresh_digest_each_time(api, pv
         ("PUT", "/nodes/pve1/qemu/100/resize"),
         ("GET", f"/nodes/pve1/tasks/{UPID}/status"),
         ("GET", "/nodes/pve1/qemu/100/pending"),
-        ("PUT", "/nodes/pve1/qemu/100/config"),
+        ("POST", "/nodes/pve1/qemu/100/config"),
+        ("GET", f"/nodes/pve1/tasks/{CONFIG_UPID}/status"),
         ("GET", "/nodes/pve1/qemu/100/pending"),
     ]
-    assert result["changed"] is True and result["task"] == UPID
+    assert result["changed"] is True and result["task"] == CONFIG_UPID
     assert result["diff"] == {
         "before": {"scsi0": "local-lvm:vm-100-disk-0,size=32G"},
         "after": {"scsi0": "local-lvm:vm-100-disk-0,size=40G,cache=writeback"},
@@ -181,7 +189,7 @@ def test_failure_after_a_step_names_what_was_already_applied(api, pve):
     api.put(url(VM.path + "/resize"), json={"data": None})
     read(api, dict(CONFIG, scsi0="local-lvm:vm-100-disk-0,size=40G"), "d2")
     for n in range(MAX_CONFLICTS + 1):
-        pve_error(api, "PUT", VM.path + "/config", DIGEST_MISMATCH)
+        pve_error(api, "POST", VM.path + "/config", DIGEST_MISMATCH)
         read(api, dict(CONFIG, scsi0="local-lvm:vm-100-disk-0,size=40G"), f"d{n + 3}")
     with pytest.raises(ConfigChanged) as exc:
         apply_change(pve, VM, dict(PARAMS, size="40G", cache="none"), plan_disk)
@@ -198,23 +206,44 @@ def test_guest_gone_after_a_write(api, pve):
     assert exc.value.msg.endswith("; already applied: resize scsi0 to 40G")
 
 
-@pytest.mark.parametrize("guest, method", [(VM, "POST"), (CT, "PUT")])
-def test_create_is_posted_for_qemu_and_put_for_lxc(api, pve, guest, method):
-    def plan_new(ctx):
-        # the result keys come from the last plan (the re-plan after the write sees the new disk)
-        key = "scsi1" if ctx.guest.kind == "qemu" else "mp0"
-        if key in ctx.config:
-            return Change(result={"disk": key, "volume": ctx.config[key].split(",")[0]})
-        return Change(set={key: "local-lvm:4"}, create=True, result={"disk": key})
+@pytest.mark.parametrize(
+    "guest, key, value, method",
+    [
+        (VM, "scsi1", "local-lvm:4", "POST"),  # allocates a volume (create_disks)
+        (VM, "efidisk0", "local-lvm:1,efitype=4m", "POST"),
+        (VM, "tpmstate0", "local-lvm:1,version=v2.0", "POST"),
+        (VM, "net1", "virtio,bridge=vmbr0", "POST"),  # hot-plugged on a running VM
+        (VM, "balloon", "1024", "PUT"),
+        (CT, "mp0", "local-lvm:4,mp=/data", "PUT"),  # pve-container: PUT only
+        (CT, "net1", "name=eth1,bridge=vmbr0", "PUT"),
+    ],
+)
+def test_writes_that_can_outlive_the_request_go_through_the_task_api(api, pve, guest, key, value, method):
+    def plan_set(ctx):
+        return Change() if key in ctx.config else Change(set={key: value})
 
     read(api, CONFIG, "d1", guest=guest)
-    api.add(method, url(guest.path + "/config"), json={"data": None})
-    key = "scsi1" if guest.kind == "qemu" else "mp0"
-    read(api, dict(CONFIG, **{key: "local-lvm:vm-1-disk-1,size=4G"}), "d2", guest=guest)
-    result = apply_change(pve, guest, PARAMS, plan_new)
-    assert writes(api) == [(method, "/" + guest.path + "/config", {key: "local-lvm:4", "digest": "d1"})]
-    assert result["disk"] == key and result["volume"] == "local-lvm:vm-1-disk-1"
-    assert result["guest_type"] == guest.kind
+    answer = CONFIG_UPID if method == "POST" else None
+    api.add(method, url(guest.path + "/config"), json={"data": answer})
+    api.get(url(f"nodes/pve1/tasks/{CONFIG_UPID}/status"), json={"data": {"status": "stopped", "exitstatus": "OK"}})
+    read(api, dict(CONFIG, **{key: value}), "d2", guest=guest)
+    result = apply_change(pve, guest, PARAMS, plan_set)
+    assert writes(api) == [(method, "/" + guest.path + "/config", {key: value, "digest": "d1"})]
+    assert result["changed"] is True and result["guest_type"] == guest.kind
+    assert result.get("task") == answer
+
+
+@pytest.mark.parametrize("key", ["scsi1", "unused0", "net0", "virtio2"])
+def test_deleting_a_drive_unused_or_nic_of_a_vm_is_posted(api, pve, key):
+    def plan_delete(ctx):
+        return Change(delete=[key]) if key in ctx.config else Change()
+
+    read(api, dict(CONFIG, **{key: "x"}), "d1")
+    post(api, {"delete": key, "digest": "d1"})
+    read(api, CONFIG, "d2")
+    result = apply_change(pve, VM, PARAMS, plan_delete)
+    assert writes(api) == [("POST", "/" + VM.path + "/config", {"delete": key, "digest": "d1"})]
+    assert result["task"] == CONFIG_UPID
 
 
 def test_config_write_that_returns_a_task_is_waited_for(api, pve):

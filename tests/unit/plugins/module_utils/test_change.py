@@ -18,7 +18,7 @@ SCSI = {"scsi0": "qemu_scsi"}
     "change, empty",
     [
         (Change(), True),
-        (Change(result={"disk": "scsi1"}, remember={"slot": "net1"}, summary="nothing", create=True), True),
+        (Change(result={"disk": "scsi1"}, remember={"slot": "net1"}, summary="nothing"), True),
         (Change(set={"cores": 4}), False),
         (Change(delete=["unused0"]), False),
         (Change(resize={"scsi0": "40G"}), False),

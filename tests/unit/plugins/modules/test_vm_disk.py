@@ -89,8 +89,10 @@ def post_config(api, body, data=UPID):
     api.post(url(PATH + "/config"), json={"data": data}, match=[matchers.urlencoded_params_matcher(body)])
 
 
-def put_config(api, body):
-    api.put(url(PATH + "/config"), json={"data": None}, match=[matchers.urlencoded_params_matcher(body)])
+def config_task(api, body):
+    """A drive write: POST .../config answers the qmconfig UPID, whose status is then polled once."""
+    post_config(api, body)
+    task(api, UPID)
 
 
 def put_resize(api, body):
@@ -292,26 +294,26 @@ def test_option_change_keeps_the_other_sub_keys(api):
     current = "local-lvm:vm-100-disk-1,aio=native,iothread=1,serial=DATA1,size=32G"
     guest(api, dict(CONFIG, scsi1=current))
     wanted = "local-lvm:vm-100-disk-1,aio=native,iothread=1,serial=DATA1,size=32G,cache=writeback,backup=0"
-    put_config(api, {"scsi1": wanted, "digest": "d1"})
+    config_task(api, {"scsi1": wanted, "digest": "d1"})
     reread(api, dict(CONFIG, scsi1=wanted), "d2")
     result, failed = run_module(
         "vm_disk", dict(vmid=100, disk="scsi1", cache="writeback", backup=False, iothread=True), diff=True
     )
     assert not failed, result
-    assert writes(api) == [("PUT", "/" + PATH + "/config", {"scsi1": wanted, "digest": "d1"})]
+    assert writes(api) == [("POST", "/" + PATH + "/config", {"scsi1": wanted, "digest": "d1"})]
     assert result["diff"] == {"before": {"scsi1": current}, "after": {"scsi1": wanted}}
     assert result["msg"] == "set cache=writeback, backup=0 of scsi1 of QEMU VM 100 on pve1"
-    assert "task" not in result
+    assert result["task"] == UPID
 
 
 def test_discard_false_changes_on_to_ignore(api):
     guest(api, dict(CONFIG, scsi1=DISK1))
     wanted = DISK1.replace("discard=on", "discard=ignore")
-    put_config(api, {"scsi1": wanted, "digest": "d1"})
+    config_task(api, {"scsi1": wanted, "digest": "d1"})
     reread(api, dict(CONFIG, scsi1=wanted), "d2")
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", discard=False))
     assert not failed, result
-    assert writes(api) == [("PUT", "/" + PATH + "/config", {"scsi1": wanted, "digest": "d1"})]
+    assert writes(api) == [("POST", "/" + PATH + "/config", {"scsi1": wanted, "digest": "d1"})]
 
 
 def test_resize_and_option_change_are_two_writes_with_their_own_digest(api):
@@ -321,7 +323,7 @@ def test_resize_and_option_change_are_two_writes_with_their_own_digest(api):
     grown = DISK1.replace("size=32G", "size=40G")
     reread(api, dict(CONFIG, scsi1=grown), "d2")
     final = grown + ",cache=writeback"
-    put_config(api, {"scsi1": final, "digest": "d2"})
+    config_task(api, {"scsi1": final, "digest": "d2"})
     reread(api, dict(CONFIG, scsi1=final), "d3")
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=40, cache="writeback"))
     assert not failed, result
@@ -329,11 +331,12 @@ def test_resize_and_option_change_are_two_writes_with_their_own_digest(api):
         ("PUT", "/" + PATH + "/resize", {"disk": "scsi1", "size": "40G", "digest": "d1"}),
         status_get(RESIZE_UPID),
         GETS[1],
-        ("PUT", "/" + PATH + "/config", {"scsi1": final, "digest": "d2"}),
+        ("POST", "/" + PATH + "/config", {"scsi1": final, "digest": "d2"}),
+        status_get(UPID),
         GETS[1],
     ]
     assert result["diff"] == {"before": {"scsi1": DISK1}, "after": {"scsi1": final}}
-    assert result["size"] == "40G" and result["task"] == RESIZE_UPID
+    assert result["size"] == "40G" and result["task"] == UPID
     assert result["msg"] == (
         "grow scsi1 from 32G to 40G, then set cache=writeback; set cache=writeback of scsi1 of QEMU VM 100 on pve1"
     )
@@ -370,11 +373,15 @@ def test_format_mismatch_is_refused(api):
 
 def test_detach_leaves_the_volume_unused(api):
     guest(api, dict(CONFIG, scsi1=DISK1))
-    put_config(api, {"delete": "scsi1", "digest": "d1"})
+    config_task(api, {"delete": "scsi1", "digest": "d1"})
     reread(api, dict(CONFIG, unused0="local-lvm:vm-100-disk-1"), "d2")
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", state="absent"))
     assert not failed, result
-    assert requests_made(api) == GETS + [("PUT", "/" + PATH + "/config", {"delete": "scsi1", "digest": "d1"}), GETS[1]]
+    assert requests_made(api) == GETS + [
+        ("POST", "/" + PATH + "/config", {"delete": "scsi1", "digest": "d1"}),
+        status_get(UPID),
+        GETS[1],
+    ]
     assert result["diff"] == {"before": {"scsi1": DISK1}, "after": {}}
     assert result["volume"] == "local-lvm:vm-100-disk-1" and "destroyed_volume" not in result
     assert result["config"]["unused0"] == "local-lvm:vm-100-disk-1"
@@ -383,17 +390,19 @@ def test_detach_leaves_the_volume_unused(api):
 def test_detach_and_purge_deletes_the_unused_entry(api):
     config = dict(CONFIG, scsi1=DISK1, unused0="local-lvm:vm-100-disk-7")
     guest(api, config)
-    put_config(api, {"delete": "scsi1", "digest": "d1"})
+    config_task(api, {"delete": "scsi1", "digest": "d1"})
     detached = dict(CONFIG, unused0="local-lvm:vm-100-disk-7", unused1="local-lvm:vm-100-disk-1")
     reread(api, detached, "d2")
-    put_config(api, {"delete": "unused1", "digest": "d2"})
+    config_task(api, {"delete": "unused1", "digest": "d2"})
     reread(api, dict(CONFIG, unused0="local-lvm:vm-100-disk-7"), "d3")
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", state="absent", purge=True))
     assert not failed, result
     assert requests_made(api) == GETS + [
-        ("PUT", "/" + PATH + "/config", {"delete": "scsi1", "digest": "d1"}),
+        ("POST", "/" + PATH + "/config", {"delete": "scsi1", "digest": "d1"}),
+        status_get(UPID),
         GETS[1],
-        ("PUT", "/" + PATH + "/config", {"delete": "unused1", "digest": "d2"}),
+        ("POST", "/" + PATH + "/config", {"delete": "unused1", "digest": "d2"}),
+        status_get(UPID),
         GETS[1],
     ]
     assert result["destroyed_volume"] == "local-lvm:vm-100-disk-1"
@@ -417,11 +426,11 @@ def test_check_mode_purge_says_the_volume_would_be_destroyed(api):
 
 def test_purge_of_a_pending_detach_destroys_nothing(api):
     guest(api, dict(CONFIG, scsi1=DISK1))
-    put_config(api, {"delete": "scsi1", "digest": "d1"})
+    config_task(api, {"delete": "scsi1", "digest": "d1"})
     reread(api, dict(CONFIG, scsi1=DISK1), "d2", deletes=("scsi1",))
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", state="absent", purge=True))
     assert not failed, result
-    assert writes(api) == [("PUT", "/" + PATH + "/config", {"delete": "scsi1", "digest": "d1"})]
+    assert writes(api) == [("POST", "/" + PATH + "/config", {"delete": "scsi1", "digest": "d1"})]
     assert result["changed"] is True
     assert result["pending"] == {"scsi1": None} and result["reboot_required"] is True
     assert "destroyed_volume" not in result
@@ -589,17 +598,17 @@ def test_digest_conflict_on_create_is_re_read_and_retried(api):
 
 def test_digest_conflict_on_purge_step_is_retried(api):
     guest(api, dict(CONFIG, scsi1=DISK1))
-    put_config(api, {"delete": "scsi1", "digest": "d1"})
+    config_task(api, {"delete": "scsi1", "digest": "d1"})
     reread(api, dict(CONFIG, unused0="local-lvm:vm-100-disk-1"), "d2")
     pve_error(
         api,
-        "PUT",
+        "POST",
         PATH + "/config",
         DIGEST_MISMATCH,
         match=[matchers.urlencoded_params_matcher({"delete": "unused0", "digest": "d2"})],
     )
     reread(api, dict(CONFIG, unused0="local-lvm:vm-100-disk-1", memory="4096"), "d3")
-    put_config(api, {"delete": "unused0", "digest": "d3"})
+    config_task(api, {"delete": "unused0", "digest": "d3"})
     reread(api, dict(CONFIG, memory="4096"), "d4")
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", state="absent", purge=True))
     assert not failed, result

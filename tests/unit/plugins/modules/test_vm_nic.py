@@ -9,6 +9,7 @@ NEW_MAC = "BC:24:11:5E:7A:01"
 NET0 = f"virtio={MAC},bridge=vmbr0,firewall=1,queues=4"
 CONFIG = {"name": "web01", "memory": "2048", "cores": 2, "net0": NET0}
 PATH = "nodes/pve1/qemu/100"
+UPID = "UPID:pve1:000A1B2C:0012D687:67A0B1C2:qmconfig:100:root@pam!ci:"
 READS = [("GET", "/cluster/resources", {"type": "vm"}), ("GET", "/" + PATH + "/pending", {})]
 
 
@@ -22,20 +23,25 @@ def guest(api, config=None, digest="d1", **kw):
     api.get(url(PATH + "/pending"), json=pending(config, digest, **kw))
 
 
-def put(api, body, digest="d1"):
-    api.put(
+def post(api, body, digest="d1"):
+    """A netN write: POST .../config answers the qmconfig UPID, whose status is then polled once."""
+    api.post(
         url(PATH + "/config"),
-        json={"data": None},
+        json={"data": UPID},
         match=[matchers.urlencoded_params_matcher(dict(body, digest=digest))],
     )
+    api.get(url(f"nodes/pve1/tasks/{UPID}/status"), json={"data": {"status": "stopped", "exitstatus": "OK"}})
 
 
 def after(api, config, digest="d2", **kw):
     api.get(url(PATH + "/pending"), json=pending(config, digest, **kw))
 
 
-def put_request(body, digest="d1"):
-    return ("PUT", "/" + PATH + "/config", dict(body, digest=digest))
+def post_request(body, digest="d1"):
+    return ("POST", "/" + PATH + "/config", dict(body, digest=digest))
+
+
+TASK_STATUS = ("GET", f"/nodes/pve1/tasks/{UPID}/status", {})
 
 
 # --- adding -------------------------------------------------------------------------------------------------
@@ -43,12 +49,13 @@ def put_request(body, digest="d1"):
 
 def test_add_in_given_slot_returns_generated_mac(api):
     guest(api)
-    put(api, {"net1": "virtio,bridge=vmbr0"})
+    post(api, {"net1": "virtio,bridge=vmbr0"})
     after(api, dict(CONFIG, net1=f"virtio={NEW_MAC},bridge=vmbr0"))
     result, failed = run_module("vm_nic", dict(vmid=100, interface="net1"), diff=True)
     assert not failed, result
     assert requests_made(api) == READS + [
-        put_request({"net1": "virtio,bridge=vmbr0"}),
+        post_request({"net1": "virtio,bridge=vmbr0"}),
+        TASK_STATUS,
         ("GET", "/" + PATH + "/pending", {}),
     ]
     assert result["changed"] is True
@@ -61,19 +68,19 @@ def test_add_in_given_slot_returns_generated_mac(api):
 
 def test_add_in_first_free_slot(api):
     guest(api)
-    put(api, {"net1": "virtio,bridge=vmbr0"})
+    post(api, {"net1": "virtio,bridge=vmbr0"})
     after(api, dict(CONFIG, net1=f"virtio={NEW_MAC},bridge=vmbr0"))
     result, failed = run_module("vm_nic", dict(vmid=100))
     assert not failed, result
-    assert writes(api) == [put_request({"net1": "virtio,bridge=vmbr0"})]
-    assert len(requests_made(api)) == 4
+    assert writes(api) == [post_request({"net1": "virtio,bridge=vmbr0"})]
+    assert len(requests_made(api)) == 5
     assert result["interface"] == "net1" and result["macaddr"] == NEW_MAC
 
 
 def test_first_free_slot_fills_a_gap_and_writes_the_options_in_proxmox_order(api):
     config = dict(CONFIG, net2="e1000=BC:24:11:00:03:00,bridge=vmbr1")
     guest(api, config)
-    put(api, {"net1": "e1000=02:00:00:00:00:01,bridge=vmbr1,firewall=1,rate=12.5,tag=10"})
+    post(api, {"net1": "e1000=02:00:00:00:00:01,bridge=vmbr1,firewall=1,rate=12.5,tag=10"})
     after(api, dict(config, net1="e1000=02:00:00:00:00:01,bridge=vmbr1,firewall=1,rate=12.5,tag=10"))
     result, failed = run_module(
         "vm_nic",
@@ -94,7 +101,7 @@ def test_mac_given_without_interface_finds_the_nic_again(api):
 
 def test_new_nic_pending_on_a_vm_without_nic_hotplug(api):
     guest(api)
-    put(api, {"net1": "virtio,bridge=vmbr0"})
+    post(api, {"net1": "virtio,bridge=vmbr0"})
     new = f"virtio={NEW_MAC},bridge=vmbr0"
     after(api, CONFIG, pending_values={"net1": new})
     result, failed = run_module("vm_nic", dict(vmid=100, interface="net1"))
@@ -139,11 +146,11 @@ def test_noop_with_node_costs_one_get(api):
 def test_change_one_option_keeps_mac_firewall_and_other_keys(api):
     guest(api)
     new = f"virtio={MAC},bridge=vmbr0,firewall=1,queues=4,tag=20"
-    put(api, {"net0": new})
+    post(api, {"net0": new})
     after(api, dict(CONFIG, net0=new))
     result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", tag=20), diff=True)
     assert not failed, result
-    assert writes(api) == [put_request({"net0": new})]
+    assert writes(api) == [post_request({"net0": new})]
     assert result["diff"] == {"before": {"net0": NET0}, "after": {"net0": new}}
     assert result["macaddr"] == MAC
     assert result["msg"] == "update net0 (tag) of QEMU VM 100 on pve1"
@@ -152,18 +159,18 @@ def test_change_one_option_keeps_mac_firewall_and_other_keys(api):
 def test_model_change_keeps_mac(api):
     guest(api)
     new = f"e1000={MAC},bridge=vmbr0,firewall=1,queues=4"
-    put(api, {"net0": new})
+    post(api, {"net0": new})
     after(api, dict(CONFIG, net0=new))
     result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", model="e1000"))
     assert not failed, result
-    assert writes(api) == [put_request({"net0": new})]
+    assert writes(api) == [post_request({"net0": new})]
     assert result["macaddr"] == MAC
 
 
 def test_new_mac_replaces_the_old_one_written_upper_case(api):
     guest(api)
     new = "virtio=02:AB:00:00:00:01,bridge=vmbr0,firewall=1,queues=4"
-    put(api, {"net0": new})
+    post(api, {"net0": new})
     after(api, dict(CONFIG, net0=new))
     result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", macaddr="02:ab:00:00:00:01"))
     assert not failed, result
@@ -198,11 +205,11 @@ def test_check_mode_new_nic_predicts_slot_without_mac(api):
 
 def test_remove(api):
     guest(api)
-    put(api, {"delete": "net0"})
+    post(api, {"delete": "net0"})
     after(api, {k: v for k, v in CONFIG.items() if k != "net0"})
     result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", state="absent"), diff=True)
     assert not failed, result
-    assert writes(api) == [put_request({"delete": "net0"})]
+    assert writes(api) == [post_request({"delete": "net0"})]
     assert result["changed"] is True
     assert result["diff"] == {"before": {"net0": NET0}, "after": {}}
     assert "net0" not in result["config"]
@@ -289,20 +296,20 @@ def test_digest_conflict_rereads_and_replans_into_the_next_free_slot(api):
     guest(api, digest="d1")
     pve_error(
         api,
-        "PUT",
+        "POST",
         PATH + "/config",
         DIGEST_MISMATCH,
         match=[matchers.urlencoded_params_matcher({"net1": "virtio,bridge=vmbr0", "digest": "d1"})],
     )
     taken = dict(CONFIG, net1="e1000=BC:24:11:00:09:00,bridge=vmbr1")
     after(api, taken, "d2")
-    put(api, {"net2": "virtio,bridge=vmbr0"}, digest="d2")
+    post(api, {"net2": "virtio,bridge=vmbr0"}, digest="d2")
     after(api, dict(taken, net2=f"virtio={NEW_MAC},bridge=vmbr0"), "d3")
     result, failed = run_module("vm_nic", dict(vmid=100), diff=True)
     assert not failed, result
     assert writes(api) == [
-        put_request({"net1": "virtio,bridge=vmbr0"}),
-        put_request({"net2": "virtio,bridge=vmbr0"}, digest="d2"),
+        post_request({"net1": "virtio,bridge=vmbr0"}),
+        post_request({"net2": "virtio,bridge=vmbr0"}, digest="d2"),
     ]
     assert result["interface"] == "net2" and result["macaddr"] == NEW_MAC
     assert result["diff"] == {"before": {}, "after": {"net2": f"virtio={NEW_MAC},bridge=vmbr0"}}
@@ -313,13 +320,13 @@ def test_digest_conflict_on_a_given_slot_retries_with_the_new_digest(api):
     new = f"virtio={MAC},bridge=vmbr0,firewall=1,queues=4,tag=20"
     pve_error(
         api,
-        "PUT",
+        "POST",
         PATH + "/config",
         DIGEST_MISMATCH,
         match=[matchers.urlencoded_params_matcher({"net0": new, "digest": "d1"})],
     )
     after(api, dict(CONFIG, description="edited"), "d2")
-    put(api, {"net0": new}, digest="d2")
+    post(api, {"net0": new}, digest="d2")
     after(api, dict(CONFIG, description="edited", net0=new), "d3")
     result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", tag=20))
     assert not failed, result
