@@ -23,12 +23,13 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.pve.config.plugins.module_utils import property_string
+from ansible_collections.pve.config.plugins.module_utils import property_string, validate
 from ansible_collections.pve.config.plugins.module_utils.change import Change
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
+from ansible_collections.pve.config.plugins.module_utils.option_ranges import OPTIONS, SLOTS
+from ansible_collections.pve.config.plugins.module_utils.validate import NOTHING
 
-MAX_NICS = 32
-NOTHING = "; nothing was changed"
+MAX_NICS = SLOTS["qemu"]["net"]  # = SLOTS["lxc"]["net"]
 _SLOT = re.compile(r"^net(0|[1-9][0-9]*)$")
 _MAC = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$", re.IGNORECASE)
 # Sub-keys whose absence means the same as this value, so asking for it on a NIC without the key is no change.
@@ -72,20 +73,6 @@ def first_free_slot(config, label="the guest"):
 
 
 # --- value checks (each returns the value to write, or raises naming the option and the value) ------------
-
-
-def in_range(low, high=None, also=()):
-    def check(name, value):
-        if value in also:
-            return value
-        if value < low or (high is not None and value > high):
-            allowed = "%s to %s" % (_num(low), _num(high)) if high is not None else "at least %s" % _num(low)
-            if also:
-                allowed = " or ".join(_num(v) for v in also) + " or " + allowed
-            raise InvalidRequest("%s must be %s, got %s%s" % (name, allowed, _num(value), NOTHING))
-        return value
-
-    return check
 
 
 def mac_address(name, value):
@@ -164,15 +151,15 @@ def same_ip(current, desired):
         return str(current).lower() == str(desired).lower()
 
 
-def _num(value):
-    return property_string.to_text(value)
-
-
 # --- the option table ------------------------------------------------------------------------------------
 
 
 class Field(object):
-    """One module option that is a sub-key of the NIC property string (same name)."""
+    """One module option that is a sub-key of the NIC property string (same name).
+
+    Its type, range and choices are checked against ``option_ranges.OPTIONS[fmt]`` (``NicKind.check_params``);
+    ``check`` adds what the table cannot say (MAC addresses, IP configs, ASCII names).
+    """
 
     def __init__(self, name, type, check=None, choices=None, same=None):
         self.name = name
@@ -189,10 +176,10 @@ class Field(object):
 
 
 BRIDGE = Field("bridge", "str", check=matches(r"[-_.\w]+", "vmbr0"))
-TAG = Field("tag", "int", check=in_range(1, 4094))
+TAG = Field("tag", "int")
 FIREWALL = Field("firewall", "bool")
 LINK_DOWN = Field("link_down", "bool")
-RATE = Field("rate", "float", check=in_range(0))
+RATE = Field("rate", "float")
 
 
 class NicKind(object):
@@ -248,7 +235,11 @@ class NicKind(object):
                 "state=absent needs interface (the slot net0 to net%d to remove)%s" % (MAX_NICS - 1, NOTHING)
             )
         for field in self.fields:
-            if field.check and params.get(field.name) is not None:
+            if params.get(field.name) is None:
+                continue
+            if field.name in OPTIONS[self.fmt]:  # type, range and choices from the one table (option_ranges)
+                params[field.name] = validate.check(self.fmt, field.name, params[field.name])
+            if field.check:
                 params[field.name] = field.check(field.name, params[field.name])
 
     def desired(self, params):

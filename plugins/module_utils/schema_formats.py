@@ -77,8 +77,10 @@ FORMATS = {
         "keys": {
             "cputype": "string",
             "flags": "string",
+            "guest-phys-bits": "integer",
             "hidden": "boolean",
             "hv-vendor-id": "string",
+            "level": "integer",
             "phys-bits": "string",
             "reported-model": "string",
         },

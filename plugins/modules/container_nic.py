@@ -226,7 +226,6 @@ from ansible_collections.pve.config.plugins.module_utils.nic import (
     TAG,
     Field,
     NicKind,
-    in_range,
     ip_address,
     ip_config,
     mac_address,
@@ -247,7 +246,7 @@ FIELDS = [
     FIREWALL,
     LINK_DOWN,
     RATE,
-    Field("mtu", "int", check=in_range(64, 65535)),
+    Field("mtu", "int"),
 ]
 
 

@@ -204,22 +204,21 @@ from ansible_collections.pve.config.plugins.module_utils.nic import (
     TAG,
     Field,
     NicKind,
-    in_range,
     mac_address,
     matches,
 )
-from ansible_collections.pve.config.plugins.module_utils.schema_formats import FORMATS
+from ansible_collections.pve.config.plugins.module_utils.validate import choices
 
 FIELDS = [
     BRIDGE,
-    Field("model", "str", choices=FORMATS["qemu_net"]["enums"]["model"]),
+    Field("model", "str", choices=choices("qemu_net", "model")),
     Field("macaddr", "str", check=mac_address),
     TAG,
     FIREWALL,
     LINK_DOWN,
     RATE,
-    Field("mtu", "int", check=in_range(576, 65520, also=(1,))),
-    Field("queues", "int", check=in_range(0, 64)),
+    Field("mtu", "int"),
+    Field("queues", "int"),
     Field("trunks", "str", check=matches(r"\d+(?:-\d+)?(?:;\d+(?:-\d+)?)*", "10;20;30 or 100-110")),
 ]
 

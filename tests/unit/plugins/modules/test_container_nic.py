@@ -209,6 +209,8 @@ def test_name_must_be_unique(api, config, args, words):
         (dict(hwaddr="BC:24:11"), "hwaddr must be a MAC address"),
         (dict(tag=5000), "tag must be 1 to 4094, got 5000"),
         (dict(mtu=70000), "mtu must be 64 to 65535, got 70000"),
+        (dict(mtu=True), "mtu must be an integer, got the boolean true"),
+        (dict(rate=-1), "rate must be at least 0, got -1"),
         (dict(name="eth0;reboot"), "name must look like"),
         (dict(state="absent"), "state=absent needs interface"),
     ],
