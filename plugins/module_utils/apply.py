@@ -167,6 +167,8 @@ def _apply_rounds(api, guest, params, plan, check_mode, steps):
             if not lock_wait.wait():
                 raise _locked(guest, exc.details.get("lock", "?"), params, steps) from None
             continue
+        except PveError as exc:
+            raise change.failed(exc) from None
         memory.update(change.remember)
         steps.append(change)
         last_change = change

@@ -19,6 +19,8 @@ class Change(object):
     ``disk_format``: property-string format of the resized slots (to show their new ``size=`` in the diff).
     ``result``: extra keys for the module result. ``remember``: facts kept for re-plans after a write
     (such as the slot picked for a new NIC). ``summary``: human words for the message.
+    ``on_failure``: ``(error) -> (note, result keys)`` for when this change's write fails, such as the
+    volume a failed destroy leaves behind (added to the error by ``failed``).
     """
 
     def __init__(
@@ -30,6 +32,7 @@ class Change(object):
         remember=None,
         summary=None,
         disk_formats=None,
+        on_failure=None,
     ):
         self.set = dict(set or {})
         self.delete = list(delete or [])
@@ -38,6 +41,7 @@ class Change(object):
         self.remember = dict(remember or {})
         self.summary = summary
         self.disk_formats = dict(disk_formats or {})
+        self.on_failure = on_failure
 
     @property
     def empty(self):
@@ -56,6 +60,15 @@ class Change(object):
             sorted(other.delete),
             other.resize,
         )
+
+    def failed(self, exc):
+        """``exc`` (the error of this change's write) with what ``on_failure`` says about it."""
+        if self.on_failure:
+            note, details = self.on_failure(exc)
+            exc.msg = "%s; %s" % (exc.msg.rstrip().rstrip(";."), note)
+            exc.args = (exc.msg,)
+            exc.details.update(details)
+        return exc
 
     def predict(self, config):
         """The config as it will be once this change is written."""

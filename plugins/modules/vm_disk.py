@@ -12,10 +12,17 @@ version_added: 1.0.0
 description:
   - With O(state=present), makes sure a disk exists in a slot of an existing QEMU VM. An empty slot gets a new
     volume of O(size) on O(storage); a slot that already holds a disk is compared with the options given and
-    updated only where it differs. Options that are not given are kept as they are.
+    updated only where it differs (or, with O(if_exists=fail), refused). Options that are not given are kept
+    as they are.
   - A larger O(size) grows the disk (the volume is resized); a smaller one is an error, disks never shrink.
+    Sizes are compared with the disk in effect, not with a value pending until a reboot, because Proxmox
+    resizes the disk in effect.
+  - New disks and grows are asked in whole MiB (rounded up). A storage may allocate more than asked (LVM
+    rounds up to its 4 MiB extents); a disk that is larger than O(size) only by such rounding counts as
+    large enough (RV(size_rounded)), so a re-run is no change and never a shrink error.
   - With O(state=absent), detaches the disk; its volume stays on the storage as an unused disk (C(unusedN)).
-    With O(purge=true) the volume is destroyed as well.
+    With O(purge=true) the volume is destroyed as well. O(disk=unusedN) with O(state=absent) and
+    O(purge=true) destroys an unused volume, such as one that a failed purge left behind.
   - Every write carries the config digest, so a concurrent edit is detected and the change is re-planned.
     Creating and resizing volumes run as Proxmox tasks, which are waited for (O(task_timeout)).
   - Storage, slot and size are checked before anything is written, also in check mode.
@@ -37,6 +44,8 @@ options:
         V(sata0) to V(sata5), V(scsi0) to V(scsi30) and V(virtio0) to V(virtio15).
       - Required with O(state=absent). With O(state=present) it may be omitted to add a new disk in the
         first free slot of O(bus); each such run adds another disk.
+      - With O(state=absent) and O(purge=true) it may also be an unused volume (V(unused0) to V(unused255)),
+        which is then destroyed.
       - A slot that holds a CD-ROM drive or a passed-through host device is refused.
     type: str
   bus:
@@ -55,7 +64,17 @@ options:
     description:
       - Size of the disk, such as V(32G), V(512M), V(1T), or a number of GiB.
       - Required when the slot is empty. For an existing disk, a larger size grows it; a smaller size is an error.
+      - A new disk or a grow is asked in whole MiB, rounded up (RV(size_rounded)).
     type: raw
+  if_exists:
+    description:
+      - What to do when O(disk) already holds something, with O(state=present).
+      - V(update) compares the disk with the options given and grows or changes it where it differs.
+      - V(fail) creates disks only; an occupied slot (a disk, a CD-ROM drive, a removal still pending) is
+        refused before anything is written, so an existing disk is never grown or changed.
+    type: str
+    choices: [update, fail]
+    default: update
   cache:
     description:
       - Cache mode of the drive. Proxmox uses V(none) when it is not set.
@@ -87,6 +106,8 @@ options:
   purge:
     description:
       - With O(state=absent), also destroy the volume after detaching it. Its data is lost.
+      - If the destroy fails after the detach (for example a snapshot still uses the volume), the error names
+        the C(unusedN) entry the volume was left as (RV(unused)); run again with that O(disk) to destroy it.
       - When the VM runs and the removal stays pending until a reboot, the volume is not destroyed;
         run the task again after the reboot.
     type: bool
@@ -148,6 +169,21 @@ EXAMPLES = r"""
     disk: scsi2
     state: absent
     purge: true
+
+- name: Add a disk in scsi3 only if that slot is free (never touches a disk already there)
+  pve.config.vm_disk:
+    vmid: 100
+    disk: scsi3
+    storage: local-lvm
+    size: 16G
+    if_exists: fail
+
+- name: Destroy the volume left behind as unused0
+  pve.config.vm_disk:
+    vmid: 100
+    disk: unused0
+    state: absent
+    purge: true
 """
 
 RETURN = r"""
@@ -165,10 +201,25 @@ volume:
   type: str
   sample: local-lvm:vm-100-disk-1
 size:
-  description: Size of the disk as Proxmox records it.
+  description: Size of the disk as Proxmox records it (its C(size=)).
   returned: with O(state=present)
   type: str
   sample: 32G
+size_rounded:
+  description:
+    - V(true) when the disk is larger than O(size) asked only by rounding - to whole MiB by this module, to
+      the storage's allocation unit, or a volume the storage already made larger than its recorded size.
+  returned: when the disk is larger than asked
+  type: bool
+  sample: true
+unused:
+  description:
+    - On a failed destroy, the C(unusedN) entry the volume was left as (a string), with RV(volume).
+    - With O(purge=true) on an empty O(disk), the VM's unused volumes (C(unusedN) -> volume ID), one of
+      which may be left from an earlier detach; name it as O(disk) to destroy it.
+  returned: on a failed destroy; with O(purge=true) when O(disk) is empty and the VM has unused volumes
+  type: raw
+  sample: unused0
 destroyed_volume:
   description: Volume ID destroyed by O(purge=true) (or that would be, in check mode).
   returned: when a volume was or would be destroyed
@@ -222,235 +273,12 @@ task:
   sample: "UPID:pve1:000A1B2C:0012D687:67A0B1C2:qmconfig:100:root@pam!automation:"
 """
 
-from ansible_collections.pve.config.plugins.module_utils import disk as disks
-from ansible_collections.pve.config.plugins.module_utils import property_string
 from ansible_collections.pve.config.plugins.module_utils.apply import run_config_module
-from ansible_collections.pve.config.plugins.module_utils.change import Change
-from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
-from ansible_collections.pve.config.plugins.module_utils.storage import check_storage
-from ansible_collections.pve.config.plugins.module_utils.units import format_size, gib_for_allocation, parse_size
-
-NOTHING = "nothing was changed"
-# Drive options this module manages, in the order they are written, and what Proxmox does when unset.
-DRIVE_OPTIONS = ("cache", "discard", "iothread", "ssd", "backup")
-UNSET_MEANS = {"cache": "none", "discard": "ignore", "iothread": False, "ssd": False, "backup": True}
-
-OPTIONS = dict(
-    state=dict(type="str", default="present", choices=["present", "absent"]),
-    disk=dict(type="str"),
-    bus=dict(type="str", choices=sorted(disks.BUS_SLOTS)),
-    storage=dict(type="str"),
-    size=dict(type="raw"),
-    cache=dict(type="str", choices=["none", "writethrough", "writeback", "unsafe", "directsync"]),
-    discard=dict(type="bool"),
-    iothread=dict(type="bool"),
-    ssd=dict(type="bool"),
-    backup=dict(type="bool"),
-    format=dict(type="str", choices=["raw", "qcow2", "vmdk"]),
-    purge=dict(type="bool", default=False),
-)
-
-
-def prepare(params):
-    """Check the arguments on their own, before any request."""
-    if params["disk"] is not None:
-        bus, index = disks.parse_slot(params["disk"])
-        if params["bus"] and params["bus"] != bus:
-            raise InvalidRequest(
-                "disk %s is on the %s bus, not on bus %s; omit bus or pick a %s slot; %s"
-                % (params["disk"], bus, params["bus"], params["bus"], NOTHING)
-            )
-        params["disk"], params["bus"] = "%s%d" % (bus, index), bus
-    elif params["state"] == "absent":
-        raise InvalidRequest("state=absent needs disk (the slot to detach, such as scsi1); %s" % NOTHING)
-    params["bus"] = params["bus"] or "scsi"
-    if params["state"] == "absent":
-        return
-    if params["purge"]:
-        raise InvalidRequest("purge only applies with state=absent; %s" % NOTHING)
-    if params["size"] is not None:
-        parse_size(params["size"])
-    allowed = disks.bus_options(params["bus"])
-    for key in DRIVE_OPTIONS:
-        if params[key] is not None and key not in allowed:
-            raise InvalidRequest(
-                "%s is not an option of %s disks (%s); %s"
-                % (key, params["bus"], params["disk"] or "bus " + params["bus"], NOTHING)
-            )
-
-
-def wanted_options(params):
-    """Drive sub-keys the user asked for, as Proxmox writes them."""
-    values = {key: params[key] for key in DRIVE_OPTIONS if params[key] is not None}
-    if "discard" in values:
-        values["discard"] = "on" if values["discard"] else "ignore"
-    return values
-
-
-def plan(ctx):
-    params = ctx.params
-    slot = params["disk"] or ctx.memory.get("disk")
-    if params["state"] == "absent":
-        return plan_absent(ctx, slot)
-    if slot is None:
-        slot = disks.first_free_slot(params["bus"], ctx.config, ctx.state.current)
-        return plan_create(ctx, slot, remember={"disk": slot})
-    if slot not in ctx.config:
-        return plan_create(ctx, slot)
-    return plan_update(ctx, slot)
-
-
-def inspect(ctx, slot):
-    """The parsed drive in ``slot``; refuses CD-ROM drives and passed-through host devices."""
-    values = disks.parse_drive(slot, ctx.config[slot])
-    kind = disks.drive_kind(values)
-    if kind == "cdrom":
-        raise InvalidRequest(
-            "%s of VM %d holds a CD-ROM drive (%s), not a disk; %s" % (slot, ctx.guest.vmid, ctx.config[slot], NOTHING)
-        )
-    if kind == "passthrough":
-        raise InvalidRequest(
-            "%s of VM %d holds the passed-through device %s, not a storage volume; %s"
-            % (slot, ctx.guest.vmid, values.get("file"), NOTHING)
-        )
-    return values
-
-
-def plan_create(ctx, slot, remember=None):
-    params = ctx.params
-    missing = [key for key in ("storage", "size") if params[key] is None]
-    if missing:
-        raise InvalidRequest(
-            "%s is empty on VM %d: creating a disk there needs %s; %s"
-            % (slot, ctx.guest.vmid, " and ".join(missing), NOTHING)
-        )
-    check_storage(ctx.api, ctx.guest.node, params["storage"], "images")
-    size = parse_size(params["size"])
-    try:
-        gib = gib_for_allocation(size)
-    except InvalidRequest as exc:
-        raise InvalidRequest("%s (new disks are allocated in GiB); %s" % (exc.msg, NOTHING)) from None
-    values = {"file": "%s:%s" % (params["storage"], gib)}
-    if params["format"]:
-        values["format"] = params["format"]
-    for key, value in wanted_options(params).items():
-        if not property_string.same_value(key, UNSET_MEANS[key], value, disks.slot_format(slot)):
-            values[key] = value
-    return Change(
-        set={slot: property_string.format(values, disks.slot_format(slot))},
-        remember=remember,
-        result={"disk": slot, "size": format_size(size)},
-        summary="create %s (%s on %s)" % (slot, format_size(size), params["storage"]),
-    )
-
-
-def plan_update(ctx, slot):
-    params = ctx.params
-    fmt = disks.slot_format(slot)
-    values = inspect(ctx, slot)
-    volid = values["file"]
-    where = "%s (%s) of VM %d" % (slot, volid, ctx.guest.vmid)
-    if params["storage"] and params["storage"] != disks.volume_storage(volid):
-        raise InvalidRequest(
-            "%s is on storage %s, not %s; moving disks is not done by this module; %s"
-            % (where, disks.volume_storage(volid), params["storage"], NOTHING)
-        )
-    if params["format"] and params["format"] != disks.volume_format(values):
-        raise InvalidRequest(
-            "%s has format %s, not %s; converting needs a disk move; %s"
-            % (where, disks.volume_format(values), params["format"], NOTHING)
-        )
-    current_size = disks.drive_size(values)
-    result = {"disk": slot, "volume": volid, "size": disks.size_text(current_size)}
-    text = ctx.config[slot]
-    resize = {}
-    if params["size"] is not None:
-        size = parse_size(params["size"])
-        if current_size is None:
-            raise InvalidRequest(
-                "%s has no recorded size (size= missing), cannot compare it with %s; %s"
-                % (where, format_size(size), NOTHING)
-            )
-        if size < current_size:
-            raise InvalidRequest(
-                "%s is %s; shrinking it to %s is not supported; %s"
-                % (where, format_size(current_size), format_size(size), NOTHING)
-            )
-        if size > current_size:
-            resize = {slot: format_size(size)}
-            text = property_string.format(dict(values, size=format_size(size)), fmt)
-    desired = {}
-    for key, value in wanted_options(params).items():
-        if not property_string.same_value(key, values.get(key, UNSET_MEANS[key]), value, fmt):
-            desired[key] = value
-    merged, changed = property_string.merge(text, desired, fmt)
-    options = ", ".join("%s=%s" % (key, property_string.to_text(desired[key])) for key in changed)
-    if resize:
-        summary = "grow %s from %s to %s" % (slot, format_size(current_size), resize[slot])
-        # One step per write: the engine sends the resize, re-plans and then sends the options.
-        return Change(
-            resize=resize,
-            set={slot: merged} if changed else None,
-            disk_formats={slot: fmt},
-            result=result,
-            summary=summary + (", then set " + options if changed else ""),
-        )
-    if changed:
-        return Change(set={slot: merged}, result=result, summary="set %s of %s" % (options, slot))
-    return Change(result=result)
-
-
-def plan_absent(ctx, slot):
-    params = ctx.params
-    if slot in ctx.config:
-        volid = inspect(ctx, slot)["file"]
-        result = {"disk": slot, "volume": volid}
-        if not params["purge"]:
-            return Change(
-                delete=[slot],
-                remember={"detached": volid},
-                result=result,
-                summary="detach %s (volume %s)" % (slot, volid),
-            )
-        return Change(
-            delete=[slot],
-            remember={"detached": volid, "purge": True},
-            result=dict(result, destroyed_volume=volid),
-            summary="detach %s and destroy its volume %s" % (slot, volid),
-        )
-    volid = ctx.memory.get("detached")
-    if volid is None:
-        return Change(result={"disk": slot})
-    result = {"disk": slot, "volume": volid}
-    if not ctx.memory.get("purge"):
-        return Change(result=result)
-    unused = disks.find_unused(ctx.config, volid)
-    if unused:
-        return Change(
-            delete=[unused],
-            remember={"destroyed": volid},
-            result=dict(result, destroyed_volume=volid),
-            summary="destroy volume %s (%s)" % (volid, unused),
-        )
-    if ctx.memory.get("destroyed") == volid:
-        return Change(result=dict(result, destroyed_volume=volid))
-    if slot in ctx.state.pending:
-        return Change(
-            result=dict(
-                result,
-                msg="detached %s of %s on %s, but the removal is pending until the VM "
-                "reboots; volume %s was not destroyed, run again after the reboot"
-                % (slot, ctx.guest.label, ctx.guest.node, volid),
-            )
-        )
-    raise InvalidRequest(
-        "detached %s of %s, but its volume %s did not become an unused disk, so it was not "
-        "destroyed" % (slot, ctx.guest.label, volid)
-    )
+from ansible_collections.pve.config.plugins.module_utils.disk import OPTIONS, check_params, plan
 
 
 def main():
-    run_config_module(OPTIONS, "qemu", plan, prepare=prepare)
+    run_config_module(OPTIONS, "qemu", plan, prepare=check_params)
 
 
 if __name__ == "__main__":

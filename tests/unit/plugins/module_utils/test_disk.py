@@ -41,23 +41,6 @@ def test_parse_slot_errors(slot, message):
 
 
 @pytest.mark.parametrize(
-    "key,expected",
-    [
-        ("scsi1", True),
-        ("ide2", True),
-        ("virtio15", True),
-        ("virtio16", False),
-        ("unused0", False),
-        ("net0", False),
-        ("efidisk0", False),
-        ("tpmstate0", False),
-    ],
-)
-def test_is_disk_slot(key, expected):
-    assert disk.is_disk_slot(key) is expected
-
-
-@pytest.mark.parametrize(
     "bus,configs,expected",
     [
         ("scsi", [{}], "scsi0"),
@@ -135,15 +118,30 @@ def test_find_unused_and_storage():
     assert disk.volume_storage("local-lvm:vm-100-disk-1") == "local-lvm"
 
 
-def test_disks_view():
+def test_unused_volumes_in_index_order():
     config = {
+        "unused10": "local-lvm:vm-100-disk-3",
+        "unused2": "local-lvm:vm-100-disk-2",
         "scsi0": "local-lvm:vm-100-disk-0,size=8G",
-        "ide2": "none,media=cdrom",
-        "net0": "virtio=BC:24:11:0:1:0",
-        "unused0": "local-lvm:vm-100-disk-9",
-        "name": "web01",
+        "unused0": "local-lvm:vm-100-disk-1",
     }
-    assert disk.disks(config) == {
-        "scsi0": {"file": "local-lvm:vm-100-disk-0", "size": "8G"},
-        "ide2": {"file": "none", "media": "cdrom"},
-    }
+    assert list(disk.unused_volumes(config).items()) == [
+        ("unused0", "local-lvm:vm-100-disk-1"),
+        ("unused2", "local-lvm:vm-100-disk-2"),
+        ("unused10", "local-lvm:vm-100-disk-3"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "volid,owner",
+    [
+        ("local-lvm:vm-100-disk-1", 100),
+        ("local:100/vm-100-disk-0.qcow2", 100),
+        ("local-lvm:base-9000-disk-0/vm-101-disk-0", 101),  # linked clone: the clone owns it
+        ("local-zfs:subvol-200-disk-0", 200),
+        ("nfs:iso/debian.iso", None),
+        ("local-lvm:mydisk", None),
+    ],
+)
+def test_volume_owner(volid, owner):
+    assert disk.volume_owner(volid) == owner

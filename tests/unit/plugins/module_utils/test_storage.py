@@ -5,7 +5,14 @@ from harness import pve_error, requests_made, url
 from responses import matchers
 
 from ansible_collections.pve.config.plugins.module_utils.errors import ApiError, InvalidRequest
-from ansible_collections.pve.config.plugins.module_utils.storage import check_storage
+from ansible_collections.pve.config.plugins.module_utils.storage import (
+    allocation_unit,
+    check_storage,
+    round_up,
+    volume_size,
+)
+
+MIB = 1024**2
 
 LVM = {
     "storage": "local-lvm",
@@ -75,3 +82,46 @@ def test_other_api_errors_are_not_hidden(api, pve):
     )
     with pytest.raises(ApiError, match="403 Permission check failed"):
         check_storage(pve, "pve1", "local-lvm")
+
+
+@pytest.mark.parametrize(
+    "kind,unit", [("lvmthin", 4 * MIB), ("lvm", 4 * MIB), ("zfspool", MIB), ("rbd", MIB), ("dir", MIB)]
+)
+def test_allocation_unit_by_storage_type(api, pve, kind, unit):
+    answer(api, [dict(LVM, type=kind)])
+    assert allocation_unit(pve, "pve1", "local-lvm") == unit
+
+
+def test_allocation_unit_of_a_storage_the_node_does_not_list_is_whole_mib(api, pve):
+    answer(api, [])
+    assert allocation_unit(pve, "pve1", "local-lvm") == MIB
+
+
+@pytest.mark.parametrize(
+    "size,unit,expected", [(1, MIB, MIB), (MIB, MIB, MIB), (MIB + 1, MIB, 2 * MIB), (10 * MIB, 4 * MIB, 12 * MIB)]
+)
+def test_round_up(size, unit, expected):
+    assert round_up(size, unit) == expected
+
+
+CONTENT = "nodes/pve1/storage/local-lvm/content"
+CONTENT_QUERY = [matchers.query_param_matcher({"content": "images", "vmid": "100"})]
+
+
+@pytest.mark.parametrize(
+    "items,expected",
+    [
+        ([{"volid": "local-lvm:vm-100-disk-1", "size": 12 * MIB}], 12 * MIB),
+        ([{"volid": "local-lvm:vm-100-disk-0", "size": 8 * MIB}], None),
+        ([{"volid": "local-lvm:vm-100-disk-1", "approximate-size": 12 * MIB}], None),
+    ],
+)
+def test_volume_size(api, pve, items, expected):
+    api.get(url(CONTENT), json={"data": items}, match=CONTENT_QUERY)
+    assert volume_size(pve, "pve1", "local-lvm:vm-100-disk-1", 100) == expected
+    assert requests_made(api) == [("GET", "/" + CONTENT, {"content": "images", "vmid": "100"})]
+
+
+def test_volume_size_that_may_not_be_listed_is_unknown(api, pve):
+    pve_error(api, "GET", CONTENT, "Permission check failed (/storage/local-lvm, Datastore.Audit)", status=403)
+    assert volume_size(pve, "pve1", "local-lvm:vm-100-disk-1", 100) is None

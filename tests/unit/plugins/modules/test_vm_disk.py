@@ -33,6 +33,9 @@ LVM = {
 
 GETS = [("GET", "/cluster/resources", {"type": "vm"}), ("GET", "/" + PATH + "/pending", {})]
 STORAGE_GET = ("GET", "/nodes/pve1/storage", {"storage": "local-lvm"})
+CONTENT_GET = ("GET", "/nodes/pve1/storage/local-lvm/content", {"content": "images", "vmid": "100"})
+GIB = 1024**3
+MIB = 1024**2
 
 
 def guest(api, config=None, digest="d1", **kw):
@@ -54,6 +57,16 @@ def storage(api, name="local-lvm", items=None):
         url("nodes/pve1/storage"),
         json={"data": [dict(LVM)] if items is None else items},
         match=[matchers.query_param_matcher({"storage": name})],
+    )
+
+
+def content(api, *volumes):
+    """GET .../storage/local-lvm/content?content=images&vmid=100: the volumes' actual sizes."""
+    items = [{"volid": volid, "format": "raw", "size": size, "vmid": 100} for volid, size in volumes]
+    api.get(
+        url("nodes/pve1/storage/local-lvm/content"),
+        json={"data": items},
+        match=[matchers.query_param_matcher({"content": "images", "vmid": "100"})],
     )
 
 
@@ -256,6 +269,7 @@ def test_check_mode_create_validates_storage_and_predicts(api):
 
 def test_grow_sends_resize_with_digest_and_waits(api):
     guest(api, dict(CONFIG, scsi1=DISK1))
+    content(api, ("local-lvm:vm-100-disk-0", 8 * GIB), ("local-lvm:vm-100-disk-1", 32 * GIB))
     put_resize(api, {"disk": "scsi1", "size": "40G", "digest": "d1"})
     task(api, RESIZE_UPID)
     grown = DISK1.replace("size=32G", "size=40G")
@@ -263,6 +277,7 @@ def test_grow_sends_resize_with_digest_and_waits(api):
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="40G"))
     assert not failed, result
     assert requests_made(api) == GETS + [
+        CONTENT_GET,
         ("PUT", "/" + PATH + "/resize", {"disk": "scsi1", "size": "40G", "digest": "d1"}),
         status_get(RESIZE_UPID),
         GETS[1],
@@ -274,6 +289,7 @@ def test_grow_sends_resize_with_digest_and_waits(api):
 
 def test_check_mode_grow_predicts_the_size(api):
     guest(api, dict(CONFIG, scsi1=DISK1))
+    content(api, ("local-lvm:vm-100-disk-1", 32 * GIB))
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=64), check=True)
     assert not failed and result["changed"] is True
     assert writes(api) == []
@@ -283,11 +299,12 @@ def test_check_mode_grow_predicts_the_size(api):
 @pytest.mark.parametrize("size", ["16G", 16, "16384M"])
 def test_shrink_is_refused(api, size):
     guest(api, dict(CONFIG, scsi1=DISK1))
+    storage(api)
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=size))
     assert failed
     assert "is 32G; shrinking it to 16G is not supported" in result["msg"]
     assert result["msg"].endswith("nothing was changed")
-    assert writes(api) == []
+    assert requests_made(api) == GETS + [STORAGE_GET]
 
 
 def test_option_change_keeps_the_other_sub_keys(api):
@@ -318,6 +335,7 @@ def test_discard_false_changes_on_to_ignore(api):
 
 def test_resize_and_option_change_are_two_writes_with_their_own_digest(api):
     guest(api, dict(CONFIG, scsi1=DISK1))
+    content(api, ("local-lvm:vm-100-disk-1", 32 * GIB))
     put_resize(api, {"disk": "scsi1", "size": "40G", "digest": "d1"})
     task(api, RESIZE_UPID)
     grown = DISK1.replace("size=32G", "size=40G")
@@ -328,6 +346,7 @@ def test_resize_and_option_change_are_two_writes_with_their_own_digest(api):
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=40, cache="writeback"))
     assert not failed, result
     assert requests_made(api) == GETS + [
+        CONTENT_GET,
         ("PUT", "/" + PATH + "/resize", {"disk": "scsi1", "size": "40G", "digest": "d1"}),
         status_get(RESIZE_UPID),
         GETS[1],
@@ -344,6 +363,7 @@ def test_resize_and_option_change_are_two_writes_with_their_own_digest(api):
 
 def test_check_mode_resize_and_options_predicts_both(api):
     guest(api, dict(CONFIG, scsi1=DISK1))
+    content(api, ("local-lvm:vm-100-disk-1", 32 * GIB))
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=40, cache="writeback"), check=True)
     assert not failed and writes(api) == []
     assert result["diff"] == {
@@ -409,7 +429,7 @@ def test_detach_and_purge_deletes_the_unused_entry(api):
     assert result["diff"] == {"before": {"scsi1": DISK1}, "after": {}}
     assert "unused1" not in result["config"] and result["config"]["unused0"] == "local-lvm:vm-100-disk-7"
     assert result["msg"] == (
-        "detach scsi1 and destroy its volume local-lvm:vm-100-disk-1; destroy volume "
+        "detach scsi1 to destroy its volume local-lvm:vm-100-disk-1; destroy volume "
         "local-lvm:vm-100-disk-1 (unused1) of QEMU VM 100 on pve1"
     )
 
@@ -421,7 +441,7 @@ def test_check_mode_purge_says_the_volume_would_be_destroyed(api):
     assert writes(api) == []
     assert result["diff"] == {"before": {"scsi1": DISK1}, "after": {}}
     assert result["destroyed_volume"] == "local-lvm:vm-100-disk-1"
-    assert result["msg"] == ("would detach scsi1 and destroy its volume local-lvm:vm-100-disk-1 of QEMU VM 100 on pve1")
+    assert result["msg"] == "would detach scsi1 to destroy its volume local-lvm:vm-100-disk-1 of QEMU VM 100 on pve1"
 
 
 def test_purge_of_a_pending_detach_destroys_nothing(api):
@@ -551,13 +571,31 @@ def test_bad_size_fails_before_any_request(api, size):
     assert requests_made(api) == []
 
 
-def test_size_that_is_no_whole_allocation_unit_is_refused_before_writing(api):
+@pytest.mark.parametrize(
+    "size,gib,created",
+    [("1.5K", "0.0009765625", "1M"), ("1536.5M", "1.5009765625", "1537M"), ("4097K", "0.0048828125", "5M")],
+)
+def test_new_disk_size_is_rounded_up_to_whole_mib_and_the_result_says_so(api, size, gib, created):
+    # Proxmox allocates what the storage can (LVM: 4 MiB extents); whole MiB fit every storage (storage.py).
     guest(api)
     storage(api)
-    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", storage="local-lvm", size="1.5K"))
-    assert failed and "size 1536 cannot be written as GiB for a new disk" in result["msg"]
-    assert result["msg"].endswith("nothing was changed")
-    assert writes(api) == []
+    post_config(api, {"scsi1": f"local-lvm:{gib}", "digest": "d1"})
+    task(api, UPID)
+    reread(api, dict(CONFIG, scsi1=f"local-lvm:vm-100-disk-1,size={created}"), "d2")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", storage="local-lvm", size=size))
+    assert not failed, result
+    assert writes(api) == [("POST", "/" + PATH + "/config", {"scsi1": f"local-lvm:{gib}", "digest": "d1"})]
+    assert result["size"] == created and result["size_rounded"] is True
+    assert "rounded up to whole MiB" in result["msg"] and result["msg"].startswith(f"create scsi1 ({created} on")
+
+
+def test_new_disk_of_whole_mib_is_not_rounded(api):
+    guest(api)
+    storage(api)
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", storage="local-lvm", size="100M"), check=True)
+    assert not failed, result
+    assert result["config"]["scsi1"] == "local-lvm:0.09765625" and "size_rounded" not in result
+    assert "rounded" not in result["msg"]
 
 
 def test_purge_with_present_is_refused(api):
@@ -649,6 +687,7 @@ def test_stale_digest_reported_by_the_resize_task_is_re_read_and_retried(api):
     # qemu-server checks the digest of a resize inside the task: the PUT answers a UPID and the task ends
     # with "checksum mismatch"; the module must re-read and resize again with the new digest.
     guest(api, dict(CONFIG, scsi1=DISK1))
+    content(api, ("local-lvm:vm-100-disk-1", 32 * GIB))
     stale = "UPID:pve1:000A1B3E:0012D9A1:67A0B1D1:resize:100:root@pam!ci:"
     api.put(
         url(PATH + "/resize"),
@@ -665,3 +704,297 @@ def test_stale_digest_reported_by_the_resize_task_is_re_read_and_retried(api):
     assert not failed, result
     assert [w[2]["digest"] for w in writes(api)] == ["d1", "d2"]
     assert result["changed"] is True and result["task"] == RESIZE_UPID
+
+
+# --- sizes as the storage allocates them (issue 13.5) -------------------------------------------------------
+
+SMALL = "local-lvm:vm-100-disk-1,iothread=1,size=10M"
+
+
+def test_rerun_after_the_storage_rounded_up_is_no_change(api):
+    # An option write makes qemu-server record the volume's actual size (create_disks: volume_size_info):
+    # LVM made the 10M disk 12M (4 MiB extents); asking 10M again is no shrink and no change.
+    guest(api, dict(CONFIG, scsi1=SMALL.replace("size=10M", "size=12M")))
+    storage(api)
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="10M"))
+    assert not failed, result
+    assert result["changed"] is False and result["size"] == "12M" and result["size_rounded"] is True
+    assert requests_made(api) == GETS + [STORAGE_GET]
+
+
+def test_larger_by_whole_mib_rounding_needs_no_storage_type(api):
+    guest(api, dict(CONFIG, scsi1=SMALL))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="9.5M"))
+    assert not failed, result
+    assert result["changed"] is False and result["size_rounded"] is True
+    assert requests_made(api) == GETS
+
+
+@pytest.mark.parametrize("kind", ["zfspool", "rbd", "dir"])
+def test_larger_than_whole_mib_on_a_storage_without_extents_is_a_shrink(api, kind):
+    guest(api, dict(CONFIG, scsi1=SMALL.replace("size=10M", "size=12M")))
+    storage(api, items=[dict(LVM, type=kind)])
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="10M"))
+    assert failed and "is 12M; shrinking it to 10M is not supported" in result["msg"]
+    assert writes(api) == []
+
+
+def test_shrink_beyond_the_extent_is_refused(api):
+    guest(api, dict(CONFIG, scsi1=SMALL.replace("size=10M", "size=12M")))
+    storage(api)
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="7M"))
+    assert failed and "is 12M; shrinking it to 7M is not supported; nothing was changed" in result["msg"]
+    assert writes(api) == []
+
+
+def test_grow_that_the_volume_already_has_is_done_without_a_write(api):
+    # config says 10M, the LVM volume is 12M: resize_vm would answer "shrinking disks is not supported" to 11M
+    # and return without writing for 12M, so neither is sent.
+    guest(api, dict(CONFIG, scsi1=SMALL))
+    content(api, ("local-lvm:vm-100-disk-1", 12 * MIB))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="11M"))
+    assert not failed, result
+    assert result["changed"] is False and result["size_rounded"] is True and result["size"] == "10M"
+    assert requests_made(api) == GETS + [CONTENT_GET]
+
+
+def test_grow_is_asked_in_whole_mib(api):
+    guest(api, dict(CONFIG, scsi1=SMALL))
+    content(api, ("local-lvm:vm-100-disk-1", 10 * MIB))
+    put_resize(api, {"disk": "scsi1", "size": "12M", "digest": "d1"})
+    task(api, RESIZE_UPID)
+    reread(api, dict(CONFIG, scsi1=SMALL.replace("size=10M", "size=12M")), "d2")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="11.5M"))
+    assert not failed, result
+    assert writes(api) == [("PUT", "/" + PATH + "/resize", {"disk": "scsi1", "size": "12M", "digest": "d1"})]
+    assert result["changed"] is True and result["size"] == "12M" and result["size_rounded"] is True
+
+
+def test_grow_when_the_volume_size_cannot_be_listed_leaves_the_check_to_proxmox(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    pve_error(api, "GET", "nodes/pve1/storage/local-lvm/content", "Permission check failed", status=403)
+    put_resize(api, {"disk": "scsi1", "size": "40G", "digest": "d1"})
+    task(api, RESIZE_UPID)
+    reread(api, dict(CONFIG, scsi1=DISK1.replace("size=32G", "size=40G")), "d2")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="40G"))
+    assert not failed, result
+    assert writes(api) == [("PUT", "/" + PATH + "/resize", {"disk": "scsi1", "size": "40G", "digest": "d1"})]
+
+
+# --- resize decisions on the drive in effect (issue 13.6) ----------------------------------------------------
+
+
+def test_grow_with_a_pending_option_change_resizes_once(api):
+    # Running VM, cache=writeback pending on scsi1. resize_vm rewrites the current drive only, so after the
+    # resize the pending value still says 32G: the size is compared with the current one, the cache with the
+    # pending one, and the run ends after one resize.
+    pending_value = DISK1 + ",cache=writeback"
+    guest(api, dict(CONFIG, scsi1=DISK1), pending_values={"scsi1": pending_value})
+    content(api, ("local-lvm:vm-100-disk-1", 32 * GIB))
+    put_resize(api, {"disk": "scsi1", "size": "40G", "digest": "d1"})
+    task(api, RESIZE_UPID)
+    grown = DISK1.replace("size=32G", "size=40G")
+    reread(api, dict(CONFIG, scsi1=grown), "d2", pending_values={"scsi1": pending_value})
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="40G", cache="writeback"))
+    assert not failed, result
+    assert requests_made(api) == GETS + [
+        CONTENT_GET,
+        ("PUT", "/" + PATH + "/resize", {"disk": "scsi1", "size": "40G", "digest": "d1"}),
+        status_get(RESIZE_UPID),
+        GETS[1],
+    ]
+    assert result["changed"] is True and result["size"] == "40G"
+    assert result["pending"] == {"scsi1": pending_value}
+
+
+def test_rerun_after_growing_a_disk_with_a_pending_change_is_no_change(api):
+    pending_value = DISK1 + ",cache=writeback"
+    guest(api, dict(CONFIG, scsi1=DISK1.replace("size=32G", "size=40G")), pending_values={"scsi1": pending_value})
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="40G", cache="writeback"))
+    assert not failed, result
+    assert result["changed"] is False and requests_made(api) == GETS
+
+
+def test_option_change_is_compared_with_the_pending_drive(api):
+    pending_value = DISK1 + ",cache=writeback"
+    guest(api, dict(CONFIG, scsi1=DISK1), pending_values={"scsi1": pending_value})
+    wanted = pending_value.replace("cache=writeback", "cache=unsafe")
+    put_config(api, {"scsi1": wanted, "digest": "d1"})
+    reread(api, dict(CONFIG, scsi1=DISK1), "d2", pending_values={"scsi1": wanted})
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="32G", cache="unsafe"))
+    assert not failed, result
+    assert writes(api) == [("PUT", "/" + PATH + "/config", {"scsi1": wanted, "digest": "d1"})]
+
+
+def test_grow_of_a_disk_that_is_only_pending_is_refused(api):
+    guest(api, CONFIG, pending_values={"sata0": "local-lvm:vm-100-disk-4,size=4G"})
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="sata0", size="8G"))
+    assert failed
+    assert "sata0 (local-lvm:vm-100-disk-4) of VM 100 is pending until the VM reboots" in result["msg"]
+    assert "grow it to 8G after the reboot; nothing was changed" in result["msg"]
+    assert requests_made(api) == GETS
+
+
+# --- if_exists: fail (issue 9.5) -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "slot,config,kw,words",
+    [
+        ("scsi0", CONFIG, {}, "slot scsi0 of QEMU VM 100 is in use (local-lvm:vm-100-disk-0, 8G)"),
+        ("ide2", CONFIG, {}, "slot ide2 of QEMU VM 100 is in use (CD-ROM drive none)"),
+        (
+            "scsi1",
+            dict(CONFIG, scsi1=DISK1),
+            dict(deletes=("scsi1",)),
+            "slot scsi1 of QEMU VM 100 is in use (local-lvm:vm-100-disk-1, 32G, its removal pending until the VM "
+            "reboots)",
+        ),
+        ("sata0", CONFIG, dict(pending_values={"sata0": "local-lvm:vm-100-disk-4,size=4G"}), "slot sata0"),
+    ],
+)
+def test_if_exists_fail_refuses_an_occupied_slot_before_any_write(api, slot, config, kw, words):
+    guest(api, config, **kw)
+    result, failed = run_module(
+        "vm_disk", dict(vmid=100, disk=slot, storage="local-lvm", size=64, cache="writeback", if_exists="fail")
+    )
+    assert failed
+    assert words in result["msg"] and result["msg"].endswith("if_exists=fail creates disks only; nothing was changed")
+    assert requests_made(api) == GETS
+
+
+def test_if_exists_fail_creates_in_an_empty_slot_and_accepts_its_own_disk_after_the_write(api):
+    guest(api)
+    storage(api)
+    post_config(api, {"scsi1": "local-lvm:64", "digest": "d1"})
+    task(api, UPID)
+    reread(api, dict(CONFIG, scsi1="local-lvm:vm-100-disk-1,size=64G"), "d2")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", storage="local-lvm", size=64, if_exists="fail"))
+    assert not failed, result
+    assert result["changed"] is True and result["volume"] == "local-lvm:vm-100-disk-1"
+    assert len(writes(api)) == 1
+
+
+def test_if_exists_fail_with_the_first_free_slot(api):
+    guest(api)
+    storage(api)
+    result, failed = run_module("vm_disk", dict(vmid=100, storage="local-lvm", size=4, if_exists="fail"), check=True)
+    assert not failed and result["disk"] == "scsi1" and result["changed"] is True
+
+
+def test_if_exists_update_is_the_default(api):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", cache="writeback"), check=True)
+    assert not failed and result["changed"] is True
+
+
+def test_if_exists_rejects_other_values(api):
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=4, if_exists="replace"))
+    assert failed and "if_exists" in result["msg"] and requests_made(api) == []
+
+
+# --- volumes left behind (issue 9.4) -------------------------------------------------------------------------
+
+SNAPSHOT_HELD = "unable to delete 'local-lvm:vm-100-disk-1' - volume is still in use (snapshot?)"
+
+
+def detach_then_fail_destroy(api, message):
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    put_config(api, {"delete": "scsi1", "digest": "d1"})
+    reread(api, dict(CONFIG, unused0="local-lvm:vm-100-disk-1"), "d2")
+    pve_error(
+        api,
+        "PUT",
+        PATH + "/config",
+        message,
+        match=[matchers.urlencoded_params_matcher({"delete": "unused0", "digest": "d2"})],
+    )
+    return run_module("vm_disk", dict(vmid=100, disk="scsi1", state="absent", purge=True))
+
+
+def test_destroy_held_by_a_snapshot_names_the_unused_entry_left_behind(api):
+    result, failed = detach_then_fail_destroy(api, SNAPSHOT_HELD)
+    assert failed
+    assert result["msg"].endswith(
+        SNAPSHOT_HELD + "; volume local-lvm:vm-100-disk-1 stays as unused0 of QEMU VM 100: a snapshot still uses "
+        "it; delete the snapshots that hold it, then run again with disk: unused0, state: absent, purge: true; "
+        "already applied: detach scsi1 to destroy its volume local-lvm:vm-100-disk-1"
+    )
+    assert result["unused"] == "unused0" and result["volume"] == "local-lvm:vm-100-disk-1"
+    assert "destroyed_volume" not in result
+
+
+def test_other_destroy_failure_says_it_was_not_confirmed(api):
+    result, failed = detach_then_fail_destroy(api, "storage 'local-lvm' is not online")
+    assert failed
+    assert (
+        "volume local-lvm:vm-100-disk-1 (unused0 of QEMU VM 100) was not confirmed destroyed: to destroy it, run "
+        "again with disk: unused0, state: absent, purge: true; already applied: detach scsi1" in result["msg"]
+    )
+    assert result["unused"] == "unused0"
+
+
+def test_naming_the_unused_entry_destroys_its_volume(api):
+    config = dict(CONFIG, unused0="local-lvm:vm-100-disk-1", unused1="local-lvm:vm-100-disk-7")
+    guest(api, config)
+    put_config(api, {"delete": "unused0", "digest": "d1"})
+    reread(api, dict(CONFIG, unused1="local-lvm:vm-100-disk-7"), "d2")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="UNUSED0", state="absent", purge=True))
+    assert not failed, result
+    assert requests_made(api) == GETS + [
+        ("PUT", "/" + PATH + "/config", {"delete": "unused0", "digest": "d1"}),
+        GETS[1],
+    ]
+    assert result["changed"] is True and result["destroyed_volume"] == "local-lvm:vm-100-disk-1"
+    assert result["disk"] == "unused0" and result["volume"] == "local-lvm:vm-100-disk-1"
+    assert result["diff"] == {"before": {"unused0": "local-lvm:vm-100-disk-1"}, "after": {}}
+    assert result["msg"] == "destroy volume local-lvm:vm-100-disk-1 (unused0) of QEMU VM 100 on pve1"
+
+
+def test_naming_the_unused_entry_in_check_mode(api):
+    guest(api, dict(CONFIG, unused0="local-lvm:vm-100-disk-1"))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="unused0", state="absent", purge=True), check=True)
+    assert not failed and result["changed"] is True and writes(api) == []
+    assert result["destroyed_volume"] == "local-lvm:vm-100-disk-1"
+
+
+def test_naming_an_empty_unused_entry_is_no_change(api):
+    guest(api)
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="unused3", state="absent", purge=True))
+    assert not failed and result["changed"] is False and requests_made(api) == GETS
+    assert result["disk"] == "unused3" and "destroyed_volume" not in result
+
+
+def test_unused_entry_of_a_volume_the_vm_does_not_own_is_removed_without_claiming_a_destroy(api):
+    guest(api, dict(CONFIG, unused0="local-lvm:vm-200-disk-0"))
+    put_config(api, {"delete": "unused0", "digest": "d1"})
+    reread(api, CONFIG, "d2")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="unused0", state="absent", purge=True))
+    assert not failed, result
+    assert "destroyed_volume" not in result
+    assert "volume local-lvm:vm-200-disk-0 is not owned by VM 100, so Proxmox keeps it" in result["msg"]
+
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (dict(state="absent"), "removing unused0 destroys its volume"),
+        (dict(state="present", size=4, storage="local-lvm"), "disk unused0 is an unused volume, not a disk slot"),
+        (dict(state="absent", purge=True, disk="unused256"), "'unused256' is out of range: unused volumes are unused0"),
+    ],
+)
+def test_unused_entry_needs_absent_and_purge(api, args, words):
+    result, failed = run_module("vm_disk", dict(dict(vmid=100, disk="unused0"), **args))
+    assert failed and words in result["msg"] and result["msg"].endswith("nothing was changed")
+    assert requests_made(api) == []
+
+
+def test_rerun_of_the_purge_after_a_failed_destroy_names_the_unused_volumes(api):
+    guest(api, dict(CONFIG, unused0="local-lvm:vm-100-disk-1"))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", state="absent", purge=True))
+    assert not failed and result["changed"] is False and requests_made(api) == GETS
+    assert result["unused"] == {"unused0": "local-lvm:vm-100-disk-1"}
+    assert result["msg"] == (
+        "scsi1 of QEMU VM 100 on pve1 is empty, nothing to detach; the VM keeps the unused volumes unused0 "
+        "(local-lvm:vm-100-disk-1): to destroy one, run with disk: unusedN, state: absent, purge: true"
+    )
