@@ -819,11 +819,11 @@ def test_option_change_is_compared_with_the_pending_drive(api):
     pending_value = DISK1 + ",cache=writeback"
     guest(api, dict(CONFIG, scsi1=DISK1), pending_values={"scsi1": pending_value})
     wanted = pending_value.replace("cache=writeback", "cache=unsafe")
-    put_config(api, {"scsi1": wanted, "digest": "d1"})
+    config_task(api, {"scsi1": wanted, "digest": "d1"})
     reread(api, dict(CONFIG, scsi1=DISK1), "d2", pending_values={"scsi1": wanted})
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="32G", cache="unsafe"))
     assert not failed, result
-    assert writes(api) == [("PUT", "/" + PATH + "/config", {"scsi1": wanted, "digest": "d1"})]
+    assert writes(api) == [("POST", "/" + PATH + "/config", {"scsi1": wanted, "digest": "d1"})]
 
 
 def test_grow_of_a_disk_that_is_only_pending_is_refused(api):
@@ -899,16 +899,15 @@ SNAPSHOT_HELD = "unable to delete 'local-lvm:vm-100-disk-1' - volume is still in
 
 
 def detach_then_fail_destroy(api, message):
+    # qemu-server's delete=unusedN runs try_deallocate_drive inside the qmconfig task: its error is the task's
+    # exit status (the engine reads the log tail).
     guest(api, dict(CONFIG, scsi1=DISK1))
-    put_config(api, {"delete": "scsi1", "digest": "d1"})
+    config_task(api, {"delete": "scsi1", "digest": "d1"})
     reread(api, dict(CONFIG, unused0="local-lvm:vm-100-disk-1"), "d2")
-    pve_error(
-        api,
-        "PUT",
-        PATH + "/config",
-        message,
-        match=[matchers.urlencoded_params_matcher({"delete": "unused0", "digest": "d2"})],
-    )
+    failing = "UPID:pve1:000A1B4F:0012DA00:67A0B1E0:qmconfig:100:root@pam!ci:"
+    post_config(api, {"delete": "unused0", "digest": "d2"}, data=failing)
+    task(api, failing, exitstatus=message, log=["TASK ERROR: " + message])
+    reread(api, dict(CONFIG, unused0="local-lvm:vm-100-disk-1"), "d3")
     return run_module("vm_disk", dict(vmid=100, disk="scsi1", state="absent", purge=True))
 
 
@@ -937,12 +936,13 @@ def test_other_destroy_failure_says_it_was_not_confirmed(api):
 def test_naming_the_unused_entry_destroys_its_volume(api):
     config = dict(CONFIG, unused0="local-lvm:vm-100-disk-1", unused1="local-lvm:vm-100-disk-7")
     guest(api, config)
-    put_config(api, {"delete": "unused0", "digest": "d1"})
+    config_task(api, {"delete": "unused0", "digest": "d1"})
     reread(api, dict(CONFIG, unused1="local-lvm:vm-100-disk-7"), "d2")
     result, failed = run_module("vm_disk", dict(vmid=100, disk="UNUSED0", state="absent", purge=True))
     assert not failed, result
     assert requests_made(api) == GETS + [
-        ("PUT", "/" + PATH + "/config", {"delete": "unused0", "digest": "d1"}),
+        ("POST", "/" + PATH + "/config", {"delete": "unused0", "digest": "d1"}),
+        status_get(UPID),
         GETS[1],
     ]
     assert result["changed"] is True and result["destroyed_volume"] == "local-lvm:vm-100-disk-1"
@@ -967,7 +967,7 @@ def test_naming_an_empty_unused_entry_is_no_change(api):
 
 def test_unused_entry_of_a_volume_the_vm_does_not_own_is_removed_without_claiming_a_destroy(api):
     guest(api, dict(CONFIG, unused0="local-lvm:vm-200-disk-0"))
-    put_config(api, {"delete": "unused0", "digest": "d1"})
+    config_task(api, {"delete": "unused0", "digest": "d1"})
     reread(api, CONFIG, "d2")
     result, failed = run_module("vm_disk", dict(vmid=100, disk="unused0", state="absent", purge=True))
     assert not failed, result
