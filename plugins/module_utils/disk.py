@@ -25,6 +25,7 @@ import re
 from ansible_collections.pve.config.plugins.module_utils import property_string
 from ansible_collections.pve.config.plugins.module_utils.change import Change
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
+from ansible_collections.pve.config.plugins.module_utils.option_ranges import SLOTS
 from ansible_collections.pve.config.plugins.module_utils.storage import (
     allocation_unit,
     check_storage,
@@ -32,11 +33,13 @@ from ansible_collections.pve.config.plugins.module_utils.storage import (
     volume_size,
 )
 from ansible_collections.pve.config.plugins.module_utils.units import MIB, format_size, gib_for_allocation, parse_size
+from ansible_collections.pve.config.plugins.module_utils.validate import choices
 
 NOTHING = "nothing was changed"
-# Number of slots per bus, as the API schema lists them (ide0-3, sata0-5, scsi0-30, virtio0-15).
-BUS_SLOTS = {"ide": 4, "sata": 6, "scsi": 31, "virtio": 16}
-MAX_UNUSED = 256  # qemu-server QemuServer/Drive.pm $MAX_UNUSED_DISKS: unused0 to unused255
+# Number of slots per bus (ide0-3, sata0-5, scsi0-30, virtio0-15) and of unusedN entries, from the one table
+# (option_ranges.SLOTS: qemu-server QemuServer/Drive.pm $MAX_*_DISKS).
+BUS_SLOTS = {bus: SLOTS["qemu"][bus] for bus in ("ide", "sata", "scsi", "virtio")}
+MAX_UNUSED = SLOTS["qemu"]["unused"]
 SLOT = re.compile(r"^(?P<bus>[a-z]+)(?P<index>\d+)$")
 UNUSED = re.compile(r"^unused(?P<index>\d+)$")
 # Formats a volume name can end with (``local:100/vm-100-disk-0.qcow2``); block storages hold raw volumes.
@@ -56,7 +59,7 @@ OPTIONS = dict(
     storage=dict(type="str"),
     size=dict(type="raw"),
     if_exists=dict(type="str", default="update", choices=["update", "fail"]),
-    cache=dict(type="str", choices=["none", "writethrough", "writeback", "unsafe", "directsync"]),
+    cache=dict(type="str", choices=choices("qemu_scsi", "cache")),
     discard=dict(type="bool"),
     iothread=dict(type="bool"),
     ssd=dict(type="bool"),
