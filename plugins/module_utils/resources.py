@@ -9,27 +9,55 @@ PRIVATE to the pve.config collection.
 from __future__ import annotations
 
 import math
+import re
+
+from ansible.module_utils.common.warnings import get_warning_messages, warn
 
 from ansible_collections.pve.config.plugins.module_utils import property_string
+from ansible_collections.pve.config.plugins.module_utils.change import Change
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.units import parse_memory_mib
 
 
-class Resource(object):
-    """One config key: how to compare it (``kind``), its range and its Proxmox default when unset."""
+class Stored(object):
+    """What Proxmox keeps in the config when a value is written: ``value``; ``accept``: config values that
+    already satisfy the request besides ``value``; ``note``: why ``value`` differs from the request (an Ansible
+    warning); ``remember``: facts the re-plans of the same run reuse (``Change.remember``)."""
 
-    def __init__(self, key, kind, minimum=None, maximum=None, default=None, fmt=None):
+    def __init__(self, value, accept=(), note=None, remember=None):
+        self.value = value
+        self.accept = set(accept) | {value}
+        self.note = note
+        self.remember = dict(remember or {})
+
+
+class Resource(object):
+    """One config key: how to compare it (``kind``), its range and its Proxmox default when unset.
+
+    ``stored(ctx, value)`` -> ``Stored``, for a key that Proxmox clamps or aligns on write (``cpuunits``,
+    hot-plugged ``memory``): the plan compares and writes the stored value, never the raw request.
+    ``pattern``: a ``str`` value must match it whole; ``what`` says in words what it accepts.
+    """
+
+    def __init__(
+        self, key, kind, minimum=None, maximum=None, default=None, fmt=None, stored=None, pattern=None, what=None
+    ):
         self.key = key
         self.kind = kind  # int | float | memory | str
         self.minimum = minimum
         self.maximum = maximum
         self.default = default
         self.fmt = fmt  # property-string format whose default key holds the value (QEMU memory, cpu)
+        self.stored = stored
+        self.pattern = pattern
+        self.what = what
 
     def check(self, value):
         """Normalise a user value; raise InvalidRequest naming the key and value when out of range."""
         if self.kind == "memory":
             value = parse_memory_mib(value, what=self.key, allow_zero=self.minimum == 0)
+        if self.kind in ("int", "float") and isinstance(value, bool):  # Ansible's int type keeps True as True
+            raise InvalidRequest("%s must be a number, got the boolean %s; nothing was changed" % (self.key, value))
         if self.kind == "float" and math.isnan(value):  # NaN passes every range check
             raise InvalidRequest("%s must be a number, got %s; nothing was changed" % (self.key, value))
         if self.kind in ("int", "memory", "float"):
@@ -43,6 +71,8 @@ class Resource(object):
                 )
         if self.kind == "str" and not str(value).strip():
             raise InvalidRequest("%s must not be empty; nothing was changed" % self.key)
+        if self.pattern and not re.match(r"\A(?:%s)\Z" % self.pattern, str(value)):
+            raise InvalidRequest("%s takes %s, got %r; nothing was changed" % (self.key, self.what, value))
         return value
 
     def current(self, config):
@@ -78,16 +108,42 @@ def check_params(params, resources):
             params[res.key] = res.check(params[res.key])
 
 
-def plan_resources(config, params, resources):
-    """``{key: raw value}`` for each given resource whose value differs from the config."""
-    to_set = {}
+class ResourcePlan(object):
+    """The outcome of ``plan_resources``: ``set`` (key -> raw value to write), ``notes`` (values Proxmox
+    stores differently from the request, in words) and ``remember`` (facts for the re-plans)."""
+
+    def __init__(self):
+        self.set = {}
+        self.notes = []
+        self.remember = {}
+
+    def change(self):
+        """The ``Change`` to apply; each note becomes an Ansible warning and the result key ``normalised``."""
+        for note in self.notes:
+            if note not in get_warning_messages():  # every round re-plans: one warning per note
+                warn(note)  # what AnsibleModule.warn calls; the module result carries it as a warning
+        result = {"normalised": list(self.notes)} if self.notes else {}
+        return Change(set=self.set, remember=self.remember, result=result)
+
+
+def plan_resources(ctx, resources):
+    """A ``ResourcePlan`` of each resource given in ``ctx.params`` whose value differs from ``ctx.config``,
+    compared in the form Proxmox stores it (``Resource.stored``)."""
+    plan = ResourcePlan()
     for res in resources:
-        wanted = params.get(res.key)
+        wanted = ctx.params.get(res.key)
         if wanted is None:
             continue
-        if res.current(config) != wanted:
-            to_set[res.key] = res.write(config, wanted)
-    return to_set
+        current = res.current(ctx.config)
+        if current == wanted:
+            continue
+        stored = res.stored(ctx, wanted) if res.stored else Stored(wanted)
+        if stored.note:
+            plan.notes.append(stored.note)
+        plan.remember.update(stored.remember)
+        if current not in stored.accept:
+            plan.set[res.key] = res.write(ctx.config, stored.value)
+    return plan
 
 
 def effective(config, to_set, res):

@@ -41,7 +41,10 @@ options:
     type: float
   cpuunits:
     description:
-      - CPU weight for the kernel fair scheduler, V(0) to V(500000) (clamped to V(1)-V(10000) by cgroup v2 hosts).
+      - CPU weight for the kernel fair scheduler, V(0) to V(500000).
+      - Proxmox clamps it when it writes the config, depending on the node's cgroup version (C(cgroup-mode) in
+        C(/cluster/resources)); cgroup v2 stores at most V(10000), cgroup v1 at least V(2). The module compares
+        with the value Proxmox stores, so a re-run does not change anything, and warns (see RV(normalised)).
     type: int
 seealso:
   - module: pve.config.vm_resources
@@ -127,10 +130,17 @@ task:
   description: UPID of the last Proxmox task waited for.
   returned: when a task ran
   type: str
+normalised:
+  description:
+    - Requested values that Proxmox stores differently (clamped O(cpuunits)), in words. Each is also an Ansible warning.
+  returned: when a requested value is stored differently
+  type: list
+  elements: str
+  sample: ["cpuunits 500000 is stored as 10000: node pve1 uses cgroup v2, where Proxmox clamps cpuunits to at most 10000"]
 """
 
 from ansible_collections.pve.config.plugins.module_utils.apply import run_config_module
-from ansible_collections.pve.config.plugins.module_utils.change import Change
+from ansible_collections.pve.config.plugins.module_utils.cgroup import stored_cpuunits
 from ansible_collections.pve.config.plugins.module_utils.resources import Resource, check_params, plan_resources
 
 # LXC memory and swap are plain integers of MiB (no property string, unlike QEMU memory); ranges and
@@ -140,7 +150,7 @@ RESOURCES = [
     Resource("swap", "memory", minimum=0, default=512),
     Resource("cores", "int", minimum=1, maximum=8192),
     Resource("cpulimit", "float", minimum=0, maximum=8192, default=0.0),
-    Resource("cpuunits", "int", minimum=0, maximum=500000),
+    Resource("cpuunits", "int", minimum=0, maximum=500000, stored=stored_cpuunits),
 ]
 
 OPTIONS = dict(
@@ -157,7 +167,7 @@ def prepare(params):
 
 
 def plan(ctx):
-    return Change(set=plan_resources(ctx.config, ctx.params, RESOURCES))
+    return plan_resources(ctx, RESOURCES).change()
 
 
 def main():

@@ -23,11 +23,15 @@ options:
   memory:
     description:
       - Memory of the VM in MiB, or a size with unit such as V(4G) or V(512M). Must be a positive whole number of MiB, at least V(16).
+      - A running VM whose C(hotplug) includes C(memory) (with C(numa) on) gets memory in whole DIMMs (512 MiB each
+        above the first 1024 MiB, larger ones further up); Proxmox stores the DIMM boundary it reaches. The module
+        compares with that boundary, so a re-run does not change anything, and warns (see RV(normalised)).
     type: raw
   balloon:
     description:
-      - Minimum memory in MiB for the balloon device; V(0) disables ballooning. Must not exceed O(memory).
-    type: int
+      - Minimum memory for the balloon device in MiB, or a size with unit such as V(2G); V(0) disables ballooning.
+        Must not exceed O(memory).
+    type: raw
   cores:
     description:
       - Number of cores per socket.
@@ -42,7 +46,9 @@ options:
     type: int
   cpu:
     description:
-      - Emulated CPU type, such as V(host), V(x86-64-v2-AES) or V(kvm64). Other CPU options (flags) are kept.
+      - Emulated CPU type, such as V(host), V(x86-64-v2-AES), V(kvm64) or V(custom-NAME); the type only.
+        The other CPU options of the VM (C(flags), C(hidden), C(phys-bits), C(guest-phys-bits), C(level)...)
+        are kept as they are; a value with a comma or V(=) in it is refused before anything is written.
     type: str
   cpulimit:
     description:
@@ -51,6 +57,9 @@ options:
   cpuunits:
     description:
       - CPU weight for the kernel fair scheduler, V(1) to V(262144).
+      - Proxmox clamps it when it writes the config, depending on the node's cgroup version (C(cgroup-mode) in
+        C(/cluster/resources)); cgroup v2 stores at most V(10000), cgroup v1 at least V(2). The module compares
+        with the value Proxmox stores, so a re-run does not change anything, and warns (see RV(normalised)).
     type: int
 seealso:
   - module: pve.config.container_resources
@@ -129,11 +138,20 @@ task:
   description: UPID of the last Proxmox task waited for.
   returned: when a task ran
   type: str
+normalised:
+  description:
+    - Requested values that Proxmox stores differently (clamped O(cpuunits), DIMM-aligned O(memory)), in words.
+      Each is also an Ansible warning.
+  returned: when a requested value is stored differently
+  type: list
+  elements: str
+  sample: ["cpuunits 262144 is stored as 10000: node pve1 uses cgroup v2, where Proxmox clamps cpuunits to at most 10000"]
 """
 
 from ansible_collections.pve.config.plugins.module_utils.apply import run_config_module
-from ansible_collections.pve.config.plugins.module_utils.change import Change
+from ansible_collections.pve.config.plugins.module_utils.cgroup import stored_cpuunits
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
+from ansible_collections.pve.config.plugins.module_utils.memory_hotplug import stored_memory
 from ansible_collections.pve.config.plugins.module_utils.resources import (
     Resource,
     check_params,
@@ -141,21 +159,33 @@ from ansible_collections.pve.config.plugins.module_utils.resources import (
     plan_resources,
 )
 
+# The CPU type alone (the default key ``cputype`` of qemu-server's pve-vm-cpu-conf, CPUConfig.pm): built-in
+# QEMU models, x86-64-vN levels, ``custom-NAME``. A comma or ``=`` would add or replace other CPU options.
+CPU_TYPE = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+
 RESOURCES = [
-    Resource("memory", "memory", minimum=16, default=512, fmt="qemu_memory"),
-    Resource("balloon", "int", minimum=0),
+    Resource("memory", "memory", minimum=16, default=512, fmt="qemu_memory", stored=stored_memory),
+    Resource("balloon", "memory", minimum=0),
     Resource("cores", "int", minimum=1, maximum=1024, default=1),
     Resource("sockets", "int", minimum=1, maximum=4096, default=1),
     Resource("vcpus", "int", minimum=1),
-    Resource("cpu", "str", default="kvm64", fmt="qemu_cpu"),
+    Resource(
+        "cpu",
+        "str",
+        default="kvm64",
+        fmt="qemu_cpu",
+        pattern=CPU_TYPE,
+        what="only the CPU type, such as host, x86-64-v2-AES or custom-NAME (its flags and other CPU options "
+        "are kept as they are)",
+    ),
     Resource("cpulimit", "float", minimum=0, maximum=128, default=0.0),
-    Resource("cpuunits", "int", minimum=1, maximum=262144),
+    Resource("cpuunits", "int", minimum=1, maximum=262144, stored=stored_cpuunits),
 ]
 BY_KEY = {res.key: res for res in RESOURCES}
 
 OPTIONS = dict(
     memory=dict(type="raw"),
-    balloon=dict(type="int"),
+    balloon=dict(type="raw"),
     cores=dict(type="int"),
     sockets=dict(type="int"),
     vcpus=dict(type="int"),
@@ -170,11 +200,13 @@ def prepare(params):
 
 
 def plan(ctx):
-    to_set = plan_resources(ctx.config, ctx.params, RESOURCES)
+    planned = plan_resources(ctx, RESOURCES)
+    to_set = planned.set
     if to_set:
         memory = effective(ctx.config, to_set, BY_KEY["memory"])
         balloon = ctx.config.get("balloon") if "balloon" not in to_set else to_set["balloon"]
-        if balloon is not None and int(balloon) > memory:
+        # update_vm_api (qemu-server src/PVE/API2/Qemu.pm) checks this only when memory or balloon is written
+        if ("memory" in to_set or "balloon" in to_set) and balloon is not None and int(balloon) > memory:
             raise InvalidRequest(
                 "balloon %s MiB is larger than memory %d MiB of VM %d; nothing was changed"
                 % (balloon, memory, ctx.guest.vmid)
@@ -187,7 +219,7 @@ def plan(ctx):
                     "vcpus %s is more than cores x sockets = %d of VM %d; nothing was changed"
                     % (vcpus, slots, ctx.guest.vmid)
                 )
-    return Change(set=to_set)
+    return planned.change()
 
 
 def main():

@@ -1,10 +1,14 @@
 """resources.Resource: checking user values, reading the effective value, writing raw values (tables)."""
 
 import pytest
+from ansible_warnings import ansible_warnings  # noqa: F401 - fixture
 
+from ansible_collections.pve.config.plugins.module_utils.apply import Context
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
+from ansible_collections.pve.config.plugins.module_utils.guest import Guest, GuestState
 from ansible_collections.pve.config.plugins.module_utils.resources import (
     Resource,
+    Stored,
     check_params,
     effective,
     plan_resources,
@@ -15,7 +19,7 @@ LXC_MEMORY = Resource("memory", "memory", minimum=16, default=512)
 SWAP = Resource("swap", "memory", minimum=0, default=512)
 CORES = Resource("cores", "int", minimum=1, maximum=8192)
 CPULIMIT = Resource("cpulimit", "float", minimum=0, maximum=128, default=0.0)
-CPU = Resource("cpu", "str", default="kvm64", fmt="qemu_cpu")
+CPU = Resource("cpu", "str", default="kvm64", fmt="qemu_cpu", pattern=r"[a-z0-9-]+", what="the CPU type only")
 
 
 @pytest.mark.parametrize(
@@ -49,6 +53,11 @@ def test_check(res, value, checked):
         (CPU, "  ", "cpu must not be empty; nothing was changed"),
         (CPULIMIT, float("nan"), "cpulimit must be a number, got nan; nothing was changed"),
         (CPULIMIT, float("inf"), "cpulimit must be at most 128, got inf"),
+        (CORES, True, "cores must be a number, got the boolean True; nothing was changed"),
+        (CPULIMIT, False, "cpulimit must be a number, got the boolean False; nothing was changed"),
+        (CPU, "host,flags=+aes", "cpu takes the CPU type only, got 'host,flags=+aes'; nothing was changed"),
+        (CPU, "cputype=host", "cpu takes the CPU type only, got 'cputype=host'"),
+        (CPU, "host\n", "cpu takes the CPU type only, got 'host\\n'"),
     ],
 )
 def test_check_errors(res, value, words):
@@ -109,7 +118,48 @@ def test_check_params_normalises_only_given_options():
     ],
 )
 def test_plan_resources(config, params, to_set):
-    assert plan_resources(config, params, [QEMU_MEMORY, CORES, CPU]) == to_set
+    planned = plan_resources(context(config, params), [QEMU_MEMORY, CORES, CPU])
+    assert planned.set == to_set
+    assert planned.notes == [] and planned.change().result == {}
+
+
+def context(config, params):
+    """A plan context without API (plans of plain resources read nothing)."""
+    return Context(None, Guest(100, "pve1", "qemu"), params, GuestState(config, config, {}, "d1"), {})
+
+
+def clamp_to_10(ctx, wanted):
+    if wanted <= 10:
+        return Stored(wanted)
+    return Stored(10, note=f"units {wanted} is stored as 10", remember={"seen": wanted})
+
+
+UNITS = Resource("units", "int", minimum=1, stored=clamp_to_10)
+
+
+@pytest.mark.parametrize(
+    "config, wanted, to_set, notes",
+    [
+        ({"units": "5"}, 5, {}, []),  # equal: the hook is not asked
+        ({"units": "5"}, 8, {"units": "8"}, []),
+        ({"units": "5"}, 50, {"units": "10"}, ["units 50 is stored as 10"]),  # writes the stored value
+        ({"units": "10"}, 50, {}, ["units 50 is stored as 10"]),  # already stored that way: nothing to write
+    ],
+)
+def test_plan_resources_compares_the_stored_value(config, wanted, to_set, notes, ansible_warnings):  # noqa: F811
+    planned = plan_resources(context(config, {"units": wanted}), [UNITS])
+    assert planned.set == to_set and planned.notes == notes
+    change = planned.change()
+    planned.change()  # a re-plan of the next round: the same warning once
+    assert ansible_warnings() == notes
+    assert change.set == to_set
+    assert change.result == ({"normalised": notes} if notes else {})
+    assert change.remember == ({"seen": wanted} if notes else {})
+
+
+def test_stored_accepts_its_value_and_the_given_neighbours():
+    assert Stored(3072, accept=(2560, 3072)).accept == {2560, 3072}
+    assert Stored(7).accept == {7}
 
 
 def test_effective():

@@ -191,3 +191,83 @@ def test_bad_token_is_a_clear_error(api):
     pve_error(api, "GET", "cluster/resources", "invalid token value!", status=401)
     result, failed = run_module("vm_resources", dict(vmid=100, cores=2))
     assert failed and "refused the credentials" in result["msg"]
+
+
+CPU_WITH_OPTIONS = "host,flags=+aes;+pcid,hidden=1"
+
+
+def test_cpu_with_options_is_refused_before_any_request_whether_or_not_the_vm_has_a_cpu_key(api):
+    # issue 9.6: without a cpu key the whole string used to be written, then the re-plan failed on the comma
+    for value in (CPU_WITH_OPTIONS, "cputype=host", "host;flags=+aes", "kvm64 "):
+        result, failed = run_module("vm_resources", dict(vmid=100, cpu=value))
+        assert failed, value
+        assert result["msg"] == (
+            "cpu takes only the CPU type, such as host, x86-64-v2-AES or custom-NAME (its flags and other CPU "
+            f"options are kept as they are), got {value!r}; nothing was changed"
+        )
+    assert requests_made(api) == []
+
+
+def test_cpu_type_on_a_vm_without_cpu_key_writes_the_type(api):
+    config = {k: v for k, v in CONFIG.items() if k != "cpu"}
+    guest(api, config=config)
+    api.put(
+        url(PATH + "/config"),
+        json={"data": None},
+        match=[matchers.urlencoded_params_matcher({"cpu": "custom-web.v2", "digest": "d1"})],
+    )
+    api.get(url(PATH + "/pending"), json=pending(dict(config, cpu="custom-web.v2"), "d2"))
+    result, failed = run_module("vm_resources", dict(vmid=100, cpu="custom-web.v2"))
+    assert not failed, result
+    assert result["changed"] is True
+
+
+def test_balloon_size_string_is_converted_to_mib(api):
+    guest(api, config=dict(CONFIG, memory="16384", balloon="2048"))
+    api.put(
+        url(PATH + "/config"),
+        json={"data": None},
+        match=[matchers.urlencoded_params_matcher({"balloon": "8192", "digest": "d1"})],
+    )
+    api.get(url(PATH + "/pending"), json=pending(dict(CONFIG, memory="16384", balloon="8192"), "d2"))
+    result, failed = run_module("vm_resources", dict(vmid=100, balloon="8G"))
+    assert not failed, result
+    assert result["changed"] is True
+
+
+def test_balloon_size_string_noop_and_zero(api):
+    guest(api, config=dict(CONFIG, balloon=0))
+    result, failed = run_module("vm_resources", dict(vmid=100, balloon="0"))
+    assert not failed and result["changed"] is False
+
+
+def test_bad_balloon_fails_before_any_request(api):
+    for bad, words in (
+        ("8X", "balloon must be"),
+        ("1.5M", "balloon '1.5M' is not a whole number of MiB"),
+        (-1, "balloon"),
+    ):
+        result, failed = run_module("vm_resources", dict(vmid=100, balloon=bad))
+        assert failed and words in result["msg"] and result["msg"].endswith("nothing was changed"), result
+    assert requests_made(api) == []
+
+
+def test_balloon_check_only_when_memory_or_balloon_is_written(api):
+    # update_vm_api checks balloon <= memory only for a write of memory or balloon (qemu-server Qemu.pm)
+    guest(api, config=dict(CONFIG, balloon="4096"))
+    api.put(
+        url(PATH + "/config"),
+        json={"data": None},
+        match=[matchers.urlencoded_params_matcher({"cores": "4", "digest": "d1"})],
+    )
+    api.get(url(PATH + "/pending"), json=pending(dict(CONFIG, balloon="4096", cores=4), "d2"))
+    result, failed = run_module("vm_resources", dict(vmid=100, cores=4))
+    assert not failed, result
+
+
+def test_booleans_are_refused_for_numbers(api):
+    # issue 9.8: cores: true used to be written as cores=1
+    for key in ("cores", "sockets", "vcpus", "cpuunits"):
+        result, failed = run_module("vm_resources", dict(vmid=100, **{key: True}))
+        assert failed and result["msg"] == f"{key} must be a number, got the boolean True; nothing was changed"
+    assert requests_made(api) == []
