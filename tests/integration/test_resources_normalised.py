@@ -1,0 +1,113 @@
+"""Values Proxmox stores differently from the request, through ansible-playbook against the simulator (realism on):
+cpuunits clamped on a cgroup v2 node; and the hostile-use cases of issue 9 for the resources modules."""
+
+from __future__ import annotations
+
+from .runner import expect_clean_failures
+
+V2_NOTE = "cpuunits 262144 is stored as 10000: node pve1 uses cgroup v2, where Proxmox clamps cpuunits to at most 10000"
+
+
+def warning_texts(result):
+    """The warnings of a task result as text (ansible-core 2.19 keeps them as strings in the event data)."""
+    return [w if isinstance(w, str) else w.get("event", {}).get("msg", str(w)) for w in result.get("warnings", [])]
+
+
+def test_cpuunits_clamped_by_cgroup_v2_is_compared_as_stored(play, sim):
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: preview
+      pve.config.vm_resources: {vmid: 100, cpuunits: 262144}
+      check_mode: true
+    - name: change
+      pve.config.vm_resources: {vmid: 100, cpuunits: 262144}
+    - name: rerun
+      pve.config.vm_resources: {vmid: 100, cpuunits: 262144}
+    - name: container
+      pve.config.container_resources: {vmid: 200, cpuunits: 500000}
+    - name: container rerun
+      pve.config.container_resources: {vmid: 200, cpuunits: 500000}
+    - name: in range
+      pve.config.vm_resources: {vmid: 100, cpuunits: 2048}
+""")
+    assert run.rc == 0, run.describe()
+    log = sim.simulator.requests()
+    preview, change, rerun = run["preview"], run["change"], run["rerun"]
+    assert preview.changed and str(preview["config"]["cpuunits"]) == "10000" and preview.writes(log) == []
+    assert change.changed and change.writes(log) == [("PUT", "/nodes/pve1/qemu/100/config")]
+    assert change["normalised"] == [V2_NOTE] and warning_texts(change.res) == [V2_NOTE]
+    assert "still differs" not in change.msg
+    assert not rerun.changed, rerun.res
+    assert rerun.calls(log) == [
+        ("GET", "/cluster/resources"),
+        ("GET", "/nodes/pve1/qemu/100/pending"),
+        ("GET", "/cluster/resources"),  # ?type=node: cgroup-mode, only because 262144 is above 10000
+    ]
+    assert warning_texts(rerun.res) == [V2_NOTE]
+    assert "[WARNING]: " + V2_NOTE in run.stdout
+    assert str(change["config"]["cpuunits"]) == "10000"  # as the simulator stored it (re-read after the write)
+    assert str(sim.simulator.guest_config(100)["config"]["cpuunits"]) == "2048"  # the last task's value
+
+    assert run["container"].changed and not run["container rerun"].changed
+    assert str(sim.simulator.guest_config(200)["config"]["cpuunits"]) == "10000"
+    in_range = run["in range"]
+    assert in_range.changed and "normalised" not in in_range.res and warning_texts(in_range.res) == []
+    assert len([c for c in in_range.calls(log) if c[0] == "GET"]) == 3  # lookup, read, re-read: no node rows
+
+
+def test_hostile_resource_values_fail_before_any_write(play, sim):
+    """Issue 9.6 and 9.8: CPU options smuggled into cpu, booleans for integers; nothing is written."""
+    before = {vmid: sim.simulator.guest_config(vmid)["digest"] for vmid in (100, 101, 200)}
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - {name: cpu options on a vm with cpu, pve.config.vm_resources: {vmid: 100, cpu: "host,flags=+aes;+pcid,hidden=1"},
+       ignore_errors: true}
+    - {name: cpu options on a vm without cpu, pve.config.vm_resources: {vmid: 101, cpu: "host,flags=+aes;+pcid,hidden=1"},
+       ignore_errors: true}
+    - {name: cpu key smuggled, pve.config.vm_resources: {vmid: 101, cpu: "cputype=host"}, ignore_errors: true}
+    - {name: boolean cores, pve.config.vm_resources: {vmid: 100, cores: true}, ignore_errors: true}
+    - {name: boolean ct cores, pve.config.container_resources: {vmid: 200, cores: true}, ignore_errors: true}
+""")
+    assert run.rc == 0, run.describe()
+    log = sim.simulator.requests()
+    assert [e for e in log if e["method"] != "GET"] == []
+    assert {vmid: sim.simulator.guest_config(vmid)["digest"] for vmid in (100, 101, 200)} == before
+    expect_clean_failures(
+        run,
+        {
+            "cpu options on a vm with cpu": "cpu takes only the CPU type",
+            "cpu options on a vm without cpu": "cpu takes only the CPU type",
+            "cpu key smuggled": "cputype=host",
+            "boolean cores": "cores must be",
+            "boolean ct cores": "cores must be",
+        },
+    )
+
+
+def test_balloon_and_swap_take_sizes(play, sim):
+    """Issue 9.9: balloon: 8G (a documented size) is converted to MiB like memory; swap too."""
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: grow memory
+      pve.config.vm_resources: {vmid: 101, memory: 16G}
+    - name: balloon
+      pve.config.vm_resources: {vmid: 101, balloon: 8G}
+    - name: balloon rerun
+      pve.config.vm_resources: {vmid: 101, balloon: 8192}
+    - name: swap
+      pve.config.container_resources: {vmid: 200, swap: 1G}
+    - name: swap rerun
+      pve.config.container_resources: {vmid: 200, swap: 1024M}
+""")
+    assert run.rc == 0, run.describe()
+    assert run["balloon"].changed and not run["balloon rerun"].changed
+    assert run["swap"].changed and not run["swap rerun"].changed
+    vm = sim.simulator.guest_config(101)
+    assert str({**vm["config"], **vm["pending"]}["balloon"]) == "8192"
+    assert str(sim.simulator.guest_config(200)["config"]["swap"]) == "1024"
