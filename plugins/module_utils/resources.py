@@ -8,12 +8,11 @@ PRIVATE to the pve.config collection.
 
 from __future__ import annotations
 
-import math
 import re
 
 from ansible.module_utils.common.warnings import get_warning_messages, warn
 
-from ansible_collections.pve.config.plugins.module_utils import property_string
+from ansible_collections.pve.config.plugins.module_utils import property_string, validate
 from ansible_collections.pve.config.plugins.module_utils.change import Change
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.units import parse_memory_mib
@@ -32,20 +31,18 @@ class Stored(object):
 
 
 class Resource(object):
-    """One config key: how to compare it (``kind``), its range and its Proxmox default when unset.
+    """One config key of the ``table`` (``qemu``/``lxc``) of ``option_ranges``: how to compare it (``kind``) and
+    its Proxmox default when unset. Type and range come from that one table (``validate.check``).
 
     ``stored(ctx, value)`` -> ``Stored``, for a key that Proxmox clamps or aligns on write (``cpuunits``,
     hot-plugged ``memory``): the plan compares and writes the stored value, never the raw request.
     ``pattern``: a ``str`` value must match it whole; ``what`` says in words what it accepts.
     """
 
-    def __init__(
-        self, key, kind, minimum=None, maximum=None, default=None, fmt=None, stored=None, pattern=None, what=None
-    ):
+    def __init__(self, key, kind, table, default=None, fmt=None, stored=None, pattern=None, what=None):
         self.key = key
         self.kind = kind  # int | float | memory | str
-        self.minimum = minimum
-        self.maximum = maximum
+        self.table = table
         self.default = default
         self.fmt = fmt  # property-string format whose default key holds the value (QEMU memory, cpu)
         self.stored = stored
@@ -53,27 +50,15 @@ class Resource(object):
         self.what = what
 
     def check(self, value):
-        """Normalise a user value; raise InvalidRequest naming the key and value when out of range."""
+        """Normalise a user value; raise InvalidRequest naming the key and value when it is not allowed."""
         if self.kind == "memory":
-            value = parse_memory_mib(value, what=self.key, allow_zero=self.minimum == 0)
-        if self.kind in ("int", "float") and isinstance(value, bool):  # Ansible's int type keeps True as True
-            raise InvalidRequest("%s must be a number, got the boolean %s; nothing was changed" % (self.key, value))
-        if self.kind == "float" and math.isnan(value):  # NaN passes every range check
-            raise InvalidRequest("%s must be a number, got %s; nothing was changed" % (self.key, value))
-        if self.kind in ("int", "memory", "float"):
-            if self.minimum is not None and value < self.minimum:
-                raise InvalidRequest(
-                    "%s must be at least %s, got %s; nothing was changed" % (self.key, _num(self.minimum), _num(value))
-                )
-            if self.maximum is not None and value > self.maximum:
-                raise InvalidRequest(
-                    "%s must be at most %s, got %s; nothing was changed" % (self.key, _num(self.maximum), _num(value))
-                )
-        if self.kind == "str" and not str(value).strip():
-            raise InvalidRequest("%s must not be empty; nothing was changed" % self.key)
-        if self.pattern and not re.match(r"\A(?:%s)\Z" % self.pattern, str(value)):
-            raise InvalidRequest("%s takes %s, got %r; nothing was changed" % (self.key, self.what, value))
-        return value
+            minimum = validate.option(self.table, self.key).get("minimum")
+            value = parse_memory_mib(value, what=self.key, allow_zero=minimum == 0)
+        elif self.kind == "float" and isinstance(value, str):  # a raw option: "1.5" from a template or a quote
+            value = _number(self.key, value)
+        elif self.kind == "str":
+            _check_text(self, value)
+        return validate.check(self.table, self.key, value)
 
     def current(self, config):
         """The value in effect in ``config`` (the Proxmox default when the key is unset)."""
@@ -97,8 +82,18 @@ class Resource(object):
         return property_string.to_text(value)
 
 
-def _num(value):
-    return property_string.to_text(value)
+def _number(key, text):
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise InvalidRequest("%s must be a number, got %r%s" % (key, text, validate.NOTHING)) from None
+
+
+def _check_text(res, value):
+    if not str(value).strip():
+        raise InvalidRequest("%s must not be empty%s" % (res.key, validate.NOTHING))
+    if res.pattern and not re.match(r"\A(?:%s)\Z" % res.pattern, str(value)):
+        raise InvalidRequest("%s takes %s, got %r%s" % (res.key, res.what, value, validate.NOTHING))
 
 
 def check_params(params, resources):

@@ -37,8 +37,9 @@ options:
     type: int
   cpulimit:
     description:
-      - Limit of CPU time, V(0) to V(8192); V(2) means two cores' worth of time, V(0) means no limit.
-    type: float
+      - Limit of CPU time, a number from V(0) to V(8192); V(2) means two cores' worth of time, V(0) means no limit.
+        A boolean is refused.
+    type: raw
   cpuunits:
     description:
       - CPU weight for the kernel fair scheduler, V(0) to V(500000).
@@ -143,21 +144,21 @@ from ansible_collections.pve.config.plugins.module_utils.apply import run_config
 from ansible_collections.pve.config.plugins.module_utils.cgroup import stored_cpuunits
 from ansible_collections.pve.config.plugins.module_utils.resources import Resource, check_params, plan_resources
 
-# LXC memory and swap are plain integers of MiB (no property string, unlike QEMU memory); ranges and
-# defaults from the API schema of PUT /nodes/{node}/lxc/{vmid}/config.
+# LXC memory and swap are plain integers of MiB (no property string, unlike QEMU memory); types and ranges from
+# the one table of the modules and the MCP bridge (option_ranges, generated from the schema of PUT .../config).
 RESOURCES = [
-    Resource("memory", "memory", minimum=16, default=512),
-    Resource("swap", "memory", minimum=0, default=512),
-    Resource("cores", "int", minimum=1, maximum=8192),
-    Resource("cpulimit", "float", minimum=0, maximum=8192, default=0.0),
-    Resource("cpuunits", "int", minimum=0, maximum=500000, stored=stored_cpuunits),
+    Resource("memory", "memory", "lxc", default=512),
+    Resource("swap", "memory", "lxc", default=512),
+    Resource("cores", "int", "lxc"),
+    Resource("cpulimit", "float", "lxc", default=0.0),
+    Resource("cpuunits", "int", "lxc", stored=stored_cpuunits),
 ]
 
 OPTIONS = dict(
     memory=dict(type="raw"),
     swap=dict(type="raw"),
     cores=dict(type="int"),
-    cpulimit=dict(type="float"),
+    cpulimit=dict(type="raw"),  # a boolean must not become 1.0: checked against the table in prepare
     cpuunits=dict(type="int"),
 )
 

@@ -34,11 +34,11 @@ options:
     type: raw
   cores:
     description:
-      - Number of cores per socket.
+      - Number of cores per socket (V(1) or more). A boolean is refused, as for every integer option.
     type: int
   sockets:
     description:
-      - Number of CPU sockets.
+      - Number of CPU sockets (V(1) or more).
     type: int
   vcpus:
     description:
@@ -52,8 +52,8 @@ options:
     type: str
   cpulimit:
     description:
-      - Limit of CPU usage, V(0) to V(128); V(0) means no limit.
-    type: float
+      - Limit of CPU usage, a number from V(0) to V(128); V(0) means no limit. A boolean is refused.
+    type: raw
   cpuunits:
     description:
       - CPU weight for the kernel fair scheduler, V(1) to V(262144).
@@ -163,23 +163,25 @@ from ansible_collections.pve.config.plugins.module_utils.resources import (
 # QEMU models, x86-64-vN levels, ``custom-NAME``. A comma or ``=`` would add or replace other CPU options.
 CPU_TYPE = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 
+# Types and ranges from the one table of the modules and the MCP bridge (option_ranges, generated from the schema).
 RESOURCES = [
-    Resource("memory", "memory", minimum=16, default=512, fmt="qemu_memory", stored=stored_memory),
-    Resource("balloon", "memory", minimum=0),
-    Resource("cores", "int", minimum=1, maximum=1024, default=1),
-    Resource("sockets", "int", minimum=1, maximum=4096, default=1),
-    Resource("vcpus", "int", minimum=1),
+    Resource("memory", "memory", "qemu", default=512, fmt="qemu_memory", stored=stored_memory),
+    Resource("balloon", "memory", "qemu"),
+    Resource("cores", "int", "qemu", default=1),
+    Resource("sockets", "int", "qemu", default=1),
+    Resource("vcpus", "int", "qemu"),
     Resource(
         "cpu",
         "str",
+        "qemu",
         default="kvm64",
         fmt="qemu_cpu",
         pattern=CPU_TYPE,
         what="only the CPU type, such as host, x86-64-v2-AES or custom-NAME (its flags and other CPU options "
         "are kept as they are)",
     ),
-    Resource("cpulimit", "float", minimum=0, maximum=128, default=0.0),
-    Resource("cpuunits", "int", minimum=1, maximum=262144, stored=stored_cpuunits),
+    Resource("cpulimit", "float", "qemu", default=0.0),
+    Resource("cpuunits", "int", "qemu", stored=stored_cpuunits),
 ]
 BY_KEY = {res.key: res for res in RESOURCES}
 
@@ -190,7 +192,7 @@ OPTIONS = dict(
     sockets=dict(type="int"),
     vcpus=dict(type="int"),
     cpu=dict(type="str"),
-    cpulimit=dict(type="float"),
+    cpulimit=dict(type="raw"),  # a boolean must not become 1.0: checked against the table in prepare
     cpuunits=dict(type="int"),
 )
 

@@ -14,12 +14,13 @@ from ansible_collections.pve.config.plugins.module_utils.resources import (
     plan_resources,
 )
 
-QEMU_MEMORY = Resource("memory", "memory", minimum=16, default=512, fmt="qemu_memory")
-LXC_MEMORY = Resource("memory", "memory", minimum=16, default=512)
-SWAP = Resource("swap", "memory", minimum=0, default=512)
-CORES = Resource("cores", "int", minimum=1, maximum=8192)
-CPULIMIT = Resource("cpulimit", "float", minimum=0, maximum=128, default=0.0)
-CPU = Resource("cpu", "str", default="kvm64", fmt="qemu_cpu", pattern=r"[a-z0-9-]+", what="the CPU type only")
+QEMU_MEMORY = Resource("memory", "memory", "qemu", default=512, fmt="qemu_memory")
+LXC_MEMORY = Resource("memory", "memory", "lxc", default=512)
+SWAP = Resource("swap", "memory", "lxc", default=512)
+BALLOON = Resource("balloon", "memory", "qemu")
+CORES = Resource("cores", "int", "lxc")
+CPULIMIT = Resource("cpulimit", "float", "qemu", default=0.0)
+CPU = Resource("cpu", "str", "qemu", default="kvm64", fmt="qemu_cpu", pattern=r"[a-z0-9-]+", what="the CPU type only")
 
 
 @pytest.mark.parametrize(
@@ -34,6 +35,10 @@ CPU = Resource("cpu", "str", default="kvm64", fmt="qemu_cpu", pattern=r"[a-z0-9-
         (CORES, 8192, 8192),
         (CPULIMIT, 0.0, 0.0),
         (CPULIMIT, 1.5, 1.5),
+        (CPULIMIT, 2, 2),
+        (CPULIMIT, " 1.5", 1.5),  # a raw option: text from a template or a quoted value
+        (BALLOON, "8G", 8192),
+        (BALLOON, 0, 0),
         (CPU, "host", "host"),
     ],
 )
@@ -47,14 +52,18 @@ def test_check(res, value, checked):
         (QEMU_MEMORY, 8, "memory must be at least 16, got 8; nothing was changed"),
         (QEMU_MEMORY, 0, "memory must be positive, got 0"),
         (SWAP, -1, "swap must be at least 0, got -1"),
-        (CORES, 0, "cores must be at least 1, got 0; nothing was changed"),
-        (CORES, 8193, "cores must be at most 8192, got 8193; nothing was changed"),
-        (CPULIMIT, 128.5, "cpulimit must be at most 128, got 128.5"),
+        (CORES, 0, "cores must be 1 to 8192, got 0; nothing was changed"),  # ranges from option_ranges
+        (CORES, 8193, "cores must be 1 to 8192, got 8193; nothing was changed"),
+        (CPULIMIT, 128.5, "cpulimit must be 0 to 128, got 128.5"),
         (CPU, "  ", "cpu must not be empty; nothing was changed"),
         (CPULIMIT, float("nan"), "cpulimit must be a number, got nan; nothing was changed"),
-        (CPULIMIT, float("inf"), "cpulimit must be at most 128, got inf"),
-        (CORES, True, "cores must be a number, got the boolean True; nothing was changed"),
-        (CPULIMIT, False, "cpulimit must be a number, got the boolean False; nothing was changed"),
+        (CPULIMIT, float("inf"), "cpulimit must be a number, got inf"),
+        (CPULIMIT, "lots", "cpulimit must be a number, got 'lots'; nothing was changed"),
+        (CPULIMIT, "nan", "cpulimit must be a number, got nan"),
+        (CORES, True, "cores must be an integer, got the boolean true; nothing was changed"),
+        (CPULIMIT, False, "cpulimit must be a number, got the boolean false; nothing was changed"),
+        (BALLOON, "8X", "balloon must be a whole number of MiB of at least 0 or a size such as 4G, got '8X'"),
+        (BALLOON, -1, "balloon must be at least 0, got -1"),
         (CPU, "host,flags=+aes", "cpu takes the CPU type only, got 'host,flags=+aes'; nothing was changed"),
         (CPU, "cputype=host", "cpu takes the CPU type only, got 'cputype=host'"),
         (CPU, "host\n", "cpu takes the CPU type only, got 'host\\n'"),
@@ -131,23 +140,23 @@ def context(config, params):
 def clamp_to_10(ctx, wanted):
     if wanted <= 10:
         return Stored(wanted)
-    return Stored(10, note=f"units {wanted} is stored as 10", remember={"seen": wanted})
+    return Stored(10, note=f"cpuunits {wanted} is stored as 10", remember={"seen": wanted})
 
 
-UNITS = Resource("units", "int", minimum=1, stored=clamp_to_10)
+UNITS = Resource("cpuunits", "int", "qemu", stored=clamp_to_10)
 
 
 @pytest.mark.parametrize(
     "config, wanted, to_set, notes",
     [
-        ({"units": "5"}, 5, {}, []),  # equal: the hook is not asked
-        ({"units": "5"}, 8, {"units": "8"}, []),
-        ({"units": "5"}, 50, {"units": "10"}, ["units 50 is stored as 10"]),  # writes the stored value
-        ({"units": "10"}, 50, {}, ["units 50 is stored as 10"]),  # already stored that way: nothing to write
+        ({"cpuunits": "5"}, 5, {}, []),  # equal: the hook is not asked
+        ({"cpuunits": "5"}, 8, {"cpuunits": "8"}, []),
+        ({"cpuunits": "5"}, 50, {"cpuunits": "10"}, ["cpuunits 50 is stored as 10"]),  # writes the stored value
+        ({"cpuunits": "10"}, 50, {}, ["cpuunits 50 is stored as 10"]),  # already stored that way: nothing to write
     ],
 )
 def test_plan_resources_compares_the_stored_value(config, wanted, to_set, notes, ansible_warnings):  # noqa: F811
-    planned = plan_resources(context(config, {"units": wanted}), [UNITS])
+    planned = plan_resources(context(config, {"cpuunits": wanted}), [UNITS])
     assert planned.set == to_set and planned.notes == notes
     change = planned.change()
     planned.change()  # a re-plan of the next round: the same warning once

@@ -148,12 +148,17 @@ def test_digest_conflict_rereads_and_retries(api):
         (dict(memory="1.5M"), "memory '1.5M' is not a whole number of MiB"),
         (dict(swap=-1), "swap must be at least 0, got -1"),
         (dict(swap="big"), "swap must be a whole number of MiB of at least 0 or a size such as 4G"),
-        (dict(cores=0), "cores must be at least 1, got 0"),
-        (dict(cores=8193), "cores must be at most 8192, got 8193"),
-        (dict(cpulimit=-0.5), "cpulimit must be at least 0, got -0.5"),
-        (dict(cpulimit=9000), "cpulimit must be at most 8192, got 9000"),
-        (dict(cpuunits=500001), "cpuunits must be at most 500000, got 500001"),
+        (dict(cores=0), "cores must be 1 to 8192, got 0"),
+        (dict(cores=8193), "cores must be 1 to 8192, got 8193"),
+        (dict(cpulimit=-0.5), "cpulimit must be 0 to 8192, got -0.5"),
+        (dict(cpulimit=9000), "cpulimit must be 0 to 8192, got 9000"),
+        (dict(cpuunits=500001), "cpuunits must be 0 to 500000, got 500001"),
         (dict(cores="many"), "cores"),
+        (dict(cores=True), "cores must be an integer, got the boolean true"),  # issue 9.8: not written as 1
+        (dict(cpuunits=False), "cpuunits must be an integer, got the boolean false"),
+        (dict(cpulimit=True), "cpulimit must be a number, got the boolean true"),
+        (dict(cpulimit="fast"), "cpulimit must be a number, got 'fast'"),
+        (dict(swap=True), "swap must be"),
     ],
 )
 def test_bad_input_fails_before_any_request(api, args, words):

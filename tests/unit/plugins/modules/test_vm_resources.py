@@ -269,5 +269,12 @@ def test_booleans_are_refused_for_numbers(api):
     # issue 9.8: cores: true used to be written as cores=1
     for key in ("cores", "sockets", "vcpus", "cpuunits"):
         result, failed = run_module("vm_resources", dict(vmid=100, **{key: True}))
-        assert failed and result["msg"] == f"{key} must be a number, got the boolean True; nothing was changed"
+        assert failed and result["msg"] == f"{key} must be an integer, got the boolean true; nothing was changed"
+    for key, msg in (
+        ("cpulimit", "cpulimit must be a number, got the boolean false"),
+        ("memory", "memory must be a positive whole number of MiB, got False"),
+        ("balloon", "balloon must be a whole number of MiB of at least 0, got False"),
+    ):
+        result, failed = run_module("vm_resources", dict(vmid=100, **{key: False}))
+        assert failed and result["msg"] == msg + "; nothing was changed"
     assert requests_made(api) == []
