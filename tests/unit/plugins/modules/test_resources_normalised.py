@@ -41,12 +41,17 @@ def expect_put(api, path, body):
     api.put(url(path + "/config"), json={"data": None}, match=[matchers.urlencoded_params_matcher(body)])
 
 
+def expect_write(api, path, before, **written):
+    """The read (digest d1), the PUT of ``written`` and the re-read that finds them stored."""
+    api.get(url(path + "/pending"), json=pending(before, "d1"))
+    expect_put(api, path, dict({k: str(v) for k, v in written.items()}, digest="d1"))
+    api.get(url(path + "/pending"), json=pending(dict(before, **written), "d2"))
+
+
 def test_vm_cpuunits_above_cgroup_v2_limit_writes_the_clamped_value_and_warns(api, ansible_warnings):  # noqa: F811
     lookup(api)
-    api.get(url(VM_PATH + "/pending"), json=pending(VM, "d1"))
     node_rows(api, 2)
-    expect_put(api, VM_PATH, {"cpuunits": "10000", "digest": "d1"})
-    api.get(url(VM_PATH + "/pending"), json=pending(dict(VM, cpuunits=10000), "d2"))
+    expect_write(api, VM_PATH, VM, cpuunits=10000)
     result, failed = run_module("vm_resources", dict(vmid=100, cpuunits=262144), diff=True)
     assert not failed, result
     assert result["changed"] is True
@@ -108,10 +113,8 @@ def test_vm_cpuunits_noop_in_range_costs_two_gets(api):
 
 def test_vm_cpuunits_on_cgroup_v1_node_is_written_as_given(api, ansible_warnings):  # noqa: F811
     lookup(api)
-    api.get(url(VM_PATH + "/pending"), json=pending(VM, "d1"))
     node_rows(api, 1)
-    expect_put(api, VM_PATH, {"cpuunits": "262144", "digest": "d1"})
-    api.get(url(VM_PATH + "/pending"), json=pending(dict(VM, cpuunits=262144), "d2"))
+    expect_write(api, VM_PATH, VM, cpuunits=262144)
     result, failed = run_module("vm_resources", dict(vmid=100, cpuunits=262144))
     assert not failed and result["changed"] is True
     assert "normalised" not in result and ansible_warnings() == []
@@ -138,10 +141,8 @@ def test_node_row_without_cgroup_mode_counts_as_v2(api):
 
 def test_container_cpuunits_clamped_on_cgroup_v2(api, ansible_warnings):  # noqa: F811
     lookup(api)
-    api.get(url(CT_PATH + "/pending"), json=pending(CT, "d1"))
     node_rows(api, 2)
-    expect_put(api, CT_PATH, {"cpuunits": "10000", "digest": "d1"})
-    api.get(url(CT_PATH + "/pending"), json=pending(dict(CT, cpuunits=10000), "d2"))
+    expect_write(api, CT_PATH, CT, cpuunits=10000)
     result, failed = run_module("container_resources", dict(vmid=200, cpuunits=500000))
     assert not failed, result
     assert result["changed"] is True
@@ -169,10 +170,8 @@ def dimm_note(wanted):
 
 def test_memory_hotplug_writes_the_dimm_boundary_and_a_rerun_is_a_noop(api, ansible_warnings):  # noqa: F811
     lookup(api)
-    api.get(url(VM_PATH + "/pending"), json=pending(HOTPLUG_VM, "d1"))
     status(api)
-    expect_put(api, VM_PATH, {"memory": "3072", "digest": "d1"})
-    api.get(url(VM_PATH + "/pending"), json=pending(dict(HOTPLUG_VM, memory="3072"), "d2"))
+    expect_write(api, VM_PATH, HOTPLUG_VM, memory="3072")
     status(api)
     result, failed = run_module("vm_resources", dict(vmid=100, memory=3000), diff=True)
     assert not failed, result
@@ -212,10 +211,8 @@ def test_memory_hotplug_shrinks_to_the_boundary_below(api):
 
 def test_memory_of_a_stopped_hotplug_vm_is_written_as_asked(api, ansible_warnings):  # noqa: F811
     lookup(api)
-    api.get(url(VM_PATH + "/pending"), json=pending(HOTPLUG_VM, "d1"))
     status(api, "stopped")
-    expect_put(api, VM_PATH, {"memory": "3000", "digest": "d1"})
-    api.get(url(VM_PATH + "/pending"), json=pending(dict(HOTPLUG_VM, memory="3000"), "d2"))
+    expect_write(api, VM_PATH, HOTPLUG_VM, memory="3000")
     result, failed = run_module("vm_resources", dict(vmid=100, memory=3000))
     assert not failed and result["changed"] is True
     assert len(requests_made(api)) == 5  # the status is read once: the re-plan finds memory as asked
