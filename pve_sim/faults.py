@@ -21,6 +21,16 @@ A fault spec is a JSON object with one or more of these keys:
 "message": "...", "times": 1}}``
     the next matching API request (``path`` is a regex matched against the path below
     ``/api2/json``; ``method`` optional) is answered with that status and message.
+``{"hotplug": {"vmid": 100, "key": "scsi\\d+", "message": "...", "times": 1}}``
+    the next ``times`` hot-(un)plugs of a matching option (``key`` a regex matched against the
+    whole option name, default any) on that running VM fail with ``message``: qemu-server's
+    ``vmconfig_hotplug_pending`` records ``hotplug problem - <message>`` and the update answers
+    400 with it, leaving what the update wrote to ``[PENDING]`` (and the volumes it allocated).
+``{"slow_free": {"storage": "ceph-rbd", "seconds": 40}}``
+    ``vdisk_free`` on that storage takes ``seconds`` (0 removes it): a synchronous
+    ``PUT .../config`` with ``delete=unusedN`` works that long, and pveproxy gives up on it after
+    ``Simulator.proxy_timeout`` (30 s) with ``596 Connection timed out`` while the delete goes on;
+    ``POST .../config`` returns the UPID at once and the task runs that long.
 """
 
 import re
@@ -59,7 +69,7 @@ def _float(spec, key, default=0.0):
 
 
 class Faults:
-    KNOWN = ("lock", "concurrent_edit", "task", "latency", "http_error")
+    KNOWN = ("lock", "concurrent_edit", "task", "latency", "http_error", "hotplug", "slow_free")
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -71,6 +81,8 @@ class Faults:
             self.concurrent_edits = {}
             self.task_faults = []
             self.http_errors = []
+            self.hotplug_faults = []
+            self.slow_free = {}  # storage id -> seconds
 
     # -- registration ------------------------------------------------------------------------
 
@@ -143,6 +155,42 @@ class Faults:
             times=_int(spec, "times", 1, 1),
         )
 
+    def parse_hotplug(self, spec):
+        if not isinstance(spec, dict) or "vmid" not in spec:
+            raise FaultError("'hotplug' needs at least 'vmid'")
+        key = str(spec.get("key", ".*"))
+        try:
+            re.compile(key)
+        except re.error as exc:
+            raise FaultError("'key' is not a valid regex: %s" % exc) from None
+        message = spec.get("message", "VM %s qmp command 'device_add' failed - simulated (pve_sim fault)")
+        if not isinstance(message, str) or not message or "\n" in message:
+            raise FaultError("'message' must be a one-line string")
+        return dict(vmid=_int(spec, "vmid"), key=key, message=message, times=_int(spec, "times", 1, 1))
+
+    def add_hotplug_fault(self, vmid, key=".*", message="hot-plug failed (pve_sim fault)", times=1):
+        with self._lock:
+            self.hotplug_faults.append(
+                {
+                    "vmid": int(vmid),
+                    "key": key,
+                    "message": message % vmid if "%s" in message else message,
+                    "times": int(times),
+                }
+            )
+
+    def parse_slow_free(self, spec):
+        if not isinstance(spec, dict) or "storage" not in spec:
+            raise FaultError("'slow_free' needs 'storage' and 'seconds'")
+        return dict(storage=str(spec["storage"]), seconds=_float(spec, "seconds"))
+
+    def set_slow_free(self, storage, seconds):
+        with self._lock:
+            if seconds:
+                self.slow_free[storage] = float(seconds)
+            else:
+                self.slow_free.pop(storage, None)
+
     # -- consumption -------------------------------------------------------------------------
 
     def take_task_fault(self, task_type):
@@ -179,6 +227,16 @@ class Faults:
                 return dict(fault)
         return None
 
+    def take_hotplug_fault(self, vmid, opt):
+        with self._lock:
+            for fault in self.hotplug_faults:
+                if fault["vmid"] == int(vmid) and re.fullmatch(fault["key"], opt):
+                    fault["times"] -= 1
+                    if fault["times"] <= 0:
+                        self.hotplug_faults.remove(fault)
+                    return fault["message"]
+        return None
+
     def dump(self):
         with self._lock:
             return {
@@ -186,6 +244,8 @@ class Faults:
                 "concurrent_edit": {str(k): v for k, v in sorted(self.concurrent_edits.items())},
                 "task": [dict(f) for f in self.task_faults],
                 "http_error": [{k: v for k, v in f.items() if k != "regex"} for f in self.http_errors],
+                "hotplug": [dict(f) for f in self.hotplug_faults],
+                "slow_free": dict(self.slow_free),
             }
 
 

@@ -1,5 +1,6 @@
 # ruff: noqa: UP031 - printf-style messages mirror the Perl sources they copy
-"""The seeded inventory: two nodes, four storages each, three VMs and two containers.
+"""The seeded inventory: two nodes, four storages each, three VMs and two containers; with realism
+three more storages (ZFS, Ceph RBD, thick LVM) and two more VMs as a newer PVE writes them.
 
 Configs are written the way PVE stores them (property strings normalised, keys as a
 fresh guest created by the GUI would have them), so ``GET .../config`` looks like a
@@ -131,6 +132,83 @@ EXTRA_VOLUMES = (
 )
 
 
+# With realism: storages whose plugins round sizes (pve_sim/storage_sizes.py) ...
+REALISM_STORAGES = (
+    ("local-zfs", "zfspool", ["images", "rootdir"], True, False, 400 * GiB),
+    ("ceph-rbd", "rbd", ["images", "rootdir"], True, True, 4096 * GiB),
+    ("san-lvm", "lvm", ["images", "rootdir"], True, True, 1024 * GiB),
+)
+
+# ... and VMs (new vmids: the guests above stay as they are) whose config carries what real PVE 9 writes:
+# cpu sub-keys guest-phys-bits (qemu-server CPUConfig.pm, PVE 8.2+) and level (PVE 9.1), a NIC with host-tunnel
+# (QemuServer/Network.pm, PVE 9.1+), memory hotplug with NUMA (Memory.pm), and an unused volume that a
+# snapshot still references (QemuServer/Drive.pm is_volume_in_use scans $conf->{snapshots}).
+REALISM_QEMU = {
+    110: (
+        "pve1",
+        "running",
+        {
+            "boot": "order=scsi0",
+            "cores": "2",
+            "cpu": "host,guest-phys-bits=40",
+            "hotplug": "disk,network,usb,memory",
+            "memory": "4096",
+            "meta": "creation-qemu=10.1.2,ctime=%d" % CTIME,
+            "name": "edge01",
+            "net0": "virtio=BC:24:11:00:01:10,bridge=vmbr0,firewall=1,host-tunnel=1",
+            "numa": "1",
+            "ostype": "l26",
+            "scsi0": "local-zfs:vm-110-disk-0,iothread=1,size=32G",
+            "scsihw": "virtio-scsi-single",
+            "smbios1": "uuid=5d0c8f4e-7a8b-4c1d-9e2f-000000000110",
+            "sockets": "1",
+            "vmgenid": "8a1b2c3d-4e5f-4a6b-8c7d-000000000110",
+        },
+    ),
+    111: (
+        "pve2",
+        "stopped",
+        {
+            "boot": "order=scsi0",
+            "cores": "4",
+            "cpu": "x86-64-v3,level=13",
+            "memory": "8192",
+            "meta": "creation-qemu=10.1.2,ctime=%d" % CTIME,
+            "name": "ci01",
+            "net0": "virtio=BC:24:11:00:01:11,bridge=vmbr0,host-tunnel=0",
+            "numa": "0",
+            "ostype": "l26",
+            "parent": "before-upgrade",
+            "scsi0": "ceph-rbd:vm-111-disk-0,iothread=1,size=64G",
+            "scsihw": "virtio-scsi-single",
+            "smbios1": "uuid=5d0c8f4e-7a8b-4c1d-9e2f-000000000111",
+            "sockets": "1",
+            "unused0": "ceph-rbd:vm-111-disk-1",
+            "vmgenid": "8a1b2c3d-4e5f-4a6b-8c7d-000000000111",
+        },
+    ),
+}
+REALISM_SNAPSHOTS = {
+    111: {
+        "before-upgrade": {
+            "boot": "order=scsi0",
+            "cores": "4",
+            "cpu": "x86-64-v3,level=13",
+            "memory": "8192",
+            "name": "ci01",
+            "net0": "virtio=BC:24:11:00:01:11,bridge=vmbr0,host-tunnel=0",
+            "scsi0": "ceph-rbd:vm-111-disk-0,iothread=1,size=64G",
+            "scsi1": "ceph-rbd:vm-111-disk-1,iothread=1,size=10G",
+            "scsihw": "virtio-scsi-single",
+            "snaptime": "%d" % (CTIME + 86400),
+            "sockets": "1",
+        }
+    }
+}
+# volumes no current drive names a size for (the unused one): (node, volid, size)
+REALISM_VOLUMES = (("pve2", "ceph-rbd:vm-111-disk-1", 10 * GiB),)
+
+
 def _disk_volumes(vmid, config):
     """(volid, size) of the managed disks referenced by a seeded config."""
     out = []
@@ -153,7 +231,8 @@ def seed(state):
     state.nodes = {name: Node(name=name) for name in NODES}
     state.storages = {}
     shared_tables = {}
-    for sid, stype, content, enabled, shared, total in STORAGES:
+    storages = STORAGES + (REALISM_STORAGES if state.realism else ())
+    for sid, stype, content, enabled, shared, total in storages:
         for node in NODES:
             volumes = shared_tables.setdefault(sid, {}) if shared else {}
             state.storages[(node, sid)] = Storage(
@@ -175,7 +254,8 @@ def seed(state):
             )
     state.guests = {}
     pid = 0x2000
-    for kind, table in (("qemu", QEMU), ("lxc", LXC)):
+    tables = [("qemu", QEMU), ("lxc", LXC)] + ([("qemu", REALISM_QEMU)] if state.realism else [])
+    for kind, table in tables:
         for vmid, (node, status, config) in table.items():
             guest = Guest(vmid=vmid, kind=kind, node=node, status=status, config=dict(config))
             if status == "running":
@@ -194,6 +274,20 @@ def seed(state):
                     vmid=vmid,
                     ctime=CTIME,
                 )
+    if state.realism:
+        for vmid, snapshots in REALISM_SNAPSHOTS.items():
+            state.guests[vmid].snapshots = {name: dict(conf) for name, conf in snapshots.items()}
+        for node, volid, size in REALISM_VOLUMES:
+            sid, name = volid.split(":", 1)
+            state.storages[(node, sid)].volumes[volid] = Volume(
+                volid=volid,
+                name=name,
+                size=size,
+                format="raw",
+                content="images",
+                vmid=state.volume_owner(volid),
+                ctime=CTIME,
+            )
     state.tasks = {}
     state._running = {}
     state._lock_expiry = {}

@@ -38,6 +38,7 @@ from .validation import _perl_str, validate_params
 
 DEFAULT_VERSION = {"version": "9.1.2", "release": "9.1", "repoid": "2f7c7e0d"}
 REQUEST_LOG_LIMIT = 10000
+PROXY_TIMEOUT = 30.0  # seconds pveproxy waits for pvedaemon (pve-http-server AnyEvent.pm proxy_request)
 SECRET_PARAMS = {"password", "cipassword", "new-password", "otp", "tfa-challenge"}
 
 
@@ -109,6 +110,7 @@ class Ctx:
     def __init__(self, sim, user, method, rel_uri):
         self.sim = sim
         self.state = sim.state
+        self.hold = None  # (seconds, hidden task): a synchronous request that keeps working (slow_free)
         self.user = user
         self.method = method
         self.rel_uri = rel_uri
@@ -155,6 +157,7 @@ class Simulator:
         self._requests = []
         self._edit_counter = 0
         self.state.realism = bool(realism)
+        self.proxy_timeout = PROXY_TIMEOUT
         seed(self.state)
 
     # -- identity -----------------------------------------------------------------------------
@@ -226,6 +229,15 @@ class Simulator:
             self.set_latency(latency)
         if "http_error" in spec:
             self.faults.add_http_error(**self.faults.parse_http_error(spec["http_error"]))
+        if "hotplug" in spec:
+            hotplug = self.faults.parse_hotplug(spec["hotplug"])
+            self._guest_or_fault(hotplug["vmid"])
+            self.faults.add_hotplug_fault(**hotplug)
+        if "slow_free" in spec:
+            slow = self.faults.parse_slow_free(spec["slow_free"])
+            if not self.state.storage_defined(slow["storage"]):
+                raise FaultError("no storage %s in the simulator" % slow["storage"])
+            self.faults.set_slow_free(**slow)
         return self.faults.dump()
 
     def _guest_or_fault(self, vmid):
@@ -262,6 +274,17 @@ class Simulator:
 
     def http_error(self, path, status=500, message="simulated failure", method=None, times=1):
         self.faults.add_http_error(path=path, status=status, message=message, method=method, times=times)
+
+    def hotplug_fault(self, vmid, key=".*", message=None, times=1):
+        """The next ``times`` hot-(un)plugs of an option matching ``key`` on VM ``vmid`` fail."""
+        spec = {"vmid": vmid, "key": key, "times": times}
+        if message is not None:
+            spec["message"] = message
+        self.add_faults({"hotplug": spec})
+
+    def slow_free(self, storage, seconds):
+        """``vdisk_free`` on ``storage`` takes ``seconds`` (0: normal again)."""
+        self.add_faults({"slow_free": {"storage": storage, "seconds": seconds}})
 
     def clear_faults(self):
         self.faults.clear()
@@ -357,7 +380,9 @@ class Simulator:
             with self.state.lock:
                 self.state.advance()
                 user, kind = self.auth.authenticate(method, rel_uri, headers)
-                data, total = self._dispatch(method, rel_uri, params, user)
+                data, total, hold = self._dispatch(method, rel_uri, params, user)
+            if hold:
+                self._wait_for_work(*hold)
             payload = {"data": data}
             if total:
                 payload["total"] = total
@@ -433,7 +458,21 @@ class Simulator:
         validate_params(params, props, additional)
         ctx = Ctx(self, user, method, rel_uri)
         data = route.func(ctx, params)
-        return data, ctx.total
+        return data, ctx.total, ctx.hold
+
+    def _wait_for_work(self, seconds, work):
+        """Answer a request whose work goes on for ``seconds``: pveproxy waits for pvedaemon at most
+        ``proxy_timeout`` (pve-http-server src/PVE/APIServer/AnyEvent.pm proxy_request: ``timeout => 30``)
+        and then answers AnyEvent::HTTP's ``596 Connection timed out`` while the work goes on; otherwise the
+        answer is the work's result (its error as a 500)."""
+        if seconds > self.proxy_timeout:
+            time.sleep(self.proxy_timeout)
+            raise ApiError("Connection timed out", status=596, empty_body=True)
+        time.sleep(seconds)
+        with self.state.lock:
+            self.state.advance()
+            if work.error is not None:
+                raise work.error
 
     # -- responses and log --------------------------------------------------------------------
 

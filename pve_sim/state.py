@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from .errors import ApiError, FormatDie, HandlerError
 from .faults import Faults, is_ok_status
+from .storage_sizes import allocated_bytes, resized_bytes
 from .validation import format_size
 
 GiB = 1024**3
@@ -94,6 +95,7 @@ class Guest:
     config: dict = field(default_factory=dict)
     pending: dict = field(default_factory=dict)
     pending_delete: dict = field(default_factory=dict)  # key -> force (bool)
+    snapshots: dict = field(default_factory=dict)  # name -> config of that snapshot (``[name]`` sections)
     started_at: float = 0.0
     lock_expires: float = None
     pid: int = 0
@@ -142,6 +144,8 @@ class Guest:
             pending["delete"] = print_pending_delete(self.pending_delete)
         if pending:
             raw += "\n[PENDING]\n" + section(pending, True)
+        for name in sorted(self.snapshots):
+            raw += "\n[%s]\n" % name + section(self.snapshots[name], False)
         return raw
 
     @property
@@ -178,6 +182,8 @@ class Task:
     action: object = None  # callable(task) run when the task ends; may raise ApiError
     forced_exit: str = None  # injected exitstatus
     vmids: tuple = None  # guests the action may change (None: any)
+    rollback: bool = True  # undo the action's changes when it fails (False: partial writes stay)
+    error: Exception = None  # what the action raised
 
     def to_status(self):
         user, tokenid = split_user(self.user)
@@ -310,18 +316,22 @@ class State:
         return st.volumes.get(volid)
 
     def alloc_volume(self, node, sid, vmid, size, fmt=None, content="images"):
-        """``vdisk_alloc`` with the plugin's ``find_free_diskname``: ``vm-<vmid>-disk-<N>``,
-        lowest N not yet used on that storage for this vmid."""
+        """``vdisk_alloc`` with the plugin's ``find_free_diskname``: ``vm-<vmid>-disk-<N>`` (``subvol-`` for a
+        ZFS subvol), lowest N not yet used on that storage for this vmid.  ``size`` in bytes (whole KiB, as
+        ``alloc_image`` takes KiB); with realism the volume gets the size the plugin really allocates."""
         st = self.check_enabled(node, sid)
         fmt = fmt or st.default_format()
         used = {v.name.split("/")[-1].split(".")[0] for v in st.volumes.values()}
+        prefix = "subvol" if fmt == "subvol" else "vm"
         n = 0
-        while "vm-%d-disk-%d" % (vmid, n) in used or "base-%d-disk-%d" % (vmid, n) in used:
+        while "%s-%d-disk-%d" % (prefix, vmid, n) in used or "base-%d-disk-%d" % (vmid, n) in used:
             n += 1
-        name = "vm-%d-disk-%d" % (vmid, n)
+        name = "%s-%d-disk-%d" % (prefix, vmid, n)
         if st.path_based:
             name = "%d/%s.%s" % (vmid, name, fmt)
         volid = "%s:%s" % (sid, name)
+        if self.realism:
+            size = allocated_bytes(st.type, fmt, int(size) // 1024)
         if size > st.avail:
             raise HandlerError("not enough free space on storage '%s'" % sid)
         st.volumes[volid] = Volume(
@@ -376,12 +386,16 @@ class State:
 
     # -- tasks --------------------------------------------------------------------------------
 
-    def new_task(self, node, type_, id_, user, action=None, log=(), duration=0.0, vmids=None):
+    def new_task(
+        self, node, type_, id_, user, action=None, log=(), duration=0.0, vmids=None, rollback=True, hidden=False
+    ):
         """``fork_worker``: a task whose ``action`` runs when it ends.  An injected task fault
         for this type overrides duration and exit status.  ``vmids``: the guests the action may
-        change (rolled back together with the volumes if it fails); None means all."""
+        change (rolled back together with the volumes if it fails); None means all.  ``hidden``: work a
+        synchronous request goes on doing after the client stopped waiting (not a task PVE lists, no
+        task faults apply)."""
         with self.lock:
-            fault = self.faults.take_task_fault(type_)
+            fault = None if hidden else self.faults.take_task_fault(type_)
             self._pid += 0x1D3
             now = self.now()
             pstart = int((now - self._boot) * 100)
@@ -402,10 +416,12 @@ class State:
                 action=action,
             )
             task.vmids = vmids
+            task.rollback = rollback
             if fault:
                 task.duration = fault["seconds"]
                 task.forced_exit = fault["exitstatus"]
-            self.tasks[upid] = task
+            if not hidden:
+                self.tasks[upid] = task
             self._running[upid] = task
             if task.duration <= 0:
                 self._finish_task(task)
@@ -418,13 +434,15 @@ class State:
             exitstatus = forced  # injected failure: the work is not done
         else:
             if task.action is not None:
-                snapshot = self._snapshot(task.vmids)
+                snapshot = self._snapshot(task.vmids) if task.rollback else None
                 try:
                     extra = task.action(task)
                     if extra:
                         task.log.extend(extra)
                 except (ApiError, FormatDie) as exc:
-                    self._restore(snapshot)
+                    task.error = exc
+                    if snapshot is not None:
+                        self._restore(snapshot)
                     exitstatus = task_error_text(exc)
             if forced is not None and exitstatus == "OK":
                 exitstatus = forced
@@ -472,6 +490,13 @@ class State:
             table.clear()
             table.update(saved)
 
+    def resize_volume(self, node, volid, size):
+        """``volume_resize`` to ``size`` bytes; with realism the plugin's rounding applies."""
+        st = self.storage(node, volid.split(":", 1)[0])
+        if self.realism:
+            size = resized_bytes(st.type, st.volumes[volid].format, size)
+        return self.set_volume_size(node, volid, size)
+
     def set_volume_size(self, node, volid, size):
         """Replace the volume by a resized copy (transactions rely on volumes not being mutated)."""
         st = self.storage(node, volid.split(":", 1)[0])
@@ -479,14 +504,16 @@ class State:
         return st.volumes[volid]
 
     @contextlib.contextmanager
-    def transaction(self, vmids=None):
-        """All-or-nothing change of guests (``vmids``, or all) and volumes."""
+    def transaction(self, vmids=None, rollback=True):
+        """All-or-nothing change of guests (``vmids``, or all) and volumes; with ``rollback=False`` what was
+        done before an error stays, as when PVE writes the config step by step."""
         with self.lock:
-            snapshot = self._snapshot(vmids)
+            snapshot = self._snapshot(vmids) if rollback else None
             try:
                 yield
             except BaseException:
-                self._restore(snapshot)
+                if snapshot is not None:
+                    self._restore(snapshot)
                 raise
 
     # -- dump ---------------------------------------------------------------------------------

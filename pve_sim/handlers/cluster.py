@@ -86,6 +86,17 @@ def node_status(ctx, params):
     }
 
 
+def _as_pvestatd_saw_it(state, entry):
+    """Realism: name and status (and the other runtime stats) of a guest come from pvestatd's RRD data
+    (pve-manager PVE/API2/Cluster.pm resources -> PVE/API2Tools.pm extract_vm_stats): stale until the next
+    pvestatd round (:meth:`State.pvestatd_tick`), and for a guest pvestatd has not seen yet only
+    ``id, vmid, node, type`` with ``status: unknown`` (lock and tags still come from the config)."""
+    seen = state.rrd.get(entry["vmid"])
+    if seen is None:
+        return {k: entry[k] for k in ("id", "vmid", "node", "type")} | {"status": "unknown"}
+    return dict(entry, name=seen["name"], status=seen["status"])
+
+
 @route("GET", "/cluster/resources")
 def resources(ctx, params):
     state = ctx.state
@@ -117,6 +128,8 @@ def resources(ctx, params):
             }
             if g.kind == "qemu":
                 entry["memhost"] = stats["memhost"]
+            if state.realism:
+                entry = _as_pvestatd_saw_it(state, entry)
             if g.lock:
                 entry["lock"] = g.lock
             if g.config.get("tags") is not None:

@@ -207,7 +207,9 @@ class LxcUpdate:
             if "rootdir" not in content:
                 raise HandlerError("content type 'rootdir' is not available or configured on storage '%s'" % storeid)
             size_kb = int(float(size_gb) * 1024) * 1024
-            volid = self.state.alloc_volume(self.node, storeid, self.vmid, size_kb * 1024, "raw", content="rootdir")
+            # pve-container src/PVE/LXC.pm create_disks: a ZFS pool gets a 'subvol' (refquota), others 'raw'
+            fmt = "subvol" if st is not None and st.type == "zfspool" else "raw"
+            volid = self.state.alloc_volume(self.node, storeid, self.vmid, size_kb * 1024, fmt, content="rootdir")
             mp["volume"] = volid
             mp["size"] = size_kb * 1024
             guest.pending[opt] = print_mountpoint(opt, mp)
@@ -366,7 +368,7 @@ def resize_vm(ctx, params):
 
     def worker(task):
         guest, mp, vol, newsize = load_and_check()
-        state.set_volume_size(node, vol.volid, newsize)
+        state.resize_volume(node, vol.volid, newsize)
         mp["size"] = newsize
         guest.config[disk] = print_mountpoint(disk, mp)
         return ["  Logical volume pve/%s successfully resized." % vol.name, "resize2fs 1.47.2 (1-Jan-2025)"]

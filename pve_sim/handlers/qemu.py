@@ -10,11 +10,13 @@ forks, then the update in the worker (POST) or in the request (PUT): write chang
 """
 
 import functools
+import math
 import re
 import uuid
 
 from .. import schema
 from ..errors import HandlerError, ParamError
+from ..memory_hotplug import current_memory, hotplug_memory
 from ..validation import BOOT_FORMAT, format_size, parse_property_string, parse_size, print_property_string, split_list
 from . import route
 from .common import (
@@ -94,14 +96,6 @@ def print_bootorder(devs):
     if not devs:
         return ""
     return print_property_string({"order": ";".join(devs)}, BOOT_FORMAT)
-
-
-def current_memory(value):
-    """``get_current_memory``: MiB from ``memory`` (``[current=]<int>``), default 512."""
-    if not value:
-        return 512
-    m = re.match(r"^(?:current=)?(\d+)", value)
-    return int(m.group(1)) if m else 512
 
 
 def clamp_cpu_shares(value):
@@ -210,7 +204,11 @@ def vm_config(ctx, params):
         raise ParamError({"snapshot": msg, "current": msg})
     guest = ctx.state.load_config(params["node"], params["vmid"], "qemu")
     if params.get("snapshot"):
-        raise HandlerError("snapshot '%s' does not exist" % params["snapshot"])
+        # API2/Qemu.pm vm_config: the snapshot's section of the config file, or "snapshot '%s' does not exist"
+        snap = guest.snapshots.get(params["snapshot"])
+        if snap is None:
+            raise HandlerError("snapshot '%s' does not exist" % params["snapshot"])
+        return dict(typed_config("qemu", snap), digest=guest.digest)
     conf = guest.merged_config(current=true(params.get("current")))
     if conf.get("cipassword"):
         conf["cipassword"] = "**********"
@@ -356,18 +354,65 @@ class QemuUpdate:
         return guest
 
     def start(self):
-        """Run synchronously (PUT) or fork the ``qmconfig`` worker (POST, returns the UPID)."""
+        """Run synchronously (PUT) or fork the ``qmconfig`` worker (POST, returns the UPID).
+
+        Realism: no rollback.  $update_vm_api writes the config after every deleted and every added option
+        (``PVE::QemuConfig->write_config`` inside both loops) and create_disks' volumes stay referenced from
+        [PENDING], so a ``die`` halfway (a later option's check, a full storage, ...) leaves the earlier ones
+        written; the simulator's ideal case undoes the whole update."""
+        rollback = not self.state.realism
+        slow = self._slow_free_seconds()
+        if self.sync and slow:
+            # the slow_free fault: the request keeps working in vdisk_free (pvedaemon) after pveproxy gave up
+            # (pve-http-server APIServer/AnyEvent.pm proxy_request: http_request(..., timeout => 30))
+            work = self.state.new_task(
+                self.node,
+                "qmconfig",
+                self.vmid,
+                self.ctx.user,
+                action=self._worker,
+                vmids=(self.vmid,),
+                rollback=rollback,
+                duration=slow,
+                hidden=True,
+            )
+            self.ctx.hold = (slow, work)
+            return None
         if self.sync:
             errors = {}
-            with self.state.transaction(vmids=(self.vmid,)):
+            with self.state.transaction(vmids=(self.vmid,), rollback=rollback):
                 errors = self.updatefn([])
             if errors:
                 raise ParamError(errors)
             return None
         task = self.state.new_task(
-            self.node, "qmconfig", self.vmid, self.ctx.user, action=self._worker, vmids=(self.vmid,)
+            self.node,
+            "qmconfig",
+            self.vmid,
+            self.ctx.user,
+            action=self._worker,
+            vmids=(self.vmid,),
+            rollback=rollback,
+            duration=slow,
         )
         return task.upid
+
+    def _slow_free_seconds(self):
+        """How long the ``vdisk_free`` calls of this update take under the ``slow_free`` fault: deletes of
+        ``unusedN`` (and forced deletes of drives) free their volume inside the update (QemuServer.pm
+        try_deallocate_drive -> PVE::Storage::vdisk_free)."""
+        slow = self.state.faults.slow_free
+        if not slow:
+            return 0.0
+        guest = self.state.guest(self.vmid)
+        total = 0.0
+        for opt in self.delete:
+            if not (opt.startswith("unused") or (self.force and is_valid_drivename(opt))):
+                continue
+            value = guest.config.get(opt) or guest.pending.get(opt) or ""
+            volid = value.split(",")[0]
+            total += slow.get(volid.split(":", 1)[0], 0.0) if ":" in volid else 0.0
+        return total
 
     def _worker(self, task):
         log = []
@@ -498,7 +543,8 @@ class QemuUpdate:
                 raise HandlerError("no storage ID specified (and no default storage)")
             if drive.get("import-from"):
                 raise HandlerError("%s: 'import-from' is not simulated" % opt)
-            size_kb = int(float(size_gb) * 1024 * 1024)
+            # API2/Qemu.pm $create_disks: convert_size($size, 'gb' => 'kb') rounds a fraction up (PVE::Tools)
+            size_kb = math.ceil(float(size_gb) * 1024 * 1024)
             newvol = self.state.alloc_volume(self.node, storeid, self.vmid, size_kb * 1024, drive.get("format"))
             drive["file"] = newvol
             drive["size"] = size_kb * 1024
@@ -548,8 +594,13 @@ class QemuUpdate:
         if (force or key.startswith("unused")) and not drive_is_cdrom(drive):
             volid = drive["file"]
             if self.state.volume_owner(volid) == self.vmid:
-                for k, v in list(guest.config.items()) + list(guest.pending.items()):
-                    if k != key and is_valid_drivename(k) and v.split(",")[0] in (volid, "file=" + volid):
+                # qemu-server QemuServer.pm try_deallocate_drive: "check if the disk is really unused"
+                # (QemuServer/Drive.pm is_volume_in_use: the config's drives but $key, then every snapshot's)
+                in_use = [(k, v) for k, v in list(guest.config.items()) + list(guest.pending.items()) if k != key]
+                for snap in guest.snapshots.values():
+                    in_use += list(snap.items())
+                for k, v in in_use:
+                    if is_valid_drivename(k) and v.split(",")[0] in (volid, "file=" + volid):
                         raise HandlerError("unable to delete '%s' - volume is still in use (snapshot?)" % volid)
                 self.state.free_volume(self.node, volid)
             return True
@@ -614,6 +665,8 @@ class QemuUpdate:
         for opt in sorted(guest.pending_delete):
             if selection and opt not in selection:
                 continue
+            if self._plug_fault(opt, errors):
+                continue
             force = guest.pending_delete[opt]
             skip = False
             if opt == "hotplug":
@@ -649,6 +702,8 @@ class QemuUpdate:
         for opt in list(guest.pending):
             if selection and opt not in selection:
                 continue
+            if self._plug_fault(opt, errors):
+                continue
             value = guest.pending[opt]
             skip = False
             try:
@@ -670,6 +725,9 @@ class QemuUpdate:
                     skip = self._update_disk(guest, opt, value, "disk" in features, log)
                 elif opt == "memory":
                     skip = "memory" not in features
+                    if not skip and self.state.realism:
+                        # QemuServer.pm vmconfig_hotplug_pending: $value = Memory::qemu_memory_hotplug(...)
+                        value = hotplug_memory(guest.config, value)
                 elif opt in ("cpuunits", "cpulimit"):
                     pass
                 elif opt == "agent":
@@ -682,6 +740,18 @@ class QemuUpdate:
             if not skip:
                 guest.config[opt] = value
                 del guest.pending[opt]
+
+    def _plug_fault(self, opt, errors):
+        """The ``hotplug`` fault: the device (un)plug of ``opt`` fails.  vmconfig_hotplug_pending's $add_error
+        records it ("hotplug problem - <msg>") and goes on; what $update_vm_api wrote to [PENDING] before, and
+        the volumes create_disks allocated, stay (qemu-server QemuServer.pm vmconfig_hotplug_pending)."""
+        if _is_fast_plug(opt) or opt in ("cpuunits", "cpulimit"):
+            return False
+        message = self.state.faults.take_hotplug_fault(self.vmid, opt)
+        if message is None:
+            return False
+        errors[opt] = "hotplug problem - " + message
+        return True
 
     @staticmethod
     def _net_needs_hotplug(guest, opt, value):
@@ -792,7 +862,7 @@ def resize_vm(ctx, params):
             ]
         else:
             lines = ["Image resized."]
-        state.set_volume_size(node, volid, newsize)
+        state.resize_volume(node, volid, newsize)
         drive["size"] = newsize
         guest.config[disk] = print_drive(disk, drive)
         return lines

@@ -108,4 +108,5 @@ def delete_volume(ctx, params):
         return ["Removed volume '%s'" % volid]
 
     task_id = ("%s@%s" % (owner, storeid)) if owner is not None else storeid
-    return state.new_task(node, "imgdel", task_id, ctx.user, action=worker, vmids=()).upid
+    duration = state.faults.slow_free.get(storeid, 0.0)  # the slow_free fault: vdisk_free takes that long
+    return state.new_task(node, "imgdel", task_id, ctx.user, action=worker, vmids=(), duration=duration).upid

@@ -44,10 +44,28 @@ INDEX_LIMITS = {
 _INDEXED = re.compile(r"^(?P<base>[a-z][a-z_-]*)\[n\]$")
 
 
+# Sub-keys a newer qemu-server accepts than the vendored schema dump lists (real PVE 9 writes them, so seeded
+# guests carry them and a client that keeps them verbatim must be able to write them back):
+# qemu-server src/PVE/QemuServer/Network.pm $net_fmt 'host-tunnel' (boolean, VirtIO only).
+NEWER_QEMU_NET_KEYS = {"host-tunnel": {"type": "boolean", "optional": 1}}
+
+
+def _add_newer_keys(data):
+    for template, methods in data["paths"].items():
+        if guest_kind(template) != "qemu":
+            continue
+        for info in methods.values():
+            for where in ("parameters", "returns"):
+                prop = ((info.get(where) or {}).get("properties") or {}).get("net[n]")
+                if prop and isinstance(prop.get("format"), dict):
+                    prop["format"].update(copy.deepcopy(NEWER_QEMU_NET_KEYS))
+    return data
+
+
 @functools.lru_cache(maxsize=1)
 def _load():
     with open(SUBSET_FILE, encoding="utf-8") as fh:
-        return json.load(fh)
+        return _add_newer_keys(json.load(fh))
 
 
 def paths():

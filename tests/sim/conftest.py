@@ -26,3 +26,11 @@ def wait_task(api, node, upid, timeout=10.0):
 @pytest.fixture
 def wait():
     return wait_task
+
+
+@pytest.fixture
+def realism(sim):
+    """The ``sim`` server reset with realism on (its extra storages and guests seeded)."""
+    sim.simulator.reset(realism=True)
+    yield sim
+    sim.simulator.reset(realism=False)

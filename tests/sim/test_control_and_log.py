@@ -38,7 +38,10 @@ def test_state_dump_and_reset(sim, sim_api):
     assert state["guests"]["101"]["config"]["cores"] == "7"
     assert state["guests"]["200"]["kind"] == "lxc"
     assert sorted(state["storages"]["pve2"]) == ["local", "local-lvm", "nas-backup", "old-nfs"]
-    assert requests.post(sim.url + "/_sim/reset", verify=sim.ca_path, timeout=10).json() == {"reset": True, "realism": False}
+    assert requests.post(sim.url + "/_sim/reset", verify=sim.ca_path, timeout=10).json() == {
+        "reset": True,
+        "realism": False,
+    }
     assert sim_api.nodes("pve1").qemu(101).config.get()["cores"] == 4
     assert sim.simulator.requests()[-1]["path"] == "/nodes/pve1/qemu/101/config"
     assert len(sim.simulator.requests()) == 1

@@ -107,7 +107,9 @@ def test_faults_over_http(sim):
     bad = requests.post(url, json={"earthquake": {}}, verify=sim.ca_path, timeout=10)
     assert (bad.status_code, bad.json()) == (
         400,
-        {"error": "unknown fault(s): earthquake (known: lock, concurrent_edit, task, latency, http_error)"},
+        {
+            "error": "unknown fault(s): earthquake (known: lock, concurrent_edit, task, latency, http_error, hotplug, slow_free)"
+        },
     )
     cleared = requests.delete(url, verify=sim.ca_path, timeout=10).json()
     assert cleared["faults"]["task"] == []
