@@ -60,7 +60,10 @@ def hotplug_memory(conf, value):
         return value
     static = STATICMEM * (int(conf.get("sockets") or 1) if conf.get("hugepages") == "1024" else 1)
     if new < static:
-        raise HandlerError("memory can't be lower than %d MB" % static)
+        # die without "\n": Perl appends where it died (Memory.pm line 219 at the fetched commit)
+        raise HandlerError(
+            "memory can't be lower than %d MB at /usr/share/perl5/PVE/QemuServer/Memory.pm line 219." % static
+        )
     limit = max_mem(conf)
     if new > limit:
         raise HandlerError("you cannot add more memory than max mem %d MB!" % limit)

@@ -196,6 +196,7 @@ class Simulator:
             if realism is not None:
                 self.state.realism = bool(realism)
             self.state.faults.clear()
+            self.proxy_timeout = PROXY_TIMEOUT
             seed(self.state)
             self._edit_counter = 0
         self.clear_requests()

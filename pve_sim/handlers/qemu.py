@@ -750,7 +750,7 @@ class QemuUpdate:
         message = self.state.faults.take_hotplug_fault(self.vmid, opt)
         if message is None:
             return False
-        errors[opt] = "hotplug problem - " + message
+        errors[opt] = "hotplug problem - %s\n" % message  # mon_cmd dies with "...\n", kept in $errors
         return True
 
     @staticmethod

@@ -51,10 +51,10 @@ def test_without_realism_the_extra_storages_are_not_there(sim_api):
 def test_new_disk_gets_the_plugins_size_while_size_shows_what_was_asked(realism, wait, storage, gib, asked, allocated):
     api = proxmox_client(realism)
     vm = api.nodes("pve1").qemu(101)
-    wait(api, "pve1", vm.config.post(scsi2="%s:%s" % (storage, gib)))
+    wait(api, "pve1", vm.config.post(scsi2=f"{storage}:{gib}"))
     conf = vm.config.get()["scsi2"]
     volid = conf.split(",")[0]
-    assert conf == "%s,size=%s" % (volid, asked)
+    assert conf == f"{volid},size={asked}"
     assert volume_size(api, "pve1", storage, volid) == allocated
 
 
@@ -72,10 +72,10 @@ def test_resize_compares_with_the_volume_not_with_size(realism, wait):
     status = wait(api, "pve1", vm.resize.put(disk="scsi2", size="1025M"))
     assert status["exitstatus"] == "OK"
     conf = vm.config.get()
-    assert (conf["scsi2"], conf["digest"]) == ("%s,size=1048681K" % volid, digest)
+    assert (conf["scsi2"], conf["digest"]) == (f"{volid},size=1048681K", digest)
     # a real grow: size= records the new size, the zvol is padded to whole MiB
     wait(api, "pve1", vm.resize.put(disk="scsi2", size="+1536K"))
-    assert vm.config.get()["scsi2"] == "%s,size=%dK" % (volid, 1025 * 1024 + 1536)
+    assert vm.config.get()["scsi2"] == f"{volid},size={1025 * 1024 + 1536}K"
     assert volume_size(api, "pve1", "local-zfs", volid) == 1027 * MiB
 
 
