@@ -225,6 +225,13 @@ def _disk_volumes(vmid, config):
     return out
 
 
+def _add_guest_volume(state, node, volid, size, vmid, content):
+    sid, name = volid.split(":", 1)
+    state.storages[(node, sid)].volumes[volid] = Volume(
+        volid=volid, name=name, size=size, format="raw", content=content, vmid=vmid, ctime=CTIME
+    )
+
+
 def seed(state):
     """Fill an empty :class:`State` with the standard inventory."""
     now = state.now()
@@ -264,30 +271,12 @@ def seed(state):
                 guest.started_at = now - 3600 * 5 - vmid
             state.guests[vmid] = guest
             for volid, size in _disk_volumes(vmid, config):
-                sid, name = volid.split(":", 1)
-                state.storages[(node, sid)].volumes[volid] = Volume(
-                    volid=volid,
-                    name=name,
-                    size=size,
-                    format="raw",
-                    content="images" if kind == "qemu" else "rootdir",
-                    vmid=vmid,
-                    ctime=CTIME,
-                )
+                _add_guest_volume(state, node, volid, size, vmid, "images" if kind == "qemu" else "rootdir")
     if state.realism:
         for vmid, snapshots in REALISM_SNAPSHOTS.items():
             state.guests[vmid].snapshots = {name: dict(conf) for name, conf in snapshots.items()}
         for node, volid, size in REALISM_VOLUMES:
-            sid, name = volid.split(":", 1)
-            state.storages[(node, sid)].volumes[volid] = Volume(
-                volid=volid,
-                name=name,
-                size=size,
-                format="raw",
-                content="images",
-                vmid=state.volume_owner(volid),
-                ctime=CTIME,
-            )
+            _add_guest_volume(state, node, volid, size, state.volume_owner(volid), "images")
     state.tasks = {}
     state._running = {}
     state._lock_expiry = {}

@@ -362,29 +362,16 @@ class QemuUpdate:
         written; the simulator's ideal case undoes the whole update."""
         rollback = not self.state.realism
         slow = self._slow_free_seconds()
-        if self.sync and slow:
-            # the slow_free fault: the request keeps working in vdisk_free (pvedaemon) after pveproxy gave up
-            # (pve-http-server APIServer/AnyEvent.pm proxy_request: http_request(..., timeout => 30))
-            work = self.state.new_task(
-                self.node,
-                "qmconfig",
-                self.vmid,
-                self.ctx.user,
-                action=self._worker,
-                vmids=(self.vmid,),
-                rollback=rollback,
-                duration=slow,
-                hidden=True,
-            )
-            self.ctx.hold = (slow, work)
-            return None
-        if self.sync:
+        if self.sync and not slow:
             errors = {}
             with self.state.transaction(vmids=(self.vmid,), rollback=rollback):
                 errors = self.updatefn([])
             if errors:
                 raise ParamError(errors)
             return None
+        # POST: the qmconfig worker.  A PUT under the slow_free fault: the request keeps working in vdisk_free
+        # (pvedaemon) after pveproxy gave up on it (pve-http-server APIServer/AnyEvent.pm proxy_request:
+        # http_request(..., timeout => 30)) - hidden work the answer waits for (Simulator._wait_for_work)
         task = self.state.new_task(
             self.node,
             "qmconfig",
@@ -394,7 +381,11 @@ class QemuUpdate:
             vmids=(self.vmid,),
             rollback=rollback,
             duration=slow,
+            hidden=self.sync,
         )
+        if self.sync:
+            self.ctx.hold = (slow, task)
+            return None
         return task.upid
 
     def _slow_free_seconds(self):

@@ -22,8 +22,11 @@ def vm(realism, wait):
     return api, vm
 
 
-def rbd_volumes(api):
-    return {v["volid"] for v in api.nodes("pve2").storage("ceph-rbd").content.get(vmid=111)}
+def assert_deleted(api, vm):
+    assert "unused1" not in vm.config.get()
+    assert "ceph-rbd:vm-111-disk-2" not in {
+        v["volid"] for v in api.nodes("pve2").storage("ceph-rbd").content.get(vmid=111)
+    }
 
 
 def test_sync_delete_outlives_the_proxy_timeout_and_finishes_after_the_596(realism, vm):
@@ -38,8 +41,7 @@ def test_sync_delete_outlives_the_proxy_timeout_and_finishes_after_the_596(reali
     assert 1.0 <= waited < 1.8
     assert "unused1" in vm.config.get()  # vdisk_free is still running
     time.sleep(1.2)
-    assert "unused1" not in vm.config.get()
-    assert "ceph-rbd:vm-111-disk-2" not in rbd_volumes(api)
+    assert_deleted(api, vm)
 
 
 def test_sync_delete_within_the_timeout_just_takes_longer(realism, vm):
@@ -53,19 +55,14 @@ def test_sync_delete_within_the_timeout_just_takes_longer(realism, vm):
 
 def test_post_returns_the_upid_at_once_and_the_task_does_the_slow_delete(realism, vm, wait):
     api, vm = vm
-    requests.post(
-        realism.url + "/_sim/faults",
-        json={"slow_free": {"storage": "ceph-rbd", "seconds": 1.5}},
-        verify=realism.ca_path,
-        timeout=10,
-    )
+    fault = {"slow_free": {"storage": "ceph-rbd", "seconds": 1.5}}
+    requests.post(realism.url + "/_sim/faults", json=fault, verify=realism.ca_path, timeout=10)
     started = time.monotonic()
     upid = vm.config.post(delete="unused1")
     assert time.monotonic() - started < 0.5
     assert api.nodes("pve2").tasks(upid).status.get()["status"] == "running"
     assert wait(api, "pve2", upid)["exitstatus"] == "OK"
-    assert "unused1" not in vm.config.get()
-    assert "ceph-rbd:vm-111-disk-2" not in rbd_volumes(api)
+    assert_deleted(api, vm)
 
 
 def test_other_storages_and_plain_options_are_not_slowed(realism, vm):
