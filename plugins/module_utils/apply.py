@@ -254,7 +254,8 @@ def _result(guest, state, first_state, first_change, last_change, steps, task, p
         verb = ""
     pending = dict(state.pending)
     if changed:
-        what = "; ".join(_summary(c) for c in (steps or [first_change]))
+        what = first_change.preview if predicted else "; ".join(_summary(c) for c in steps)
+        what = what or _summary(first_change)
         msg = "%s%s of %s on %s" % (verb, what, guest.label, guest.node)
         if pending and not predicted:
             msg += " (pending until reboot: %s)" % ", ".join(sorted(pending))

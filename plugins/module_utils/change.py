@@ -18,7 +18,9 @@ class Change(object):
     (``40G``, grow only).
     ``disk_format``: property-string format of the resized slots (to show their new ``size=`` in the diff).
     ``result``: extra keys for the module result. ``remember``: facts kept for re-plans after a write
-    (such as the slot picked for a new NIC). ``summary``: human words for the message.
+    (such as the slot picked for a new NIC). ``summary``: human words for the message, saying only what this
+    change's write does (a failure lists the summaries of the writes done). ``preview``: the words of a
+    check-mode message when the change takes several writes (grow, then set options), default ``summary``.
     ``on_failure``: ``(error) -> (note, result keys)`` for when this change's write fails, such as the
     volume a failed destroy leaves behind (added to the error by ``failed``).
     """
@@ -33,6 +35,7 @@ class Change(object):
         summary=None,
         disk_formats=None,
         on_failure=None,
+        preview=None,
     ):
         self.set = dict(set or {})
         self.delete = list(delete or [])
@@ -42,6 +45,7 @@ class Change(object):
         self.summary = summary
         self.disk_formats = dict(disk_formats or {})
         self.on_failure = on_failure
+        self.preview = preview or summary
 
     @property
     def empty(self):

@@ -352,13 +352,15 @@ def plan_update(ctx, slot):
     options = ", ".join("%s=%s" % (key, property_string.to_text(desired[key])) for key in changed)
     if grow:
         summary = "grow %s from %s to %s" % (slot, result["size"], format_size(grow))
-        # One step per write: the engine sends the resize, re-plans and then sends the options.
+        # One step per write: the engine sends the resize, re-plans and then sends the options (a change of
+        # its own, with its own summary: a failure of that write never reports the options as applied).
         return Change(
             resize={slot: format_size(grow)},
             set={slot: merged} if changed else None,
             disk_formats={slot: fmt},
             result=result,
-            summary=summary + (", then set " + options if changed else ""),
+            summary=summary,
+            preview=summary + (", then set " + options if changed else ""),
         )
     if changed:
         return Change(set={slot: merged}, result=result, summary="set %s of %s" % (options, slot))
@@ -429,7 +431,8 @@ def plan_absent(ctx, slot):
             delete=[slot],
             remember={"detached": volid, "purge": True},
             result=dict(result, destroyed_volume=volid),
-            summary="detach %s to destroy its volume %s" % (slot, volid),
+            summary="detach %s (volume %s)" % (slot, volid),
+            preview="detach %s and destroy its volume %s" % (slot, volid),
         )
     volid = ctx.memory.get("detached")
     if volid is None:

@@ -356,9 +356,24 @@ def test_resize_and_option_change_are_two_writes_with_their_own_digest(api):
     ]
     assert result["diff"] == {"before": {"scsi1": DISK1}, "after": {"scsi1": final}}
     assert result["size"] == "40G" and result["task"] == UPID
-    assert result["msg"] == (
-        "grow scsi1 from 32G to 40G, then set cache=writeback; set cache=writeback of scsi1 of QEMU VM 100 on pve1"
-    )
+    assert result["msg"] == ("grow scsi1 from 32G to 40G; set cache=writeback of scsi1 of QEMU VM 100 on pve1")
+
+
+def test_options_write_failing_after_the_grow_reports_only_the_grow(api):
+    # Issue 9.4: the failure listed "grow ... then set cache=writeback" as already applied.
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    content(api, ("local-lvm:vm-100-disk-1", 32 * GIB))
+    put_resize(api, {"disk": "scsi1", "size": "40G", "digest": "d1"})
+    task(api, RESIZE_UPID)
+    grown = DISK1.replace("size=32G", "size=40G")
+    reread(api, dict(CONFIG, scsi1=grown), "d2")
+    failing = "UPID:pve1:000A1B5A:0012DB00:67A0B1F0:qmconfig:100:root@pam!ci:"
+    post_config(api, {"scsi1": grown + ",cache=writeback", "digest": "d2"}, data=failing)
+    task(api, failing, exitstatus="unable to apply cache", log=["TASK ERROR: unable to apply cache"])
+    reread(api, dict(CONFIG, scsi1=grown), "d3")
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=40, cache="writeback"))
+    assert failed
+    assert result["msg"].endswith("already applied: grow scsi1 from 32G to 40G"), result["msg"]
 
 
 def test_check_mode_resize_and_options_predicts_both(api):
@@ -429,7 +444,7 @@ def test_detach_and_purge_deletes_the_unused_entry(api):
     assert result["diff"] == {"before": {"scsi1": DISK1}, "after": {}}
     assert "unused1" not in result["config"] and result["config"]["unused0"] == "local-lvm:vm-100-disk-7"
     assert result["msg"] == (
-        "detach scsi1 to destroy its volume local-lvm:vm-100-disk-1; destroy volume "
+        "detach scsi1 (volume local-lvm:vm-100-disk-1); destroy volume "
         "local-lvm:vm-100-disk-1 (unused1) of QEMU VM 100 on pve1"
     )
 
@@ -441,7 +456,7 @@ def test_check_mode_purge_says_the_volume_would_be_destroyed(api):
     assert writes(api) == []
     assert result["diff"] == {"before": {"scsi1": DISK1}, "after": {}}
     assert result["destroyed_volume"] == "local-lvm:vm-100-disk-1"
-    assert result["msg"] == "would detach scsi1 to destroy its volume local-lvm:vm-100-disk-1 of QEMU VM 100 on pve1"
+    assert result["msg"] == "would detach scsi1 and destroy its volume local-lvm:vm-100-disk-1 of QEMU VM 100 on pve1"
 
 
 def test_purge_of_a_pending_detach_destroys_nothing(api):
@@ -917,7 +932,7 @@ def test_destroy_held_by_a_snapshot_names_the_unused_entry_left_behind(api):
     assert result["msg"].endswith(
         SNAPSHOT_HELD + "; volume local-lvm:vm-100-disk-1 stays as unused0 of QEMU VM 100: a snapshot still uses "
         "it; delete the snapshots that hold it, then run again with disk: unused0, state: absent, purge: true; "
-        "already applied: detach scsi1 to destroy its volume local-lvm:vm-100-disk-1"
+        "already applied: detach scsi1 (volume local-lvm:vm-100-disk-1)"
     )
     assert result["unused"] == "unused0" and result["volume"] == "local-lvm:vm-100-disk-1"
     assert "destroyed_volume" not in result
