@@ -1,5 +1,6 @@
 """vm_resources against a faked HTTP API: exact requests, idempotence, check/diff, retries, bad input."""
 
+import pytest
 from harness import DIGEST_MISMATCH, pending, pve_error, requests_made, resources, run_module, url, writes
 from responses import matchers
 
@@ -278,3 +279,30 @@ def test_booleans_are_refused_for_numbers(api):
         result, failed = run_module("vm_resources", dict(vmid=100, **{key: False}))
         assert failed and result["msg"] == msg + "; nothing was changed"
     assert requests_made(api) == []
+
+
+@pytest.mark.parametrize(
+    "cpu, written",
+    [
+        ("x86-64-v2-AES,flags=+aes,guest-phys-bits=40,level=30", "host,flags=+aes,guest-phys-bits=40,level=30"),
+        ("kvm64,hidden=1,phys-bits=host,level=30", "host,hidden=1,phys-bits=host,level=30"),
+    ],
+)
+def test_cpu_type_change_keeps_pve9_sub_keys(api, cpu, written):
+    guest(api, config=dict(CONFIG, cpu=cpu))
+    api.put(
+        url(PATH + "/config"),
+        json={"data": None},
+        match=[matchers.urlencoded_params_matcher({"cpu": written, "digest": "d1"})],
+    )
+    api.get(url(PATH + "/pending"), json=pending(dict(CONFIG, cpu=written), "d2"))
+    result, failed = run_module("vm_resources", dict(vmid=100, cpu="host"))
+    assert not failed, result
+    assert result["changed"] is True and result["diff"]["after"] == {"cpu": written}
+
+
+def test_cpu_noop_with_pve9_sub_keys(api):
+    guest(api, config=dict(CONFIG, cpu="host,guest-phys-bits=40,level=30"))
+    result, failed = run_module("vm_resources", dict(vmid=100, cpu="host", cores=2))
+    assert not failed, result
+    assert result["changed"] is False and len(requests_made(api)) == 2
