@@ -12,14 +12,16 @@ adds or removes DIMMs and writes the config after each one. The DIMMs come from 
 static 1024 MiB (1024 MiB per socket with 1 GiB hugepages), 32 DIMMs of 512 MiB (1024 MiB with 1 GiB
 hugepages), then 32 of twice that size, and so on for 8 rounds. Growing stops at the first DIMM boundary at
 or above the request, shrinking at the first one at or below it, so an amount between two boundaries is
-stored as one of them. An amount below the static memory is refused ("memory can't be lower than ...") and
-stays pending as given.
+stored as one of them. An amount below the static memory is refused ("memory can't be lower than ...") after
+the update wrote it as pending.
 """
 
 from __future__ import annotations
 
 from ansible_collections.pve.config.plugins.module_utils import property_string
+from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.resources import Stored
+from ansible_collections.pve.config.plugins.module_utils.validate import NOTHING
 
 STATIC_MEMORY = 1024  # Memory.pm: my $STATICMEM = 1024
 DEFAULT_MEMORY = 512  # Memory.pm: $memory_fmt current default
@@ -80,20 +82,27 @@ def aligned(conf, running, wanted):
 def stored_memory(ctx, wanted):
     """What Proxmox stores when ``memory: wanted`` is written to ``ctx.guest``.
 
-    Only a VM that hot-plugs memory and is asked for an amount between two DIMM boundaries costs one extra
-    GET (``status/current``: whether it runs). A config that holds either boundary around ``wanted``
-    already is as requested: writing would move it to the other one and a re-run back again.
+    Only a VM that hot-plugs memory and is asked for an amount between two DIMM boundaries (or below its static
+    memory) costs one extra GET (``status/current``: whether it runs). A config that holds either boundary around
+    ``wanted`` already is as requested: writing would move it to the other one and a re-run back again. Less
+    than the static memory of a running VM is refused before the write: ``qemu_memory_hotplug`` dies on it after
+    the update wrote it as pending, and ``update_vm_api`` then fails the request.
     """
     current = ctx.state.current
     if not plugs_memory(current):
         return Stored(wanted)
-    running = memory_mib(current.get("memory"))
-    stored, neighbours = aligned(current, running, wanted)
-    if neighbours == {wanted}:
+    static = dimm_boundaries(current)[0]
+    stored, neighbours = aligned(current, memory_mib(current.get("memory")), wanted)
+    if neighbours == {wanted} and wanted >= static:
         return Stored(wanted)
-    status = (ctx.api.get(ctx.guest.path + "/status/current") or {}).get("status")
-    if status != "running":
+    if (ctx.api.get(ctx.guest.path + "/status/current") or {}).get("status") != "running":
         return Stored(wanted)
+    if wanted < static:
+        raise InvalidRequest(
+            "memory %d MiB is less than the %d MiB that running %s keeps with memory hotplug (qemu-server refuses "
+            'it: "memory can\'t be lower than %d MB"); stop the VM first%s'
+            % (wanted, static, ctx.guest.label, static, NOTHING)
+        )
     note = "memory %d MiB is hot-plugged in whole DIMMs on running %s: Proxmox stores %s MiB" % (
         wanted,
         ctx.guest.label,

@@ -235,3 +235,24 @@ def test_memory_needs_no_status_read_when_stored_as_asked(api, config, memory):
     result, failed = run_module("vm_resources", dict(vmid=100, memory=memory))
     assert not failed and result["changed"] is True
     assert STATUS not in requests_made(api)
+
+
+def test_memory_below_static_on_running_hotplug_vm_is_refused_before_the_write(api):
+    lookup(api)
+    api.get(url(VM_PATH + "/pending"), json=pending(HOTPLUG_VM, "d1"))
+    status(api)
+    result, failed = run_module("vm_resources", dict(vmid=100, memory=768))
+    assert failed
+    assert result["msg"] == (
+        "memory 768 MiB is less than the 1024 MiB that running QEMU VM 100 keeps with memory hotplug (qemu-server "
+        'refuses it: "memory can\'t be lower than 1024 MB"); stop the VM first; nothing was changed'
+    )
+    assert requests_made(api) == [LOOKUP, READ, STATUS]
+
+
+def test_memory_below_static_on_stopped_hotplug_vm_is_written(api):
+    lookup(api)
+    status(api, "stopped")
+    expect_write(api, VM_PATH, HOTPLUG_VM, memory="768")
+    result, failed = run_module("vm_resources", dict(vmid=100, memory=768))
+    assert not failed and result["changed"] is True
