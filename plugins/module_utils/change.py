@@ -81,8 +81,7 @@ class Change(object):
             fmt = self.disk_formats.get(key)
             if key in after and fmt:
                 values = property_string.parse(after[key], fmt)
-                values["size"] = size
-                after[key] = property_string.format(values, fmt)
+                after[key] = property_string.format(dict(values, size=size), fmt, kept=values)
         for key in self.delete:
             after.pop(key, None)
         after.update(self.set)

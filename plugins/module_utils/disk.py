@@ -343,7 +343,7 @@ def plan_update(ctx, slot):
     grow = None if params["size"] is None else grow_to(ctx, where, volid, values, in_effect, result)
     text = ctx.config[slot]
     if grow:
-        text = property_string.format(dict(values, size=format_size(grow)), fmt)
+        text = property_string.format(dict(values, size=format_size(grow)), fmt, kept=values)
     desired = {}
     for key, value in wanted_options(params).items():
         if not property_string.same_value(key, values.get(key, UNSET_MEANS[key]), value, fmt):

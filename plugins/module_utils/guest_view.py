@@ -7,9 +7,8 @@ PRIVATE to the pve.config collection. Used by guest_info.
 
 ``disks(config, kind)`` and ``nics(config, kind)`` pick the slots of a QEMU VM (``scsi0``, ``efidisk0``,
 ``tpmstate0``, ``unused0``...) or of an LXC container (``rootfs``, ``mp0``, ``unused0``...) and parse each
-with the schema table of its slot. A disk with a ``size=`` also gets ``size_bytes``. Parsing is lenient:
-a sub-key that a newer Proxmox writes but the schema tables do not know yet is kept as it is instead of
-failing the read.
+with the schema table of its slot (the one codec, ``property_string.parse``). A disk with a ``size=`` also gets
+``size_bytes``. A sub-key that a newer Proxmox writes but the schema tables do not know yet is kept as it is.
 """
 
 from __future__ import annotations
@@ -54,30 +53,16 @@ def nic_format(kind, key):
     return NIC_FORMATS.get(kind) if NIC_SLOT.match(key) else None
 
 
-def parse_lenient(text, fmt):
-    """``property_string.parse``, but an unknown or repeated sub-key is kept (last one wins) instead of raising."""
+def parsed(key, text, fmt):
+    """``property_string.parse`` of config key ``key``; a sub-key no table knows is kept as it is.
+
+    Proxmox only returns strings its own parser accepts (qemu-server ``QemuServer.pm`` parse_vm_config drops a
+    value it cannot parse), so a failure here names the key of a hand-made config.
+    """
     try:
         return property_string.parse(text, fmt)
-    except InvalidRequest:
-        pass
-    table = property_string.fmt_table(fmt)
-    result = {}
-    for part in str(text).split(","):
-        if not part:
-            continue
-        if "=" in part:
-            key, value = part.split("=", 1)
-        elif table["default_key"]:
-            key, value = table["default_key"], part
-        else:
-            key, value = part, ""
-        if key in table["aliases"]:
-            target, key_alias = table["aliases"][key]
-            if key_alias:
-                result[key_alias] = key
-            key = target
-        result[key] = value
-    return result
+    except InvalidRequest as exc:
+        raise InvalidRequest("cannot read %s: %s" % (key, exc.msg)) from None
 
 
 def size_bytes(size):
@@ -103,7 +88,7 @@ def disks(config, kind):
         fmt = disk_format(kind, key)
         if config[key] is None:
             continue
-        values = parse_lenient(config[key], fmt)
+        values = parsed(key, config[key], fmt)
         if "size" in values:
             values["size_bytes"] = size_bytes(values["size"])
         result[key] = values
@@ -116,5 +101,5 @@ def nics(config, kind):
     for key in sorted((k for k in config if nic_format(kind, k)), key=slot_order):
         if config[key] is None:
             continue
-        result[key] = parse_lenient(config[key], nic_format(kind, key))
+        result[key] = parsed(key, config[key], nic_format(kind, key))
     return result

@@ -7,11 +7,26 @@ PRIVATE to the pve.config collection.
 
 One codec for every format, driven by the tables generated from the official API schema
 (``schema_formats.FORMATS``): ``parse`` fills in the default key and resolves aliases, ``format`` is its
-inverse, ``same_value`` compares two sub-key values the way Proxmox means them (``on`` = ``1``, MAC
-addresses case-insensitive, ``1G`` = ``1024M``).
+inverse, ``merge`` changes some sub-keys of a current string, ``same_value`` compares two sub-key values the way
+Proxmox means them (``on`` = ``1``, MAC addresses case-insensitive, ``1G`` = ``1024M``).
+
+Forward compatible: a sub-key no table knows (a newer Proxmox writes ``cpu: host,guest-phys-bits=40`` or
+``net0: ...,host-tunnel=1``) is kept by ``parse`` as it is, in its place, compared as a plain string and
+written back unchanged by ``merge`` and by ``format(..., kept=...)``. The grammar is pve-common's
+(``src/PVE/JSONSchema.pm`` parse_property_string): parts split on ``,``, ``key=value`` with the key up to the
+first ``=``, at most one bare value (the default key), no key twice. Proxmox never returns a string it cannot
+parse (qemu-server ``QemuServer.pm`` parse_vm_config drops such a key with "unable to parse value of"), so
+those errors only come from hand-made input.
+
+Only values taken from the current config (``kept``) are written as they are. Every other value (what a module
+asks for) must not contain ``,`` (it would split the string and smuggle in other sub-keys), ``=`` or control
+characters, and only sub-keys of the table may be added.
 """
 
 from __future__ import annotations
+
+import re
+import unicodedata
 
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.schema_formats import FORMATS
@@ -20,6 +35,7 @@ from ansible_collections.pve.config.plugins.module_utils.units import parse_size
 TRUE_WORDS = ("1", "on", "yes", "true")
 FALSE_WORDS = ("0", "off", "no", "false")
 MAC_KEYS = ("macaddr", "hwaddr")
+_MAC = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$", re.IGNORECASE)
 
 
 def fmt_table(fmt):
@@ -29,11 +45,17 @@ def fmt_table(fmt):
         raise ValueError("unknown property-string format %r" % fmt) from None
 
 
+def is_known(key, fmt):
+    """Whether ``key`` is a sub-key of the format's table (else it is one a newer Proxmox knows)."""
+    return key in fmt_table(fmt)["keys"]
+
+
 def parse(text, fmt):
     """Parse a property string into an ordered dict of sub-key -> string value.
 
     ``virtio=BC:24:11:00:00:01,bridge=vmbr0`` with format ``qemu_net`` gives
-    ``{'model': 'virtio', 'macaddr': 'BC:24:11:00:00:01', 'bridge': 'vmbr0'}``.
+    ``{'model': 'virtio', 'macaddr': 'BC:24:11:00:00:01', 'bridge': 'vmbr0'}``. Sub-keys the table does not know
+    are kept with their text, in their place.
     """
     table = fmt_table(fmt)
     result = {}
@@ -47,53 +69,83 @@ def parse(text, fmt):
             continue
         if "=" in part:
             key, value = part.split("=", 1)
+        elif table["default_key"]:
+            key, value = table["default_key"], part
         else:
-            key, value = None, part
-        if key is None or (key not in table["keys"] and key not in table["aliases"]):
-            if key is None and table["default_key"]:
-                key = table["default_key"]
-            else:
-                raise InvalidRequest("cannot parse %r: unknown option %r" % (text, key if key is not None else part))
-        if key in table["aliases"]:
-            target, key_alias = table["aliases"][key]
+            raise InvalidRequest(
+                "cannot parse %r: %r has no key and this property string has no default key" % (text, part)
+            )
+        alias = table["aliases"].get(key) or _future_model(key, value, table, result)
+        if alias:
+            target, key_alias = alias
             if key_alias:
-                result[key_alias] = key
+                _put(result, key_alias, key, text)
             key = target
-        if key in result:
-            raise InvalidRequest("cannot parse %r: option %r given twice" % (text, key))
-        result[key] = value
+        _put(result, key, value, text)
     return result
 
 
-def format(values, fmt):
+def _future_model(key, value, table, result):
+    """``(macaddr, model)`` for ``igb=BC:24:...`` when ``igb`` is a NIC model newer than the table.
+
+    Every NIC model is an alias of ``macaddr`` with key alias ``model`` (qemu-server
+    ``src/PVE/QemuServer/Network.pm`` $net_fmt), so a newer Proxmox writes a new model the same way.
+    """
+    model_alias = _model_alias(table)
+    if model_alias and key not in table["keys"] and model_alias[1] not in result and _MAC.match(value):
+        return model_alias
+    return None
+
+
+def _put(result, key, value, text):
+    if key in result:
+        raise InvalidRequest("cannot parse %r: option %r given twice" % (text, key))
+    result[key] = value
+
+
+def format(values, fmt, kept=None):
     """Write ``values`` (ordered dict) as a property string; ``None`` values are left out.
 
     The default key comes first without ``key=``; a NIC's model and MAC are written in Proxmox's own
-    ``virtio=BC:24:...`` form.
+    ``virtio=BC:24:...`` form. ``kept``: the parsed current string; a value equal to its value there is written
+    as it is (also for a sub-key the table does not know). Any other value is checked (``checked_text``).
     """
     table = fmt_table(fmt)
-    values = {k: _checked_text(k, v) for k, v in values.items() if v is not None}
+    kept = kept or {}
+    values = {k: _written(k, v, table, kept) for k, v in values.items() if v is not None}
     parts = []
     default_key = table["default_key"]
     model_alias = _model_alias(table)
-    if model_alias and default_key in values and model_alias[0] in values and values[default_key] in table["aliases"]:
+    if model_alias and default_key in values and model_alias[0] in values:
         parts.append("%s=%s" % (values.pop(default_key), values.pop(model_alias[0])))
     elif default_key in values:
         value = values.pop(default_key)
         # a bare value must not look like "key=value" and must not be blank, or it would not parse back
         parts.append(value if value.strip() and "=" not in value else "%s=%s" % (default_key, value))
     for key, value in values.items():
-        if key not in table["keys"]:
-            raise InvalidRequest("%r is not an option of this property string" % key)
         parts.append("%s=%s" % (key, value))
     return ",".join(parts)
 
 
-def _checked_text(key, value):
-    """``to_text(value)``; a comma would split the property string (and could smuggle in other options)."""
+def _written(key, value, table, kept):
+    """The text of one sub-key value: as it is when it comes from the current string, else checked."""
+    if key in kept and str(value) == kept[key]:
+        return kept[key]
+    if key not in table["keys"]:
+        raise InvalidRequest("%r is not an option of this property string" % key)
+    return checked_text(key, value)
+
+
+def checked_text(key, value):
+    """``to_text(value)`` for a new value: no ``,`` (it would split the property string and smuggle in other
+    options), no ``=`` and no control characters (the config file is line based)."""
     text = to_text(value)
     if "," in text:
         raise InvalidRequest("%s %r must not contain a comma" % (key, text))
+    if "=" in text:
+        raise InvalidRequest("%s %r must not contain '='" % (key, text))
+    if any(unicodedata.category(char) == "Cc" for char in text):
+        raise InvalidRequest("%s %r must not contain control characters" % (key, text))
     return text
 
 
@@ -119,7 +171,9 @@ def normalise(key, value, fmt):
     if value is None:
         return None
     table = fmt_table(fmt)
-    kind = table["keys"].get(key, "string")
+    if key not in table["keys"]:
+        return to_text(value)  # a sub-key of a newer Proxmox: compared as the string it is
+    kind = table["keys"][key]
     text = to_text(value).strip()
     if kind == "boolean":
         low = text.lower()
@@ -176,7 +230,7 @@ def merge(current_text, desired, fmt):
         changed.append(key)
     if not changed:
         return current_text, []
-    return format(merged, fmt), changed
+    return format(merged, fmt, kept=current), changed
 
 
 class _Delete(object):

@@ -2,6 +2,7 @@
 InvalidRequest, and module argument handling that never tracebacks."""
 
 import math
+import re
 from decimal import Decimal
 
 import pytest
@@ -17,8 +18,12 @@ from ansible_collections.pve.config.plugins.module_utils.units import parse_memo
 
 FUZZ = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
-# Any text but a comma: the grammar splits sub-keys on commas, and format() refuses them.
-NO_COMMA = st.text(st.characters(blacklist_characters=",", blacklist_categories=("Cs",)), max_size=30)
+# What format() accepts as a new value: no comma (the grammar splits on it), no '=', no control characters.
+NEW_TEXT = st.text(st.characters(blacklist_characters=",=", blacklist_categories=("Cs", "Cc")), max_size=30)
+# What a config may hold (a newer Proxmox's sub-keys): anything but a comma.
+KEPT_TEXT = st.text(st.characters(blacklist_characters=",", blacklist_categories=("Cs",)), max_size=30)
+MAC = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$", re.IGNORECASE)
+UNKNOWN_KEY = st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=14)
 INTEGER = st.integers(min_value=-(10**12), max_value=10**12).map(str)
 NUMBER = st.floats(allow_nan=False, allow_infinity=False, width=32).map(property_string.to_text)
 BOOLEAN = st.sampled_from(["0", "1"])
@@ -27,7 +32,7 @@ BOOLEAN = st.sampled_from(["0", "1"])
 def value_strategy(table, key):
     if key in table["enums"]:
         return st.sampled_from(table["enums"][key])
-    return {"integer": INTEGER, "number": NUMBER, "boolean": BOOLEAN}.get(table["keys"][key], NO_COMMA)
+    return {"integer": INTEGER, "number": NUMBER, "boolean": BOOLEAN}.get(table["keys"][key], NEW_TEXT)
 
 
 @st.composite
@@ -46,6 +51,43 @@ def test_parse_inverts_format(fmt):
         assert property_string.parse(text, fmt) == values
         # and merging the same values into the text is no change
         assert property_string.merge(text, values, fmt) == (text, [])
+
+    check()
+
+
+@st.composite
+def strings_with_unknown_sub_keys(draw, fmt):
+    """(text, parsed): known sub-keys and sub-keys no table knows, interleaved, each written ``key=value``."""
+    table = FORMATS[fmt]
+    known = draw(sub_key_dicts(fmt))
+    taken = set(table["keys"]) | set(table["aliases"])
+    unknown_keys = draw(st.lists(UNKNOWN_KEY.filter(lambda k: k not in taken), unique=True, min_size=1, max_size=4))
+    unknown = {key: draw(KEPT_TEXT.filter(lambda v: not MAC.match(v))) for key in unknown_keys}
+    items = draw(st.permutations(list(known.items()) + list(unknown.items())))
+    return ",".join(f"{key}={value}" for key, value in items), dict(items)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_unknown_sub_keys_survive_parse_merge_format(fmt):
+    """A newer Proxmox's sub-keys: parsed in place, kept verbatim and in order by merge and format."""
+    table = FORMATS[fmt]
+
+    @settings(FUZZ, max_examples=60)
+    @given(data=strings_with_unknown_sub_keys(fmt), change=st.data())
+    def check(data, change):
+        text, parsed = data
+        values = property_string.parse(text, fmt)
+        assert values == parsed and list(values) == list(parsed)
+        assert property_string.merge(text, {}, fmt) == (text, [])
+        assert property_string.parse(property_string.format(values, fmt, kept=values), fmt) == parsed
+        key = change.draw(st.sampled_from(sorted(table["keys"])))
+        value = change.draw(value_strategy(table, key))
+        new_text, changed = property_string.merge(text, {key: value}, fmt)
+        after = property_string.parse(new_text, fmt)
+        unknown = [k for k in parsed if k not in table["keys"]]
+        assert [k for k in after if k in unknown] == unknown
+        assert all(after[k] == parsed[k] for k in unknown)
+        assert changed in ([], [key])
 
     check()
 

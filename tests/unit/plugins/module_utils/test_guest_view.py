@@ -3,6 +3,7 @@
 import pytest
 
 from ansible_collections.pve.config.plugins.module_utils import guest_view
+from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 
 GIB = 1024**3
 
@@ -46,20 +47,32 @@ def test_nic_format(kind, key, fmt):
     "text, fmt, parsed",
     [
         ("local-lvm:vm-1-disk-0,size=8G", "qemu_scsi", {"file": "local-lvm:vm-1-disk-0", "size": "8G"}),
-        # unknown and repeated sub-keys do not fail a read
-        ("a:1,newkey=5", "qemu_scsi", {"file": "a:1", "newkey": "5"}),
-        ("a:1,cache=none,cache=writeback", "qemu_scsi", {"file": "a:1", "cache": "writeback"}),
-        ("volume=a:1,future", "qemu_scsi", {"file": "future"}),
+        # sub-keys of a newer Proxmox do not fail a read: kept as they are, in their place
+        ("a:1,newkey=5,size=1G", "qemu_scsi", {"file": "a:1", "newkey": "5", "size": "1G"}),
         (
             "virtio=BC:24:11:00:00:01,newopt=1",
             "qemu_net",
             {"model": "virtio", "macaddr": "BC:24:11:00:00:01", "newopt": "1"},
         ),
-        ("name=eth0,flag", "lxc_net", {"name": "eth0", "flag": ""}),
     ],
 )
-def test_parse_lenient(text, fmt, parsed):
-    assert guest_view.parse_lenient(text, fmt) == parsed
+def test_parsed_keeps_unknown_sub_keys(text, fmt, parsed):
+    assert guest_view.parsed("scsi0", text, fmt) == parsed
+
+
+@pytest.mark.parametrize(
+    "text, fmt, words",
+    [
+        # strings Proxmox's own parser refuses (parse_property_string), so a real config never holds them
+        ("a:1,cache=none,cache=writeback", "qemu_scsi", "cannot read scsi0: cannot parse "),
+        ("volume=a:1,future", "qemu_scsi", "option 'file' given twice"),
+        ("name=eth0,flag", "lxc_net", "'flag' has no key"),
+    ],
+)
+def test_parsed_names_the_key_of_a_string_proxmox_would_not_write(text, fmt, words):
+    with pytest.raises(InvalidRequest) as exc:
+        guest_view.parsed("scsi0", text, fmt)
+    assert words in exc.value.msg
 
 
 @pytest.mark.parametrize(

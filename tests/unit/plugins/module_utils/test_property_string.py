@@ -146,11 +146,10 @@ def test_empty_text_parses_to_nothing(text):
 @pytest.mark.parametrize(
     "fmt, text, words",
     [
-        ("qemu_net", "bogus=1", "unknown option 'bogus'"),
         ("qemu_net", "bridge=vmbr0,bridge=vmbr1", "option 'bridge' given twice"),
         ("qemu_scsi", "volume=a:1,file=b:2", "option 'file' given twice"),
         ("qemu_scsi", "a:1,b:2", "option 'file' given twice"),
-        ("lxc_net", "eth0", "unknown option 'eth0'"),  # no default key: a bare word is an error
+        ("lxc_net", "eth0", "'eth0' has no key and this property string has no default key"),
     ],
 )
 def test_parse_errors(fmt, text, words):
@@ -343,10 +342,105 @@ def test_merge_refuses_a_comma_too():
         # a bare default-key value that would read as key=value, or vanish when empty, is written with its key
         ({"file": "/dev/disk/by-id/a=b"}, "qemu_scsi", "file=/dev/disk/by-id/a=b"),
         ({"file": "", "size": "1G"}, "qemu_scsi", "file=,size=1G"),
-        # a model that is not one of the alias names cannot use the model=MAC form
-        ({"model": "future-nic", "macaddr": MAC}, "qemu_net", f"future-nic,macaddr={MAC}"),
+        # a NIC model newer than the table is written as Proxmox writes every model: model=MAC
+        ({"model": "future-nic", "macaddr": MAC}, "qemu_net", f"future-nic={MAC}"),
     ],
 )
 def test_format_keeps_the_default_key_parseable(values, fmt, text):
-    assert ps.format(dict(values), fmt) == text
+    """Values taken from the current config (kept) are written as they are, '=' included."""
+    assert ps.format(dict(values), fmt, kept=values) == text
     assert ps.parse(text, fmt) == values
+
+
+@pytest.mark.parametrize(
+    "values, words",
+    [
+        ({"bridge": "vmbr0=1"}, "bridge 'vmbr0=1' must not contain '='"),
+        ({"gw6": "fe80::1%ip=1.2.3.4"}, "gw6 'fe80::1%ip=1.2.3.4' must not contain '='"),
+        ({"name": "eth0\n"}, "must not contain control characters"),
+        ({"name": "eth\x000"}, "must not contain control characters"),
+        ({"name": "eth\x7f"}, "must not contain control characters"),
+        ({"name": "eth\x850"}, "must not contain control characters"),
+        ({"bridge": "vmbr0", "colour": "red"}, "'colour' is not an option"),
+    ],
+)
+def test_format_refuses_new_values_that_could_smuggle_or_break_lines(values, words):
+    fmt = "lxc_net" if "name" in values or "gw6" in values else "qemu_net"
+    with pytest.raises(InvalidRequest) as exc:
+        ps.format(values, fmt)
+    assert words in exc.value.msg
+
+
+def test_format_refuses_changed_values_even_when_the_key_was_kept():
+    with pytest.raises(InvalidRequest, match="must not contain '='"):
+        ps.format({"bridge": "vmbr1=x"}, "qemu_net", kept={"bridge": "vmbr0"})
+    with pytest.raises(InvalidRequest, match="'host-tunnel' is not an option"):
+        ps.format({"host-tunnel": "0"}, "qemu_net", kept={"host-tunnel": "1"})
+
+
+# --- forward compatibility: sub-keys of a newer Proxmox ---------------------------------------------------
+
+NEWER = [
+    # (format, text a newer Proxmox writes, parsed)
+    ("qemu_cpu", "host,guest-phys-bits=40", {"cputype": "host", "guest-phys-bits": "40"}),
+    (
+        "qemu_cpu",
+        "x86-64-v2-AES,level=30,future-flag=on",
+        {"cputype": "x86-64-v2-AES", "level": "30", "future-flag": "on"},
+    ),
+    (
+        "qemu_net",
+        f"virtio={MAC},bridge=vmbr0,host-tunnel=1,firewall=1",
+        {"model": "virtio", "macaddr": MAC, "bridge": "vmbr0", "host-tunnel": "1", "firewall": "1"},
+    ),
+    ("qemu_net", f"igb={MAC},bridge=vmbr0", {"model": "igb", "macaddr": MAC, "bridge": "vmbr0"}),
+    (
+        "qemu_scsi",
+        "local-lvm:vm-100-disk-0,size=32G,future-knob=a=b",
+        {"file": "local-lvm:vm-100-disk-0", "size": "32G", "future-knob": "a=b"},
+    ),
+    (
+        "lxc_net",
+        "name=eth0,bridge=vmbr0,new-key=,type=veth",
+        {"name": "eth0", "bridge": "vmbr0", "new-key": "", "type": "veth"},
+    ),
+]
+
+
+@pytest.mark.parametrize("fmt, text, parsed", NEWER)
+def test_unknown_sub_keys_are_parsed_in_their_place(fmt, text, parsed):
+    values = ps.parse(text, fmt)
+    assert values == parsed
+    assert list(values) == list(parsed)
+
+
+@pytest.mark.parametrize("fmt, text, parsed", NEWER)
+def test_merge_of_a_known_key_keeps_the_unknown_ones_verbatim(fmt, text, parsed):
+    known = next(k for k in ("firewall", "cputype", "cache", "bridge") if ps.is_known(k, fmt))
+    new_text, changed = ps.merge(text, {known: {"firewall": False, "cache": "none"}.get(known, "other")}, fmt)
+    assert changed == [known]
+    after = ps.parse(new_text, fmt)
+    others = [k for k in parsed if k != known]
+    assert {k: after[k] for k in others} == {k: parsed[k] for k in others}
+    assert [k for k in after if k != known] == others  # order kept
+    # and the same desired value again is no change
+    assert ps.merge(new_text, {known: after[known]}, fmt) == (new_text, [])
+
+
+def test_unknown_sub_keys_compare_as_strings():
+    assert ps.same_value("host-tunnel", "1", "1", "qemu_net")
+    assert not ps.same_value("host-tunnel", "1", "on", "qemu_net")
+    assert not ps.same_value("future", " 1", "1", "qemu_net")
+
+
+def test_merge_can_delete_an_unknown_sub_key_but_not_set_one():
+    text = f"virtio={MAC},bridge=vmbr0,host-tunnel=1"
+    assert ps.merge(text, {"host-tunnel": ps.DELETE}, "qemu_net") == (f"virtio={MAC},bridge=vmbr0", ["host-tunnel"])
+    assert ps.merge(text, {"host-tunnel": "1"}, "qemu_net") == (text, [])
+    with pytest.raises(InvalidRequest, match="'host-tunnel' is not an option"):
+        ps.merge(text, {"host-tunnel": "0"}, "qemu_net")
+
+
+def test_model_change_of_a_nic_with_a_newer_model_keeps_its_mac():
+    text, changed = ps.merge(f"igb={MAC},bridge=vmbr0,host-tunnel=1", {"model": "virtio"}, "qemu_net")
+    assert (text, changed) == (f"virtio={MAC},bridge=vmbr0,host-tunnel=1", ["model"])

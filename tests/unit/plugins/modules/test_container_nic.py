@@ -55,6 +55,18 @@ def test_add_with_dhcp_in_given_slot(api):
     assert result["msg"] == "add net1 of LXC container 200 on pve1"
 
 
+def test_interface_with_sub_keys_of_a_newer_proxmox_stays_configurable(api):
+    current = f"name=eth0,bridge=vmbr0,hwaddr={MAC},future-knob=x=1,ip=dhcp,type=veth"
+    new = f"name=eth0,bridge=vmbr0,hwaddr={MAC},future-knob=x=1,ip=dhcp,type=veth,tag=30"
+    guest(api, dict(CONFIG, net0=current))
+    put(api, {"net0": new})
+    after(api, dict(CONFIG, net0=new))
+    result, failed = run_module("container_nic", dict(vmid=200, name="eth0", tag=30))
+    assert not failed, result
+    assert writes(api) == [put_request({"net0": new})]
+    assert result["interface"] == "net0" and result["hwaddr"] == MAC
+
+
 def test_add_static_ip_and_gateway_in_first_free_slot(api):
     guest(api)
     body = "name=eth1,bridge=vmbr1,gw=192.0.2.1,ip=192.0.2.10/24,ip6=auto,tag=30,type=veth"

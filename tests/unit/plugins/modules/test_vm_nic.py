@@ -156,6 +156,44 @@ def test_change_one_option_keeps_mac_firewall_and_other_keys(api):
     assert result["msg"] == "update net0 (tag) of QEMU VM 100 on pve1"
 
 
+@pytest.mark.parametrize(
+    "current, args, new",
+    [
+        # host-tunnel (qemu-server 9.2) and a sub-key no release has yet: kept verbatim, in their place
+        (
+            f"virtio={MAC},bridge=vmbr0,host-tunnel=1,future-knob=a=b,firewall=1",
+            dict(tag=20),
+            f"virtio={MAC},bridge=vmbr0,host-tunnel=1,future-knob=a=b,firewall=1,tag=20",
+        ),
+        (
+            f"virtio={MAC},bridge=vmbr0,host-tunnel=1",
+            dict(bridge="vmbr1"),
+            f"virtio={MAC},bridge=vmbr1,host-tunnel=1",
+        ),
+        # a NIC model newer than the table (written model=MAC like every model): its MAC is found and kept
+        (f"igb={MAC},bridge=vmbr0", dict(model="virtio"), f"virtio={MAC},bridge=vmbr0"),
+    ],
+)
+def test_nic_with_sub_keys_of_a_newer_proxmox_stays_configurable(api, current, args, new):
+    config = dict(CONFIG, net0=current)
+    guest(api, config)
+    post(api, {"net0": new})
+    after(api, dict(config, net0=new))
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", **args))
+    assert not failed, result
+    assert writes(api) == [post_request({"net0": new})]
+    assert result["macaddr"] == MAC
+
+
+def test_nic_with_unknown_sub_keys_is_a_noop_when_the_known_ones_hold(api):
+    current = f"virtio={MAC},bridge=vmbr0,host-tunnel=1"
+    guest(api, dict(CONFIG, net0=current))
+    result, failed = run_module("vm_nic", dict(macaddr=MAC.lower(), vmid=100, bridge="vmbr0"))
+    assert not failed, result
+    assert result["changed"] is False and result["interface"] == "net0"
+    assert writes(api) == []
+
+
 def test_model_change_keeps_mac(api):
     guest(api)
     new = f"e1000={MAC},bridge=vmbr0,firewall=1,queues=4"
