@@ -1,5 +1,6 @@
 """Values Proxmox stores differently from the request, through ansible-playbook against the simulator (realism on):
-cpuunits clamped on a cgroup v2 node; and the hostile-use cases of issue 9 for the resources modules."""
+cpuunits clamped on a cgroup v2 node, memory hot-plugged in whole DIMMs, cpu sub-keys PVE 9 writes; and the hostile-use
+cases of issue 9 for the resources modules."""
 
 from __future__ import annotations
 
@@ -111,3 +112,58 @@ def test_balloon_and_swap_take_sizes(play, sim):
     vm = sim.simulator.guest_config(101)
     assert str({**vm["config"], **vm["pending"]}["balloon"]) == "8192"
     assert str(sim.simulator.guest_config(200)["config"]["swap"]) == "1024"
+
+
+DIMM_NOTE = "memory 5000 MiB is hot-plugged in whole DIMMs on running QEMU VM 110: Proxmox stores 4608 or 5120 MiB"
+
+
+def test_memory_hotplug_is_compared_as_the_dimm_boundary_proxmox_stores(play, sim):
+    """VM 110 of the realism seed runs with memory hotplug and NUMA: memory goes in whole 512 MiB DIMMs."""
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: grow
+      pve.config.vm_resources: {vmid: 110, memory: 5000}
+    - name: rerun
+      pve.config.vm_resources: {vmid: 110, memory: 5000}
+    - name: shrink
+      pve.config.vm_resources: {vmid: 110, memory: 3000}
+    - {name: below static, pve.config.vm_resources: {vmid: 110, memory: 768}, ignore_errors: true}
+""")
+    assert run.rc == 0, run.describe()
+    log = sim.simulator.requests()
+    grow, rerun, shrink = run["grow"], run["rerun"], run["shrink"]
+    assert grow.changed and grow["pending"] == {}, grow.res  # hot-plugged at once, nothing waits for a reboot
+    assert str(grow["config"]["memory"]) == "5120" and "still differs" not in grow.msg
+    assert grow["normalised"] == [DIMM_NOTE] and warning_texts(grow.res) == [DIMM_NOTE]
+    assert not rerun.changed, rerun.res
+    assert rerun.calls(log) == [
+        ("GET", "/cluster/resources"),
+        ("GET", "/nodes/pve1/qemu/110/pending"),
+        ("GET", "/nodes/pve1/qemu/110/status/current"),  # only because 5000 lies between two DIMM boundaries
+    ]
+    assert shrink.changed and str(shrink["config"]["memory"]) == "2560"
+    expect_clean_failures(run, {"below static": "less than the 1024 MiB"})
+    assert run["below static"].writes(log) == []
+    assert str(sim.simulator.guest_config(110)["config"]["memory"]) == "2560"
+
+
+def test_cpu_type_change_keeps_the_sub_keys_pve9_writes(play, sim):
+    """VMs 110 and 111 of the realism seed carry cpu guest-phys-bits= and level= as PVE 9 writes them."""
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: type of 110
+      pve.config.vm_resources: {vmid: 110, cpu: x86-64-v2-AES}
+    - name: type of 111
+      pve.config.vm_resources: {vmid: 111, cpu: host, cores: 2}
+    - name: rerun
+      pve.config.vm_resources: {vmid: 111, cpu: host, cores: 2}
+""")
+    assert run.rc == 0, run.describe()
+    assert run["type of 110"].changed and run["type of 111"].changed and not run["rerun"].changed
+    vm110, vm111 = sim.simulator.guest_config(110), sim.simulator.guest_config(111)
+    assert {**vm110["config"], **vm110["pending"]}["cpu"] == "x86-64-v2-AES,guest-phys-bits=40"
+    assert vm111["config"]["cpu"] == "host,level=13"
