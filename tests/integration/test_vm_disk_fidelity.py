@@ -139,3 +139,80 @@ def test_volume_left_behind_by_a_failed_destroy_can_be_destroyed(play, sim):
     assert not run["destroy again"].changed
     assert "unused0" not in sim.simulator.guest_config(101)["config"]
     assert "local-lvm:vm-101-disk-1" not in volumes(sim, 101)
+
+
+def test_sizes_as_thick_lvm_allocates_them(play, sim):
+    # Issue 13.5 with the simulator's storage rounding: san-lvm is thick LVM, whose 4 MiB extents make a 10M disk
+    # 12M (pve-storage LVMPlugin.pm lvcreate). size= records what was asked; an option write records the actual
+    # size (qemu-server create_disks: volume_size_info). Neither a grow the volume already has nor a re-run of
+    # the first task is a write or a shrink error.
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: create
+      pve.config.vm_disk: {vmid: 101, disk: scsi3, storage: san-lvm, size: 10M}
+    - name: rerun
+      pve.config.vm_disk: {vmid: 101, disk: scsi3, storage: san-lvm, size: 10M}
+    - name: grow within the extent
+      pve.config.vm_disk: {vmid: 101, disk: scsi3, size: 11M}
+    - name: options
+      pve.config.vm_disk: {vmid: 101, disk: scsi3, cache: writeback}
+    - name: first task again
+      pve.config.vm_disk: {vmid: 101, disk: scsi3, storage: san-lvm, size: 10M}
+    - name: grow past the extent
+      pve.config.vm_disk: {vmid: 101, disk: scsi3, size: 13M}
+    - name: grow past the extent again
+      pve.config.vm_disk: {vmid: 101, disk: scsi3, size: 13M}
+    - {name: shrink, pve.config.vm_disk: {vmid: 101, disk: scsi3, size: 7M}, ignore_errors: true}
+""")
+    assert run.rc == 0, run.describe()
+    log = sim.simulator.requests()
+    create = run["create"]
+    volid = create["volume"]
+    assert create.changed and create["size"] == "10M" and "size_rounded" not in create.res
+    assert volid.startswith("san-lvm:vm-101-disk-")
+    for task in ("rerun", "grow within the extent", "first task again", "grow past the extent again"):
+        assert not run[task].changed and run[task].writes(log) == [], task
+    assert run["grow within the extent"]["size_rounded"] is True
+    options = run["options"]
+    assert options.changed and "size=12M" in options["config"]["scsi3"]
+    assert run["first task again"]["size_rounded"] is True and run["first task again"]["size"] == "12M"
+    grow = run["grow past the extent"]
+    assert grow.changed and grow.writes(log) == [("PUT", "/nodes/pve1/qemu/101/resize")]
+    assert grow["size"] == "13M"
+    expect_clean_failures(run, {"shrink": "shrinking it to 7M is not supported"})
+    assert volumes(sim, 101, "san-lvm")[volid] == 16 * 1024**2
+
+
+def test_volume_held_by_a_snapshot_is_named_as_left_behind(play, sim):
+    # Issue 9.4 with the realism seed: VM 111 (stopped, on pve2) has a snapshot that uses its unused0 and its
+    # scsi0 (qemu-server Drive.pm is_volume_in_use scans the snapshots; try_deallocate_drive refuses).
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: destroy unused0
+      pve.config.vm_disk: {vmid: 111, disk: unused0, state: absent, purge: true}
+      ignore_errors: true
+    - name: purge scsi0
+      pve.config.vm_disk: {vmid: 111, disk: scsi0, state: absent, purge: true}
+      ignore_errors: true
+    - name: purge scsi0 again
+      pve.config.vm_disk: {vmid: 111, disk: scsi0, state: absent, purge: true}
+""")
+    assert run.rc == 0, run.describe()
+    unused = run["destroy unused0"]
+    assert unused.failed and "volume is still in use (snapshot?)" in unused.msg
+    assert "volume ceph-rbd:vm-111-disk-1 stays as unused0 of QEMU VM 111: a snapshot still uses it" in unused.msg
+    assert unused.msg.endswith("nothing was changed")
+    purge = run["purge scsi0"]
+    assert purge.failed and purge["unused"] == "unused1" and purge["volume"] == "ceph-rbd:vm-111-disk-0"
+    assert "volume ceph-rbd:vm-111-disk-0 stays as unused1 of QEMU VM 111" in purge.msg
+    assert purge.msg.endswith("already applied: detach scsi0 (volume ceph-rbd:vm-111-disk-0)")
+    assert "destroy volume" not in purge.msg.split("already applied:")[1]
+    again = run["purge scsi0 again"]
+    assert not again.changed
+    assert again["unused"] == {"unused0": "ceph-rbd:vm-111-disk-1", "unused1": "ceph-rbd:vm-111-disk-0"}
+    config = sim.simulator.guest_config(111)["config"]
+    assert "scsi0" not in config and config["unused1"] == "ceph-rbd:vm-111-disk-0"
