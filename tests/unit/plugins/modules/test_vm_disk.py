@@ -112,6 +112,17 @@ def put_resize(api, body):
     api.put(url(PATH + "/resize"), json={"data": RESIZE_UPID}, match=[matchers.urlencoded_params_matcher(body)])
 
 
+def grow_to_40g(api):
+    """scsi1 grows 32G -> 40G: config read, volume listing, resize and its task, re-read; the grown drive."""
+    guest(api, dict(CONFIG, scsi1=DISK1))
+    content(api, ("local-lvm:vm-100-disk-0", 8 * GIB), ("local-lvm:vm-100-disk-1", 32 * GIB))
+    put_resize(api, {"disk": "scsi1", "size": "40G", "digest": "d1"})
+    task(api, RESIZE_UPID)
+    grown = DISK1.replace("size=32G", "size=40G")
+    reread(api, dict(CONFIG, scsi1=grown), "d2")
+    return grown
+
+
 # --- create -----------------------------------------------------------------------------------------------
 
 
@@ -268,12 +279,7 @@ def test_check_mode_create_validates_storage_and_predicts(api):
 
 
 def test_grow_sends_resize_with_digest_and_waits(api):
-    guest(api, dict(CONFIG, scsi1=DISK1))
-    content(api, ("local-lvm:vm-100-disk-0", 8 * GIB), ("local-lvm:vm-100-disk-1", 32 * GIB))
-    put_resize(api, {"disk": "scsi1", "size": "40G", "digest": "d1"})
-    task(api, RESIZE_UPID)
-    grown = DISK1.replace("size=32G", "size=40G")
-    reread(api, dict(CONFIG, scsi1=grown), "d2")
+    grown = grow_to_40g(api)
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="40G"))
     assert not failed, result
     assert requests_made(api) == GETS + [
@@ -334,12 +340,7 @@ def test_discard_false_changes_on_to_ignore(api):
 
 
 def test_resize_and_option_change_are_two_writes_with_their_own_digest(api):
-    guest(api, dict(CONFIG, scsi1=DISK1))
-    content(api, ("local-lvm:vm-100-disk-1", 32 * GIB))
-    put_resize(api, {"disk": "scsi1", "size": "40G", "digest": "d1"})
-    task(api, RESIZE_UPID)
-    grown = DISK1.replace("size=32G", "size=40G")
-    reread(api, dict(CONFIG, scsi1=grown), "d2")
+    grown = grow_to_40g(api)
     final = grown + ",cache=writeback"
     config_task(api, {"scsi1": final, "digest": "d2"})
     reread(api, dict(CONFIG, scsi1=final), "d3")
@@ -361,12 +362,7 @@ def test_resize_and_option_change_are_two_writes_with_their_own_digest(api):
 
 def test_options_write_failing_after_the_grow_reports_only_the_grow(api):
     # Issue 9.4: the failure listed "grow ... then set cache=writeback" as already applied.
-    guest(api, dict(CONFIG, scsi1=DISK1))
-    content(api, ("local-lvm:vm-100-disk-1", 32 * GIB))
-    put_resize(api, {"disk": "scsi1", "size": "40G", "digest": "d1"})
-    task(api, RESIZE_UPID)
-    grown = DISK1.replace("size=32G", "size=40G")
-    reread(api, dict(CONFIG, scsi1=grown), "d2")
+    grown = grow_to_40g(api)
     failing = "UPID:pve1:000A1B5A:0012DB00:67A0B1F0:qmconfig:100:root@pam!ci:"
     post_config(api, {"scsi1": grown + ",cache=writeback", "digest": "d2"}, data=failing)
     task(api, failing, exitstatus="unable to apply cache", log=["TASK ERROR: unable to apply cache"])
