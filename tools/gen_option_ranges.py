@@ -18,6 +18,36 @@ TOP_LEVEL = {
     "lxc": ["cores", "cpulimit", "cpuunits", "memory", "swap"],
 }
 
+# Perl's \d and \w match any Unicode digit or letter; the table spells them out in ASCII, so look-alike characters
+# (vmbr０ with a full-width zero, eth١ with an Arabic digit) fail every check that uses the pattern (issue 9.11).
+ASCII_CLASSES = {"d": "0-9", "w": "A-Za-z0-9_"}
+
+
+def perl_pattern(pattern):
+    """A schema pattern for Python and JSON schema: ``(?^:...)`` (Perl's default flags) as a plain group,
+    ``\\d``/``\\w`` as ASCII classes."""
+    pattern = pattern.replace("(?^:", "(?:")
+    out, in_class, i = [], False, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            escaped = pattern[i + 1]
+            if escaped in ASCII_CLASSES:
+                ascii_class = ASCII_CLASSES[escaped]
+                out.append(ascii_class if in_class else f"[{ascii_class}]")
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
 # Rules stricter than the schema, read in the Proxmox source. Each replaces the named fields of the entry.
 STRICTER = {
     ("qemu_net", "mtu"): {
@@ -25,6 +55,12 @@ STRICTER = {
         "also": [1],
         "source": "qemu-server src/PVE/QemuServer.pm print_netdevice_full: the schema allows 1 to 65520, but a "
         "virtio NIC with an MTU below 576 (other than 1 = the bridge's MTU) fails the VM start",
+    },
+    # qemu-server's bridge sub-key uses the named format pve-bridge-id (pve-common src/PVE/JSONSchema.pm
+    # parse_bridge_id: m/^[-_.\w\d]+$/), which the dump does not expand.
+    ("qemu_net", "bridge"): {
+        "pattern": perl_pattern(r"[-_.\w\d]+"),
+        "source": "pve-common src/PVE/JSONSchema.pm parse_bridge_id (format pve-bridge-id), ASCII only",
     },
     ("lxc_net", "rate"): {
         "minimum": 0,
@@ -63,7 +99,8 @@ Pure data (no imports), so the MCP bridge loads this file by its path. ``validat
 - ``also``: values allowed besides ``minimum`` to ``maximum`` (QEMU NIC ``mtu`` 1 = the bridge's MTU);
 - ``enum``: the allowed values, in the schema's order;
 - ``default``: what Proxmox uses when the key is not set;
-- ``pattern``: a regular expression the whole value matches (from the schema, Perl syntax as written there);
+- ``pattern``: a regular expression the whole value matches (from the schema; Perl's digit and word classes written as ASCII
+  classes, so look-alike characters never match);
 - ``format``: the config value is a property string of that table (QEMU ``memory``: ``current=`` holds MiB);
 - ``source``: the Proxmox source a rule comes from when it is not (only) the schema's.
 
@@ -77,11 +114,6 @@ Tables: ``qemu`` and ``lxc`` hold top-level config keys; ``qemu_net``, ``qemu_sc
 from __future__ import annotations
 
 '''
-
-
-def perl_pattern(pattern):
-    """The schema writes compiled Perl regexes as ``(?^:...)`` (default flags): a plain group in Python."""
-    return pattern.replace("(?^:", "(?:")
 
 
 def entry(spec):

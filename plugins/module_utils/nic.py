@@ -89,35 +89,23 @@ def mac_address(name, value):
     return text.upper()
 
 
-def matches(pattern, example):
-    regex = re.compile(r"^(?:%s)$" % pattern)
-
-    def check(name, value):
-        text = str(value).strip()
-        if not regex.match(text):
-            raise InvalidRequest("%s must look like %s, got %r%s" % (name, example, value, NOTHING))
-        return text
-
-    return check
-
-
 def ip_config(version, words):
-    """``dhcp``/``manual``(/``auto``) or an address with prefix length (``10.0.0.5/24``)."""
+    """``dhcp``/``manual``(/``auto``) or an address with prefix length (``10.0.0.5/24``).
+
+    As pve-common ``src/PVE/JSONSchema.pm`` pve_verify_ipv4_config / pve_verify_ipv6_config: a CIDR is an address
+    as ``ip_address`` takes it, ``/`` and a prefix length of 8 to 32 (IPv4) or 8 to 128 (IPv6), in ASCII digits
+    (pve_verify_cidrv4 / pve_verify_cidrv6); no netmask form (``/255.255.255.0``).
+    """
 
     def check(name, value):
         text = str(value).strip()
         if text.lower() in words:
             return text.lower()
-        try:
-            if "/" not in text:
-                raise ValueError("no prefix length")
-            iface = ipaddress.ip_interface(text)
-        except ValueError:
-            iface = None
-        if iface is None or iface.version != version:
+        address, _slash, prefix = text.partition("/")
+        if not (_is_address(address, version) and _PREFIX.fullmatch(prefix) and 8 <= int(prefix) <= _BITS[version]):
             raise InvalidRequest(
-                "%s must be %s or an IPv%d address with prefix length such as %s, got %r%s"
-                % (name, ", ".join(words), version, _EXAMPLE[version], value, NOTHING)
+                "%s must be %s or an IPv%d address with prefix length such as %s, got %r (prefix length 8 to %d)%s"
+                % (name, ", ".join(words), version, _EXAMPLE[version], value, _BITS[version], NOTHING)
             )
         return text
 
@@ -125,19 +113,32 @@ def ip_config(version, words):
 
 
 def ip_address(version):
+    """An IPv4/IPv6 address as pve-common's ``ipv4``/``ipv6`` formats take it (pve_verify_ipv4/pve_verify_ipv6:
+    ``$IPV4RE``/``$IPV6RE`` of ``src/PVE/ParseUtils.pm``): ASCII digits and hex only, no zone or scope id
+    (``fe80::1%eth0``, which Python's ``ipaddress`` would accept)."""
+
     def check(name, value):
         text = str(value).strip()
-        try:
-            address = ipaddress.ip_address(text)
-        except ValueError:
-            address = None
-        if address is None or address.version != version:
+        if not _is_address(text, version):
             raise InvalidRequest("%s must be an IPv%d address, got %r%s" % (name, version, value, NOTHING))
         return text
 
     return check
 
 
+def _is_address(text, version):
+    if not text.isascii() or not _ADDRESS_CHARS.fullmatch(text):
+        return False
+    try:
+        return ipaddress.ip_address(text).version == version
+    except ValueError:
+        return False
+
+
+# What $IPV4RE / $IPV6RE are made of: ASCII digits, hex, '.' and ':'. Everything else (a '%' scope id, '/') fails.
+_ADDRESS_CHARS = re.compile(r"[0-9A-Fa-f:.]+")
+_PREFIX = re.compile(r"[0-9]{1,3}")
+_BITS = {4: 32, 6: 128}
 _EXAMPLE = {4: "192.0.2.10/24", 6: "2001:db8::10/64"}
 
 
@@ -175,7 +176,7 @@ class Field(object):
         return spec
 
 
-BRIDGE = Field("bridge", "str", check=matches(r"[-_.\w]+", "vmbr0"))
+BRIDGE = Field("bridge", "str")  # ASCII pattern of pve-bridge-id from the table
 TAG = Field("tag", "int")
 FIREWALL = Field("firewall", "bool")
 LINK_DOWN = Field("link_down", "bool")

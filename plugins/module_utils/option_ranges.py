@@ -17,7 +17,8 @@ Pure data (no imports), so the MCP bridge loads this file by its path. ``validat
 - ``also``: values allowed besides ``minimum`` to ``maximum`` (QEMU NIC ``mtu`` 1 = the bridge's MTU);
 - ``enum``: the allowed values, in the schema's order;
 - ``default``: what Proxmox uses when the key is not set;
-- ``pattern``: a regular expression the whole value matches (from the schema, Perl syntax as written there);
+- ``pattern``: a regular expression the whole value matches (from the schema; Perl's digit and word classes written as ASCII
+  classes, so look-alike characters never match);
 - ``format``: the config value is a property string of that table (QEMU ``memory``: ``current=`` holds MiB);
 - ``source``: the Proxmox source a rule comes from when it is not (only) the schema's.
 
@@ -55,7 +56,7 @@ OPTIONS = {
         "volume": {"type": "string"},
     },
     "lxc_net": {
-        "bridge": {"pattern": "[-_.\\w\\d]+", "type": "string"},
+        "bridge": {"pattern": "[-_.A-Za-z0-9_0-9]+", "type": "string"},
         "firewall": {"type": "boolean"},
         "gw": {"type": "string"},
         "gw6": {"type": "string"},
@@ -65,7 +66,7 @@ OPTIONS = {
         "ip6": {"type": "string"},
         "link_down": {"type": "boolean"},
         "mtu": {"maximum": 65535, "minimum": 64, "type": "integer"},
-        "name": {"pattern": "[-_.\\w\\d]+", "type": "string"},
+        "name": {"pattern": "[-_.A-Za-z0-9_0-9]+", "type": "string"},
         "rate": {
             "minimum": 0,
             "source": "pve-common src/PVE/Network.pm tap_rate_limit: the rate in MB/s becomes a tc "
@@ -74,7 +75,7 @@ OPTIONS = {
             "type": "number",
         },
         "tag": {"maximum": 4094, "minimum": 1, "type": "integer"},
-        "trunks": {"pattern": "(?:\\d+(?:;\\d+)*)", "type": "string"},
+        "trunks": {"pattern": "(?:[0-9]+(?:;[0-9]+)*)", "type": "string"},
         "type": {"enum": ["veth"], "type": "string"},
     },
     "lxc_rootfs": {
@@ -164,7 +165,11 @@ OPTIONS = {
     },
     "qemu_memory": {"current": {"default": 512, "minimum": 16, "type": "integer"}},
     "qemu_net": {
-        "bridge": {"type": "string"},
+        "bridge": {
+            "pattern": "[-_.A-Za-z0-9_0-9]+",
+            "source": "pve-common src/PVE/JSONSchema.pm parse_bridge_id (format pve-bridge-id), ASCII only",
+            "type": "string",
+        },
         "firewall": {"type": "boolean"},
         "link_down": {"type": "boolean"},
         "macaddr": {"type": "string"},
@@ -199,7 +204,7 @@ OPTIONS = {
         "queues": {"maximum": 64, "minimum": 0, "type": "integer"},
         "rate": {"minimum": 0, "type": "number"},
         "tag": {"maximum": 4094, "minimum": 1, "type": "integer"},
-        "trunks": {"pattern": "(?:\\d+(?:-\\d+)?(?:;\\d+(?:-\\d+)?)*)", "type": "string"},
+        "trunks": {"pattern": "(?:[0-9]+(?:-[0-9]+)?(?:;[0-9]+(?:-[0-9]+)?)*)", "type": "string"},
     },
     "qemu_sata": {
         "aio": {"enum": ["native", "threads", "io_uring"], "type": "string"},

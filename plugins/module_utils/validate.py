@@ -8,7 +8,8 @@ PRIVATE to the pve.config collection.
 - ``check(table, key, value, name=None)``: the value to write, or InvalidRequest
   ``"<name> must be <allowed>, got <value>; nothing was changed"``. Integers refuse booleans (Ansible's ``int``
   type keeps ``True`` as ``True``, which would be written as ``1``), numbers refuse booleans, NaN and infinity,
-  and ranges, ``also`` values and enums come from the table.
+  and ranges, ``also`` values, enums and patterns come from the table. Patterns match the whole value and are
+  ASCII (``vmbr０`` with a full-width zero or ``eth١`` with an Arabic digit fail, issue 9.11).
 - ``choices(table, key)``: the enum of an option, for an argument spec's ``choices``.
 - ``allowed(table, key)``: the allowed values in words (``1 to 4094``, ``1 or 576 to 65520``), for docs and errors.
 - ``NOTHING``: the suffix every refusal before a write carries.
@@ -19,11 +20,18 @@ PRIVATE to the pve.config collection.
 from __future__ import annotations
 
 import math
+import re
 
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.option_ranges import OPTIONS
 
 NOTHING = "; nothing was changed"
+# How a value of a patterned option looks, for the error message (else the pattern itself is shown).
+EXAMPLES = {
+    "bridge": "vmbr0 (ASCII letters, digits, - _ .)",
+    "name": "eth1 (ASCII letters, digits, - _ .)",
+    "trunks": "10;20;30 or 100-110",
+}
 
 
 def option(table, key):
@@ -68,6 +76,9 @@ def check(table, key, value, name=None):
         raise InvalidRequest("%s must be %s, got %r%s" % (name, allowed(table, key), value, NOTHING))
     if kind in ("integer", "number") and not _in_range(spec, value):
         raise InvalidRequest("%s must be %s, got %s%s" % (name, allowed(table, key), _num(value), NOTHING))
+    if "pattern" in spec and not re.fullmatch(spec["pattern"], str(value), re.ASCII):
+        looks = EXAMPLES.get(key) or "the pattern %s" % spec["pattern"]
+        raise InvalidRequest("%s must look like %s, got %r%s" % (name, looks, value, NOTHING))
     return value
 
 

@@ -229,13 +229,12 @@ from ansible_collections.pve.config.plugins.module_utils.nic import (
     ip_address,
     ip_config,
     mac_address,
-    matches,
     other_nics,
     same_ip,
 )
 
 FIELDS = [
-    Field("name", "str", check=matches(r"[-_.\w]+", "eth1 (letters, digits, - _ .)")),
+    Field("name", "str"),
     BRIDGE,
     Field("hwaddr", "str", check=mac_address),
     Field("ip", "str", check=ip_config(4, ("dhcp", "manual")), same=same_ip),

@@ -205,7 +205,6 @@ from ansible_collections.pve.config.plugins.module_utils.nic import (
     Field,
     NicKind,
     mac_address,
-    matches,
 )
 from ansible_collections.pve.config.plugins.module_utils.validate import choices
 
@@ -219,7 +218,7 @@ FIELDS = [
     RATE,
     Field("mtu", "int"),
     Field("queues", "int"),
-    Field("trunks", "str", check=matches(r"\d+(?:-\d+)?(?:;\d+(?:-\d+)?)*", "10;20;30 or 100-110")),
+    Field("trunks", "str"),
 ]
 
 

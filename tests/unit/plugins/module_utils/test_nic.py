@@ -104,6 +104,19 @@ def test_mac_bad(value, words):
         (nic.ip_address(4), "192.0.2.1/24", False),
         (nic.ip_address(4), "gateway", False),
         (nic.ip_address(6), "fe80::1", True),
+        (nic.ip_address(6), "2001:DB8::1", True),
+        (nic.ip_address(6), "::ffff:192.0.2.1", True),
+        (nic.ip_address(6), "fe80::1%eth0", False),  # no scope id: pve-common $IPV6RE has none
+        (nic.ip_address(6), "fe80::1%ip=1.2.3.4", False),
+        (nic.ip_address(4), "192.0.2.01", False),  # $IPV4OCTET: no leading zero
+        (nic.ip_address(4), "\uff11\uff19\uff12.0.2.1", False),  # full-width digits
+        (nic.ip_config(4, ("dhcp", "manual")), "192.0.2.10/8", True),
+        (nic.ip_config(4, ("dhcp", "manual")), "192.0.2.10/7", False),  # pve_verify_cidrv4: prefix > 7
+        (nic.ip_config(4, ("dhcp", "manual")), "192.0.2.10/33", False),
+        (nic.ip_config(4, ("dhcp", "manual")), "192.0.2.10/255.255.255.0", False),
+        (nic.ip_config(4, ("dhcp", "manual")), "192.0.2.10/\u0662\u0664", False),
+        (nic.ip_config(6, ("auto", "dhcp", "manual")), "2001:db8::1/128", True),
+        (nic.ip_config(6, ("auto", "dhcp", "manual")), "fe80::1%eth0/64", False),
         (nic.ip_address(6), "192.0.2.1", False),
     ],
 )

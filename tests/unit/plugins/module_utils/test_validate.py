@@ -27,6 +27,9 @@ from ansible_collections.pve.config.plugins.module_utils.option_ranges import OP
         ("qemu_net", "model", "e1000e"),
         ("qemu_scsi", "cache", "writeback"),
         ("qemu_cpu", "guest-phys-bits", 40),
+        ("qemu_net", "bridge", "vmbr0"),
+        ("lxc_net", "name", "eth0.100"),
+        ("qemu_net", "trunks", "10;20-30"),
     ],
 )
 def test_allowed_values_pass_unchanged(table, key, value):
@@ -52,6 +55,13 @@ def test_allowed_values_pass_unchanged(table, key, value):
         ("qemu", "cpulimit", math.nan, "cpulimit must be a number, got nan; nothing was changed"),
         ("qemu_net", "rate", math.inf, "rate must be a number, got inf; nothing was changed"),
         ("qemu", "cores", "4", "cores must be an integer, got '4'; nothing was changed"),
+        # patterns are ASCII: look-alike characters fail (issue 9.11)
+        ("qemu_net", "bridge", "vmbr\uff10", "bridge must look like vmbr0 (ASCII letters, digits, - _ .), got "),
+        ("lxc_net", "bridge", "vmbr\u0430", "bridge must look like vmbr0"),
+        ("lxc_net", "name", "eth\u0661", "name must look like eth1"),
+        ("lxc_net", "trunks", "10;\u0662\u0660", "trunks must look like 10;20;30 or 100-110"),
+        ("qemu_net", "bridge", "vmbr0\n", "bridge must look like vmbr0"),
+        ("qemu_cpu", "hv-vendor-id", "pve\u00e9", "hv-vendor-id must look like the pattern [a-zA-Z0-9]{1,12}"),
     ],
 )
 def test_refusals_share_one_wording(table, key, value, message):
@@ -96,3 +106,9 @@ def test_option_ranges_is_pure_data_loadable_by_path():
     tree = ast.parse(path.read_text())
     imports = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
     assert [node.module for node in imports] == ["__future__"]
+
+
+def test_every_table_pattern_is_ascii():
+    """Perl's \\d and \\w are Unicode-aware; the table spells them out so no look-alike character matches."""
+    patterns = [spec["pattern"] for table in OPTIONS.values() for spec in table.values() if "pattern" in spec]
+    assert patterns and all("\\d" not in p and "\\w" not in p and p.isascii() for p in patterns)

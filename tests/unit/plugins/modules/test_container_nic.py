@@ -224,6 +224,18 @@ def test_name_must_be_unique(api, config, args, words):
         (dict(mtu=True), "mtu must be an integer, got the boolean true"),
         (dict(rate=-1), "rate must be at least 0, got -1"),
         (dict(name="eth0;reboot"), "name must look like"),
+        # look-alike characters (issue 9.11): ASCII names and addresses only, as pve-common's formats
+        (dict(name="eth\u0661"), "name must look like eth1 (ASCII letters, digits, - _ .), got 'eth\u0661'"),
+        (dict(bridge="vmbr\uff10"), "bridge must look like vmbr0 (ASCII letters, digits, - _ .)"),
+        (dict(bridge="vmbr\u0430"), "bridge must look like vmbr0"),
+        (dict(gw6="fe80::1%ip=1.2.3.4"), "gw6 must be an IPv6 address, got 'fe80::1%ip=1.2.3.4'"),
+        (dict(gw6="fe80::1%eth0"), "gw6 must be an IPv6 address"),
+        (dict(ip6="fe80::1%eth0/64"), "ip6 must be auto, dhcp, manual or an IPv6 address"),
+        (dict(gw="\u0661\u0660.0.0.1"), "gw must be an IPv4 address"),
+        (dict(ip="10.0.0.5/255.255.255.0"), "ip must be dhcp, manual or an IPv4 address with prefix length"),
+        (dict(ip="10.0.0.5/4"), "(prefix length 8 to 32)"),
+        (dict(ip="10.0.0.5/\u0662\u0664"), "ip must be dhcp, manual"),
+        (dict(ip6="2001:db8::5/129"), "(prefix length 8 to 128)"),
         (dict(state="absent"), "state=absent needs interface"),
     ],
 )

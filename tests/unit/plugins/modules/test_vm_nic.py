@@ -292,6 +292,10 @@ def test_remove_missing_is_no_change(api):
         (dict(rate=float("nan")), "rate must be a number, got nan"),
         (dict(queues=-1), "queues must be 0 to 64"),
         (dict(trunks="10,20"), "trunks must look like"),
+        (dict(trunks="\u0661\u0660;20"), "trunks must look like 10;20;30 or 100-110"),
+        (dict(bridge="vmbr\uff10"), "bridge must look like vmbr0 (ASCII letters, digits, - _ .), got 'vmbr\uff10'"),
+        (dict(bridge="vmbr\u0430"), "bridge must look like vmbr0"),
+        (dict(bridge="vmbr0,tag=5"), "bridge must look like vmbr0"),
         (dict(state="absent"), "state=absent needs interface"),
     ],
 )
