@@ -15,7 +15,8 @@ description:
     and attached to V(vmbr0) unless O(name) and O(bridge) are given; Proxmox generates the MAC address when
     O(hwaddr) is not given, and the module returns it.
   - With O(state=present) and an existing interface, only the options given are compared and changed; every
-    other option is kept, including its MAC address.
+    other option is kept, including its MAC address and options that a newer Proxmox VE writes and this
+    collection does not know.
   - With O(state=absent), the interface in O(interface) is removed; an empty slot is no change.
   - Every write carries the config digest, so a concurrent edit is detected and the change is re-planned.
   - Proxmox applies network changes of a running container at once.
@@ -55,10 +56,12 @@ options:
     description:
       - Name of the interface inside the container, such as V(eth1). A new interface in slot C(netN) gets V(ethN)
         when not given. Must be unique among the container's interfaces.
+      - ASCII letters, digits, V(-), V(_) and V(.) only.
     type: str
   bridge:
     description:
       - Bridge to attach the interface to. A new interface gets V(vmbr0) when not given.
+      - ASCII letters, digits, V(-), V(_) and V(.) only.
     type: str
   hwaddr:
     description:
@@ -67,7 +70,8 @@ options:
     type: str
   ip:
     description:
-      - IPv4 configuration, V(dhcp), V(manual) or an address with prefix length such as V(192.0.2.10/24).
+      - IPv4 configuration, V(dhcp), V(manual) or an address with prefix length (V(8) to V(32)) such as
+        V(192.0.2.10/24).
     type: str
   gw:
     description:
@@ -75,12 +79,12 @@ options:
     type: str
   ip6:
     description:
-      - IPv6 configuration, V(auto) (SLAAC), V(dhcp), V(manual) or an address with prefix length such as
-        V(2001:db8::10/64).
+      - IPv6 configuration, V(auto) (SLAAC), V(dhcp), V(manual) or an address with prefix length (V(8) to
+        V(128)) such as V(2001:db8::10/64). No zone or scope id (V(fe80::1%eth0)).
     type: str
   gw6:
     description:
-      - IPv6 default gateway, such as V(2001:db8::1).
+      - IPv6 default gateway, such as V(2001:db8::1). No zone or scope id.
     type: str
   tag:
     description:

@@ -127,6 +127,7 @@ disks:
     - For a VM the slots C(ideN), C(sataN), C(scsiN), C(virtioN), C(efidisk0), C(tpmstate0) and C(unusedN);
       the volume is under C(file). For a container C(rootfs), C(mpN) and C(unusedN); the volume is under C(volume).
     - A disk with a C(size) also has C(size_bytes), its size in bytes.
+    - Keys that a newer Proxmox VE writes and this collection does not know yet are included with their text.
   returned: always
   type: dict
   sample:
@@ -136,7 +137,8 @@ nics:
   description:
     - Each network interface C(netN) of the config as a dictionary of its property-string keys.
     - For a VM C(model) and C(macaddr) (Proxmox's V(virtio=BC:24:...) form is split into both), C(bridge), C(tag)...;
-      for a container C(name), C(hwaddr), C(bridge), C(ip)...
+      for a container C(name), C(hwaddr), C(bridge), C(ip)... Keys a newer Proxmox VE writes (such as
+      C(host-tunnel)) are included with their text.
   returned: always
   type: dict
   sample:

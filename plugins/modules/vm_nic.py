@@ -14,7 +14,8 @@ description:
   - With O(state=present) and an empty slot, a new NIC is added with O(model) V(virtio) and O(bridge) V(vmbr0)
     unless given; Proxmox generates the MAC address when O(macaddr) is not given, and the module returns it.
   - With O(state=present) and an existing NIC, only the options given are compared and changed; every other
-    option of the NIC is kept, including its MAC address (also when O(model) changes).
+    option of the NIC is kept, including its MAC address (also when O(model) changes) and options that a newer
+    Proxmox VE writes and this collection does not know (such as C(host-tunnel)).
   - With O(state=absent), the NIC in O(interface) is removed; an empty slot is no change.
   - Every write carries the config digest, so a concurrent edit is detected and the change is re-planned.
   - On a running VM, Proxmox hot-plugs NIC changes when the VM's C(hotplug) setting allows it; otherwise they
@@ -48,6 +49,7 @@ options:
   bridge:
     description:
       - Bridge to attach the NIC to. A new NIC gets V(vmbr0) when not given.
+      - ASCII letters, digits, V(-), V(_) and V(.) only, as Proxmox's C(pve-bridge-id) format.
     type: str
   model:
     description:
