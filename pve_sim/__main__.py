@@ -45,6 +45,13 @@ def main(argv=None):
     parser.add_argument(
         "--no-realism", dest="realism", action="store_false", help="the ideal case (overrides $PVE_SIM_REALISM)"
     )
+    parser.add_argument(
+        "--pvestatd-interval",
+        type=float,
+        default=10.0,
+        help="with realism, seconds between pvestatd rounds that update /cluster/resources "
+        "(default 10, as pvestatd; 0: only POST /_sim/pvestatd/tick)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
@@ -58,6 +65,7 @@ def main(argv=None):
             password=args.password,
             generic_auth_errors=args.generic_auth_errors,
             realism=args.realism,
+            pvestatd_interval=args.pvestatd_interval or None,
         )
     except (ValueError, OSError) as exc:
         print("pve_sim: %s" % exc, file=sys.stderr)

@@ -136,6 +136,7 @@ class Simulator:
         generic_auth_errors=False,
         clock=time.time,
         realism=False,
+        pvestatd_interval=None,
     ):
         self.user = user
         self.token_name = token_name
@@ -157,6 +158,7 @@ class Simulator:
         self._requests = []
         self._edit_counter = 0
         self.state.realism = bool(realism)
+        self.state.pvestatd_interval = pvestatd_interval
         self.proxy_timeout = PROXY_TIMEOUT
         seed(self.state)
 
@@ -183,6 +185,17 @@ class Simulator:
     def realism(self, value):
         with self.state.lock:
             self.state.realism = bool(value)
+
+    @property
+    def pvestatd_interval(self):
+        """With realism, pvestatd ticks by itself every that many seconds (real pvestatd: 10); None (the
+        default, and what the tests use) leaves the lag until :meth:`pvestatd_tick`."""
+        return self.state.pvestatd_interval
+
+    @pvestatd_interval.setter
+    def pvestatd_interval(self, seconds):
+        with self.state.lock:
+            self.state.pvestatd_interval = float(seconds) if seconds else None
 
     def pvestatd_tick(self):
         """Let pvestatd run once: ``/cluster/resources`` catches up with names and status.

@@ -248,6 +248,8 @@ class State:
         self.realism = False  # behave like the Proxmox sources where the ideal case differs (docs/simulator.md)
         self.rrd = {}  # vmid -> {"name", "status"} as pvestatd last broadcast them (see pvestatd_tick)
         self.pvestatd_ticks = 0
+        self.pvestatd_interval = None  # seconds between automatic ticks with realism (None: only explicit ones)
+        self._last_tick = clock()
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -268,6 +270,9 @@ class State:
             for task in sorted(self._running.values(), key=lambda t: t.started + t.duration):
                 if now >= task.started + task.duration:
                     self._finish_task(task)
+            if self.realism and self.pvestatd_interval and now - self._last_tick >= self.pvestatd_interval:
+                # pvestatd's main loop runs an update round every $updatetime = 10 s (PVE/Service/pvestatd.pm)
+                self.pvestatd_tick()
 
     def pvestatd_tick(self):
         """One pvestatd update round: every guest's current name and status become what
@@ -276,6 +281,7 @@ class State:
         with self.lock:
             self.rrd = {vmid: {"name": g.name, "status": g.status} for vmid, g in self.guests.items()}
             self.pvestatd_ticks += 1
+            self._last_tick = self.now()
             return self.pvestatd_ticks
 
     # -- nodes / storages / volumes -----------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import requests
 
+from pve_sim import Simulator
 from pve_sim.testing import proxmox_client
 
 
@@ -52,3 +53,22 @@ def test_node_rows_carry_cgroup_mode_2(realism):
 def test_without_realism_resources_follow_the_config_at_once(sim_api):
     sim_api.nodes("pve1").qemu(101).config.put(name="db02")
     assert vm_row(sim_api, 101)["name"] == "db02"
+
+
+def test_with_an_interval_pvestatd_ticks_by_itself():
+    now = [1000.0]
+    sim = Simulator(realism=True, pvestatd_interval=10, clock=lambda: now[0])
+    sim.handle_http("PUT", "/api2/json/nodes/pve1/qemu/101/config", sim.auth_header(), b"name=db02")
+
+    def name():
+        resp = sim.handle_http("GET", "/api2/json/cluster/resources?type=vm", sim.auth_header())
+        return next(r["name"] for r in resp.json()["data"] if r["vmid"] == 101)
+
+    now[0] += 9.9
+    assert name() == "db01"
+    now[0] += 0.1
+    assert name() == "db02"
+    sim.pvestatd_interval = None
+    sim.handle_http("PUT", "/api2/json/nodes/pve1/qemu/101/config", sim.auth_header(), b"name=db03")
+    now[0] += 60
+    assert name() == "db02"
