@@ -1,0 +1,123 @@
+"""Fixtures of the conformance suite (docs/conformance.md).
+
+* ``target`` (session): the real cluster named by ``PVE_TEST_VMID`` / ``PVE_TEST_CTID`` and ``PROXMOX_*``, or
+  a ``pve_sim`` started here with realism on. Every test id carries the mode (``[real-cluster]`` /
+  ``[simulator]``), and the run's header and summary say where it ran.
+* ``proxy`` (session): the counting HTTPS forwarder (proxy.py) the modules talk to.
+* ``scratch`` (session): the two scratch guests, snapshotted before the first test and restored after
+  every test and at the end of the session, also after a failure (restore.py).
+* ``play``: runs a playbook in ``ansible-playbook`` (tests/integration/runner.py) through the forwarder;
+  returns (PlaybookRun, request log).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from integration.runner import PlaybookRun, run_playbook
+
+from pve_sim.testing import running_simulator
+
+from .proxy import CountingProxy
+from .restore import ScratchGuest
+from .target import REAL, SIMULATOR, Target, real_target, simulator_target, wants_real_cluster
+
+ENVIRONMENT = dict(os.environ)  # read before any test drops the inherited PROXMOX_* variables
+MODE = REAL if wants_real_cluster(ENVIRONMENT) else SIMULATOR
+
+
+def pytest_report_header(config):
+    return f"pve.config conformance: {MODE}" + (" (PVE_TEST_VMID/PVE_TEST_CTID set)" if MODE == REAL else "")
+
+
+@pytest.fixture(scope="session", params=[MODE], ids=[MODE])
+def target(request):
+    if request.param == REAL:
+        chosen = real_target(ENVIRONMENT)
+        yield chosen
+    else:
+        with running_simulator(realism=True) as server:
+            yield simulator_target(server, ENVIRONMENT)
+
+
+@pytest.fixture(scope="session")
+def version(target: Target) -> str:
+    info = target.api().version.get()
+    return f"{info.get('version')} (release {info.get('release')})"
+
+
+@dataclass
+class Scratch:
+    vm: ScratchGuest
+    ct: ScratchGuest
+
+    def restore(self) -> None:
+        problems = []
+        for guest in (self.vm, self.ct):
+            try:
+                guest.restore()
+            except Exception as exc:  # noqa: BLE001 - restore both guests, then report every problem
+                problems.append(f"{type(exc).__name__}: {exc}")
+        assert not problems, "restoring the scratch guests failed: " + " | ".join(problems)
+
+
+@pytest.fixture(scope="session")
+def scratch(target: Target, version: str, request):
+    api = target.api()
+    vm = ScratchGuest.locate(api, target.vmid, "qemu", target.storage)
+    ct = ScratchGuest.locate(api, target.ctid, "lxc", target.storage)
+    vm.snapshot()
+    ct.snapshot()
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"\nconformance target: {target.describe()}; Proxmox VE {version}", bold=True)
+    guests = Scratch(vm, ct)
+    yield guests
+    guests.restore()
+
+
+@pytest.fixture(autouse=True)
+def restored_after_test(scratch: Scratch):
+    """Each test starts from the snapshot and leaves it behind, also when it failed."""
+    yield
+    scratch.restore()
+
+
+@pytest.fixture(autouse=True)
+def no_inherited_connection(monkeypatch):
+    """ansible-runner adds ``envvars`` to the caller's environment: drop the PROXMOX_* variables of the shell so
+    the modules reach only the forwarder, with exactly the credentials the target gives them."""
+    for key in [k for k in os.environ if k.startswith("PROXMOX_")]:
+        monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def proxy(target: Target, tmp_path_factory):
+    with CountingProxy(target.upstream(), str(tmp_path_factory.mktemp("conformance-tls"))) as forwarder:
+        yield forwarder
+
+
+@pytest.fixture
+def play(target: Target, proxy: CountingProxy, scratch: Scratch):
+    """``play(playbook, **run_playbook options)`` -> (PlaybookRun, request log of the forwarder)."""
+    env = {
+        "PROXMOX_HOST": f"127.0.0.1:{proxy.port}",
+        "PROXMOX_CA_PATH": proxy.ca_path,
+        "PROXMOX_VALIDATE_CERTS": "true",
+        "PROXMOX_TIMEOUT": "60",
+        **target.auth_env(),
+    }
+
+    def run(playbook, **kwargs) -> tuple[PlaybookRun, list[dict]]:
+        kwargs.setdefault("timeout", 900 if target.real else 300)
+        result = run_playbook(playbook, env, **kwargs)
+        assert result.rc == 0, f"[{target.mode}] {result.describe()}"
+        return result, proxy.log()
+
+    return run
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(f"pve.config conformance suite ran against: {MODE}", bold=MODE == REAL)
