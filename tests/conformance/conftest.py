@@ -4,9 +4,9 @@
   a ``pve_sim`` started here with realism on. Every test id carries the mode (``[real-cluster]`` /
   ``[simulator]``), and the run's header and summary say where it ran.
 * ``proxy`` (session): the counting HTTPS forwarder (proxy.py) the modules talk to.
-* ``scratch`` (session): the two scratch guests, snapshotted before the first test and restored after
-  every test and at the end of the session, also after a failure (restore.py).
-* ``play``: runs a playbook in ``ansible-playbook`` (tests/integration/runner.py) through the forwarder;
+* ``scratch`` (session): the two scratch guests, snapshotted before the first test and restored at the end of
+  the session, also after a failure (restore.py); ``restored``: the same, restored after the test too.
+* ``play`` (uses ``restored``): runs a playbook in ``ansible-playbook`` (tests/integration/runner.py) through the forwarder;
   returns (PlaybookRun, request log).
 """
 
@@ -26,6 +26,7 @@ from .target import REAL, SIMULATOR, Target, real_target, simulator_target, want
 
 ENVIRONMENT = dict(os.environ)  # read before any test drops the inherited PROXMOX_* variables
 MODE = REAL if wants_real_cluster(ENVIRONMENT) else SIMULATOR
+RAN_AGAINST: list[str] = []  # the target's description, for the terminal summary
 
 
 def pytest_report_header(config):
@@ -64,24 +65,22 @@ class Scratch:
 
 
 @pytest.fixture(scope="session")
-def scratch(target: Target, version: str, request):
+def scratch(target: Target, version: str):
     api = target.api()
     vm = ScratchGuest.locate(api, target.vmid, "qemu", target.storage)
     ct = ScratchGuest.locate(api, target.ctid, "lxc", target.storage)
     vm.snapshot()
     ct.snapshot()
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"\nconformance target: {target.describe()}; Proxmox VE {version}", bold=True)
+    RAN_AGAINST.append(f"{target.describe()}; Proxmox VE {version}")
     guests = Scratch(vm, ct)
     yield guests
     guests.restore()
 
 
-@pytest.fixture(autouse=True)
-def restored_after_test(scratch: Scratch):
-    """Each test starts from the snapshot and leaves it behind, also when it failed."""
-    yield
+@pytest.fixture
+def restored(scratch: Scratch):
+    """The scratch guests, put back as snapshotted after the test, also when it failed."""
+    yield scratch
     scratch.restore()
 
 
@@ -100,7 +99,7 @@ def proxy(target: Target, tmp_path_factory):
 
 
 @pytest.fixture
-def play(target: Target, proxy: CountingProxy, scratch: Scratch):
+def play(target: Target, proxy: CountingProxy, restored: Scratch):
     """``play(playbook, **run_playbook options)`` -> (PlaybookRun, request log of the forwarder)."""
     env = {
         "PROXMOX_HOST": f"127.0.0.1:{proxy.port}",
@@ -120,4 +119,6 @@ def play(target: Target, proxy: CountingProxy, scratch: Scratch):
 
 
 def pytest_terminal_summary(terminalreporter):
-    terminalreporter.write_line(f"pve.config conformance suite ran against: {MODE}", bold=MODE == REAL)
+    where = RAN_AGAINST[0] if RAN_AGAINST else f"{MODE} (no cycle ran)"
+    terminalreporter.write_sep("=", "pve.config conformance", bold=MODE == REAL)
+    terminalreporter.write_line(f"ran against: {where}", bold=MODE == REAL)

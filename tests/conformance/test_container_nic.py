@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from .choose import free_nic, local_mac
 from .cycle import assert_step, effective, plays, step
-from .test_vm_nic import free_nic, local_mac
 
 
 def test_container_nic_cycle(play, scratch, target):

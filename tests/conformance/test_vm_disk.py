@@ -8,16 +8,13 @@ drive (qemu-server PVE::API2::Qemu resize_vm rewrites only the current value).
 
 from __future__ import annotations
 
+from .choose import free_slots
 from .cycle import assert_step, drive, plays, same_disk_diff, size_bytes, step, task
-
-
-def free_slots(config: dict[str, str], bus: str = "scsi", last: int = 30) -> list[str]:
-    return [f"{bus}{n}" for n in range(1, last + 1) if f"{bus}{n}" not in config]
 
 
 def test_vm_disk_cycle(play, scratch, target):
     vm = scratch.vm
-    first, second = free_slots(vm.original)[:2]
+    first, second = free_slots(vm.original, "scsi", 30)[:2]
     base = {"vmid": vm.vmid, "disk": first}
     run, log = play(
         plays(

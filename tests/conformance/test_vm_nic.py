@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
-
+from .choose import free_nic, local_mac
 from .cycle import assert_step, effective, plays, step
-
-
-def free_nic(config: dict[str, str]) -> str:
-    return next(f"net{n}" for n in range(1, 32) if f"net{n}" not in config)
-
-
-def local_mac() -> str:
-    """A random locally administered unicast MAC: known before the write, so check mode can predict it."""
-    return "0A:" + ":".join(f"{b:02X}" for b in secrets.token_bytes(5))
 
 
 def test_vm_nic_cycle(play, scratch, target):
