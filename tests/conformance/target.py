@@ -16,9 +16,10 @@ from .proxy import Upstream
 
 REAL = "real-cluster"
 SIMULATOR = "simulator"
-# the seeded inventory's scratch guests (pve_sim/seed.py): web01 and dns01, both running, so changes that
-# cannot be hot-plugged stay pending as they do on a lab cluster's running guests
-SIM_VMID, SIM_CTID = 100, 200
+# the simulator's scratch guests (pve_sim/seed.py, realism on): edge01, a running VM as PVE 9 writes it
+# (cpu guest-phys-bits and net0 host-tunnel, which the collection's tables need not know; memory hot-plug with
+# NUMA, so memory changes are DIMM-aligned) and dns01, a running container
+SIM_VMID, SIM_CTID = 110, 200
 DEFAULT_STORAGE, DEFAULT_BRIDGE = "local-lvm", "vmbr0"
 FALSE = ("0", "false", "no", "off")
 
