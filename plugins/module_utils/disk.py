@@ -27,7 +27,7 @@ from ansible_collections.pve.config.plugins.module_utils.change import Change
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.option_ranges import SLOTS
 from ansible_collections.pve.config.plugins.module_utils.storage import (
-    allocation_unit,
+    LARGEST_UNIT,
     check_storage,
     round_up,
     volume_size,
@@ -381,8 +381,8 @@ def grow_to(ctx, where, volid, values, in_effect, result):
     """The size to grow the disk to, or None when it is already as large as asked.
 
     Adds ``size_rounded`` to ``result`` when the disk is larger than asked only by rounding: whole MiB asked
-    by this module, the storage's own unit (storage.py), or a volume the storage already made larger than
-    its ``size=`` (resize_vm compares with ``volume_size_info``: an equal size is a no-op there and a smaller
+    by this module, a storage's unit (up to ``storage.LARGEST_UNIT``), or a volume the storage already made
+    larger than its ``size=`` (resize_vm compares with ``volume_size_info``: an equal size is a no-op there and a smaller
     one "shrinking disks is not supported").
     """
     requested = ctx.params["size"]
@@ -393,13 +393,11 @@ def grow_to(ctx, where, volid, values, in_effect, result):
             % (where, format_size(requested), NOTHING)
         )
     if recorded >= requested:
-        if recorded > round_up(requested, MIB):
-            unit = allocation_unit(ctx.api, ctx.guest.node, volume_storage(volid))
-            if recorded > round_up(requested, unit):
-                raise InvalidRequest(
-                    "%s is %s; shrinking it to %s is not supported; %s"
-                    % (where, format_size(recorded), format_size(requested), NOTHING)
-                )
+        if recorded > round_up(requested, LARGEST_UNIT):
+            raise InvalidRequest(
+                "%s is %s; shrinking it to %s is not supported; %s"
+                % (where, format_size(recorded), format_size(requested), NOTHING)
+            )
         if recorded > requested:
             result["size_rounded"] = True
         return None

@@ -16,13 +16,14 @@ from __future__ import annotations
 from ansible_collections.pve.config.plugins.module_utils.errors import ApiError, InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.units import MIB
 
-# The unit a storage type rounds a volume up to, when it is more than the whole MiB vm_disk asks for.
-# pve-storage: LVMPlugin.pm alloc_lvm_image/volume_resize run lvcreate -L / lvextend -L, and LvmThinPlugin.pm
-# alloc_image lvcreate -V: LVM rounds up to the volume group's physical extent, 4 MiB unless the VG was
-# created with another -s. ZFSPoolPlugin.pm zfs_create_zvol/volume_resize "align size to 1M" and
-# RBDPlugin.pm alloc_image/volume_resize round up to MiB: whole MiB already fit them, as they fit the file
-# storages (Plugin.pm alloc_image: qemu-img create with the size in KiB).
-ALLOCATION_UNIT = {"lvm": 4 * MIB, "lvmthin": 4 * MIB}
+# The largest unit a storage rounds a volume up to. pve-storage: LVMPlugin.pm alloc_lvm_image/volume_resize
+# run lvcreate -L / lvextend -L, and LvmThinPlugin.pm alloc_image lvcreate -V: LVM rounds up to the volume
+# group's physical extent, 4 MiB unless the VG was created with another -s. ZFSPoolPlugin.pm
+# zfs_create_zvol/volume_resize "align size to 1M" and RBDPlugin.pm alloc_image/volume_resize round up to MiB,
+# file storages allocate the KiB asked (Plugin.pm alloc_image: qemu-img create): whole MiB fit those.
+# A disk larger than asked by less than this counts as rounded, whatever its storage, so deciding it needs
+# no request (a re-run stays at two GETs); nothing is written either way, as disks never shrink.
+LARGEST_UNIT = 4 * MIB
 
 
 def round_up(size, unit):
@@ -60,12 +61,6 @@ def check_storage(api, node, storage, content="images"):
     if str(item.get("active", 1)) in ("0", "False", "false"):
         raise InvalidRequest("storage %r is not active on node %s; nothing was changed" % (storage, node))
     return item
-
-
-def allocation_unit(api, node, storage):
-    """What ``storage`` rounds a volume up to: whole MiB, or more for its type (``ALLOCATION_UNIT``)."""
-    item = storage_status(api, node, storage) or {}
-    return max(MIB, ALLOCATION_UNIT.get(item.get("type"), MIB))
 
 
 def volume_size(api, node, volid, vmid):

@@ -208,7 +208,8 @@ size:
 size_rounded:
   description:
     - V(true) when the disk is larger than O(size) asked only by rounding - to whole MiB by this module, to
-      the storage's allocation unit, or a volume the storage already made larger than its recorded size.
+      a storage's allocation unit (at most 4 MiB, an LVM extent), or a volume the storage already made larger
+      than its recorded size.
   returned: when the disk is larger than asked
   type: bool
   sample: true

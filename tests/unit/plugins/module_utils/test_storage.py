@@ -6,7 +6,6 @@ from responses import matchers
 
 from ansible_collections.pve.config.plugins.module_utils.errors import ApiError, InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.storage import (
-    allocation_unit,
     check_storage,
     round_up,
     volume_size,
@@ -82,19 +81,6 @@ def test_other_api_errors_are_not_hidden(api, pve):
     )
     with pytest.raises(ApiError, match="403 Permission check failed"):
         check_storage(pve, "pve1", "local-lvm")
-
-
-@pytest.mark.parametrize(
-    "kind,unit", [("lvmthin", 4 * MIB), ("lvm", 4 * MIB), ("zfspool", MIB), ("rbd", MIB), ("dir", MIB)]
-)
-def test_allocation_unit_by_storage_type(api, pve, kind, unit):
-    answer(api, [dict(LVM, type=kind)])
-    assert allocation_unit(pve, "pve1", "local-lvm") == unit
-
-
-def test_allocation_unit_of_a_storage_the_node_does_not_list_is_whole_mib(api, pve):
-    answer(api, [])
-    assert allocation_unit(pve, "pve1", "local-lvm") == MIB
 
 
 @pytest.mark.parametrize(

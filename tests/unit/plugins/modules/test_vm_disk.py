@@ -305,12 +305,11 @@ def test_check_mode_grow_predicts_the_size(api):
 @pytest.mark.parametrize("size", ["16G", 16, "16384M"])
 def test_shrink_is_refused(api, size):
     guest(api, dict(CONFIG, scsi1=DISK1))
-    storage(api)
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=size))
     assert failed
     assert "is 32G; shrinking it to 16G is not supported" in result["msg"]
     assert result["msg"].endswith("nothing was changed")
-    assert requests_made(api) == GETS + [STORAGE_GET]
+    assert requests_made(api) == GETS
 
 
 def test_option_change_keeps_the_other_sub_keys(api):
@@ -726,33 +725,23 @@ def test_rerun_after_the_storage_rounded_up_is_no_change(api):
     # An option write makes qemu-server record the volume's actual size (create_disks: volume_size_info):
     # LVM made the 10M disk 12M (4 MiB extents); asking 10M again is no shrink and no change.
     guest(api, dict(CONFIG, scsi1=SMALL.replace("size=10M", "size=12M")))
-    storage(api)
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="10M"))
     assert not failed, result
     assert result["changed"] is False and result["size"] == "12M" and result["size_rounded"] is True
-    assert requests_made(api) == GETS + [STORAGE_GET]
-
-
-def test_larger_by_whole_mib_rounding_needs_no_storage_type(api):
-    guest(api, dict(CONFIG, scsi1=SMALL))
-    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="9.5M"))
-    assert not failed, result
-    assert result["changed"] is False and result["size_rounded"] is True
     assert requests_made(api) == GETS
 
 
-@pytest.mark.parametrize("kind", ["zfspool", "rbd", "dir"])
-def test_larger_than_whole_mib_on_a_storage_without_extents_is_a_shrink(api, kind):
+@pytest.mark.parametrize("asked,rounded", [("9.5M", True), ("8193K", True), ("12M", False)])
+def test_larger_by_less_than_an_extent_is_rounding_decided_without_a_request(api, asked, rounded):
     guest(api, dict(CONFIG, scsi1=SMALL.replace("size=10M", "size=12M")))
-    storage(api, items=[dict(LVM, type=kind)])
-    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="10M"))
-    assert failed and "is 12M; shrinking it to 10M is not supported" in result["msg"]
-    assert writes(api) == []
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=asked))
+    assert not failed, result
+    assert result["changed"] is False and result.get("size_rounded", False) is rounded
+    assert requests_made(api) == GETS
 
 
 def test_shrink_beyond_the_extent_is_refused(api):
     guest(api, dict(CONFIG, scsi1=SMALL.replace("size=10M", "size=12M")))
-    storage(api)
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="7M"))
     assert failed and "is 12M; shrinking it to 7M is not supported; nothing was changed" in result["msg"]
     assert writes(api) == []
