@@ -244,3 +244,21 @@ def test_every_option_with_every_special_value(module):
                 result, failed = run_module(module, {"vmid": 100, option: value})
             assert failed, (option, value, result)
             assert isinstance(result.get("msg"), str) and result["msg"], (option, value)
+
+
+@FUZZ
+@given(
+    name=st.text("abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1, max_size=8),
+    look_alike=st.characters(min_codepoint=0x80, blacklist_categories=("Cs",)),
+    where=st.integers(min_value=0, max_value=8),
+)
+def test_one_non_ascii_character_fails_every_name(name, look_alike, where):
+    """Issue 9.11: a bridge or interface name with any non-ASCII character (a full-width digit, a Cyrillic letter)
+    is refused, while its ASCII form passes."""
+    from ansible_collections.pve.config.plugins.module_utils import validate
+
+    forged = name[:where] + look_alike + name[where:]
+    for table, key in (("qemu_net", "bridge"), ("lxc_net", "bridge"), ("lxc_net", "name")):
+        assert validate.check(table, key, name) == name
+        with pytest.raises(InvalidRequest):
+            validate.check(table, key, forged)
