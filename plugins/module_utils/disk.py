@@ -357,7 +357,8 @@ def plan_update(ctx, slot):
         return Change(
             resize={slot: format_size(grow)},
             set={slot: merged} if changed else None,
-            disk_formats={slot: fmt},
+            # the predicted config shows the new size= only where resize_vm writes it: a pending drive keeps its own
+            disk_formats={} if slot in ctx.state.pending else {slot: fmt},
             result=result,
             summary=summary,
             preview=summary + (", then set " + options if changed else ""),

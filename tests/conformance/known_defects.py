@@ -15,10 +15,6 @@ CPUUNITS_THIRD_GET = (
     "a no-op with cpuunits outside 2..9999 sends a second GET /cluster/resources for the node's cgroup-mode "
     "(module_utils/cgroup.py): 3 GETs where design.md allows 2"
 )
-GROW_UNDER_PENDING_DIFF = (
-    "growing a disk whose options are pending: check mode predicts size=<new> in the diff, the change's diff "
-    "shows the pending drive, which keeps the old size= (qemu-server resize_vm rewrites only the current drive)"
-)
 
 
 def expect_defect(request: pytest.FixtureRequest, target: Target, reason: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from .choose import free_slots
 from .cycle import assert_step, drive, plays, same_disk_diff, size_bytes, step, task
-from .known_defects import GROW_UNDER_PENDING_DIFF, expect_defect
 
 
 def test_vm_disk_cycle(play, scratch, target):
@@ -58,8 +57,7 @@ def test_vm_disk_cycle(play, scratch, target):
     assert new == {kept}, f"new volumes on {target.storage}: {sorted(new)}, expected only the detached {kept}"
 
 
-def test_vm_disk_grow_under_a_pending_option(play, scratch, target, request):
-    expect_defect(request, target, GROW_UNDER_PENDING_DIFF)
+def test_vm_disk_grow_under_a_pending_option(play, scratch, target):
     vm = scratch.vm
     base = {"vmid": vm.vmid, "disk": free_slots(vm.original, "scsi", 30)[0]}
     run, log = play(

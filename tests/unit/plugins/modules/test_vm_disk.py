@@ -807,6 +807,18 @@ def test_grow_with_a_pending_option_change_resizes_once(api):
     assert result["pending"] == {"scsi1": pending_value}
 
 
+def test_check_mode_grow_of_a_pending_drive_predicts_what_the_resize_writes(api):
+    # resize_vm writes size= into the current drive only: the pending-applied config (diff, config) keeps the
+    # pending drive as it is, in the prediction as after the real change.
+    pending_value = DISK1 + ",cache=writeback"
+    guest(api, dict(CONFIG, scsi1=DISK1), pending_values={"scsi1": pending_value})
+    content(api, ("local-lvm:vm-100-disk-1", 32 * GIB))
+    result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size="40G"), check=True)
+    assert not failed and result["changed"] is True and writes(api) == []
+    assert result["diff"] == {"before": {"scsi1": pending_value}, "after": {"scsi1": pending_value}}
+    assert result["msg"].startswith("would grow scsi1 from 32G to 40G")
+
+
 def test_rerun_after_growing_a_disk_with_a_pending_change_is_no_change(api):
     pending_value = DISK1 + ",cache=writeback"
     guest(api, dict(CONFIG, scsi1=DISK1.replace("size=32G", "size=40G")), pending_values={"scsi1": pending_value})
