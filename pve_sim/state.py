@@ -496,11 +496,12 @@ class State:
             table.clear()
             table.update(saved)
 
-    def resize_volume(self, node, volid, size):
-        """``volume_resize`` to ``size`` bytes; with realism the plugin's rounding applies."""
+    def resize_volume(self, node, volid, size, running_vm=False):
+        """``volume_resize`` to ``size`` bytes (``running_vm``: of a running VM's drive); with realism the
+        plugin's rounding applies."""
         st = self.storage(node, volid.split(":", 1)[0])
         if self.realism:
-            size = resized_bytes(st.type, st.volumes[volid].format, size)
+            size = resized_bytes(st.type, st.volumes[volid].format, size, running_vm)
         return self.set_volume_size(node, volid, size)
 
     def set_volume_size(self, node, volid, size):
@@ -541,6 +542,8 @@ class State:
                     },
                 }
             return {
+                "realism": self.realism,
+                "pvestatd": {"ticks": self.pvestatd_ticks, "interval": self.pvestatd_interval, "rrd": dict(self.rrd)},
                 "nodes": sorted(self.nodes),
                 "storages": storages,
                 "guests": {
@@ -554,6 +557,7 @@ class State:
                         "config": dict(g.config),
                         "pending": dict(g.pending),
                         "pending_delete": sorted(g.pending_delete),
+                        "snapshots": {name: dict(conf) for name, conf in sorted(g.snapshots.items())},
                         "digest": g.digest,
                     }
                     for g in sorted(self.guests.values(), key=lambda g: g.vmid)

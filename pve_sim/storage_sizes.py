@@ -36,9 +36,13 @@ def allocated_bytes(storage_type, fmt, size_kb):
     return size_kb * KiB
 
 
-def resized_bytes(storage_type, fmt, size):
-    """Bytes the volume has after ``volume_resize(..., $size)`` (``size`` in bytes)."""
+def resized_bytes(storage_type, fmt, size, running_vm=False):
+    """Bytes the volume has after ``volume_resize(..., $size, $running)`` (``size`` in bytes)."""
     size = int(size)
+    if storage_type == "rbd" and running_vm:
+        # RBDPlugin.pm volume_resize: "return 1 if $running && !$scfg->{krbd}" - QEMU resizes the image through
+        # librbd instead, to the size qemu-server QemuServer/Blockdev.pm resize pads to whole KiB (block_resize)
+        return _round_up(size, KiB)
     if storage_type == "zfspool" and fmt == "raw":
         # ZFSPoolPlugin.pm volume_resize: $new_size = int($size / 1024), padded to 1M ("align size to 1M so we
         # always have a valid multiple of the volume block size"), zfs set volsize=${new_size}k

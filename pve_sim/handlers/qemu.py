@@ -853,7 +853,7 @@ def resize_vm(ctx, params):
             ]
         else:
             lines = ["Image resized."]
-        state.resize_volume(node, volid, newsize)
+        state.resize_volume(node, volid, newsize, running_vm=guest.status == "running")
         drive["size"] = newsize
         guest.config[disk] = print_drive(disk, drive)
         return lines

@@ -2,6 +2,7 @@
 as qemu-server's $update_vm_api writes the config per option and vmconfig_hotplug_pending only collects errors."""
 
 import pytest
+import requests
 from proxmoxer.core import ResourceException
 
 from pve_sim.testing import proxmox_client
@@ -57,8 +58,6 @@ def test_without_realism_the_same_failure_changes_nothing(sim_api):
 
 
 def test_bad_hotplug_fault_specs_are_refused(realism):
-    import requests
-
     for spec, error in [
         ({"key": "scsi1"}, "'hotplug' needs at least 'vmid'"),
         ({"vmid": 100, "key": "("}, "'key' is not a valid regex"),

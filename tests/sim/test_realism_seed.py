@@ -2,6 +2,7 @@
 snapshot still holds; the guests of the ideal seed are unchanged."""
 
 import pytest
+import requests
 from proxmoxer.core import ResourceException
 
 from pve_sim.testing import proxmox_client
@@ -67,3 +68,14 @@ def test_the_snapshot_config_is_readable(realism):
     with pytest.raises(ResourceException) as exc:
         api.nodes("pve2").qemu(111).config.get(snapshot="nope")
     assert exc.value.content == "snapshot 'nope' does not exist"
+
+
+def test_the_state_dump_shows_realism_pvestatd_and_snapshots(realism):
+    realism.simulator.pvestatd_tick()
+    state = requests.get(realism.url + "/_sim/state", verify=realism.ca_path, timeout=10).json()
+    assert state["realism"] is True
+    assert state["pvestatd"]["interval"] is None and state["pvestatd"]["rrd"]["110"] == {
+        "name": "edge01",
+        "status": "running",
+    }
+    assert list(state["guests"]["111"]["snapshots"]) == ["before-upgrade"]

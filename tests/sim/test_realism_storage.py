@@ -120,3 +120,12 @@ def test_resize_of_an_unknown_size_string_is_refused_by_the_schema(realism):
     with pytest.raises(ResourceException) as exc:
         api.nodes("pve1").qemu(101).resize.put(disk="scsi0", size="1.5X")
     assert exc.value.status_code == 400
+
+
+def test_a_running_vm_on_rbd_is_resized_by_qemu_to_whole_kib(realism, wait):
+    api = proxmox_client(realism)
+    realism.simulator.set_guest_status(111, "running")
+    vm = api.nodes("pve2").qemu(111)
+    assert wait(api, "pve2", vm.resize.put(disk="scsi0", size="+1000"))["exitstatus"] == "OK"
+    assert volume_size(api, "pve2", "ceph-rbd", "ceph-rbd:vm-111-disk-0") == 64 * GiB + KiB
+    assert vm.config.get()["scsi0"] == f"ceph-rbd:vm-111-disk-0,iothread=1,size={64 * GiB + 1000}"
