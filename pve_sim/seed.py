@@ -280,5 +280,6 @@ def seed(state):
     state.tasks = {}
     state._running = {}
     state._lock_expiry = {}
+    state._flock_until = {}
     state.pvestatd_tick()  # pvestatd has been running: the seeded guests are known to /cluster/resources
     return state

@@ -245,6 +245,7 @@ class State:
         self._boot = clock() - 86400 * 3
         self._running = {}  # upid -> Task still running
         self._lock_expiry = {}  # vmid -> time a fault lock goes away
+        self._flock_until = {}  # vmid -> time the config flock is released (work still running)
         self.realism = False  # behave like the Proxmox sources where the ideal case differs (docs/simulator.md)
         self.rrd = {}  # vmid -> {"name", "status"} as pvestatd last broadcast them (see pvestatd_tick)
         self.pvestatd_ticks = 0
@@ -389,6 +390,25 @@ class State:
                 self._lock_expiry.pop(guest.vmid, None)
             else:
                 self._lock_expiry[guest.vmid] = guest.lock_expires
+
+    # -- the config flock (PVE::AbstractConfig::lock_config) ----------------------------------
+
+    FLOCK_TIMEOUT = 10.0  # lock_config -> lock_config_full($vmid, 10, ...)
+
+    def hold_flock(self, vmid, seconds):
+        """Work on ``vmid`` that holds its config flock for ``seconds`` from now (a slow ``vdisk_free``)."""
+        self._flock_until[int(vmid)] = max(self._flock_until.get(int(vmid), 0.0), self.now() + seconds)
+
+    def flock_wait(self, vmid):
+        """Seconds until the flock of ``vmid`` is free (0: free now)."""
+        return max(self._flock_until.get(int(vmid), 0.0) - self.now(), 0.0)
+
+    @staticmethod
+    def flock_timeout_error(kind, vmid):
+        """pve-common src/PVE/Tools.pm lock_file_full: "can't lock file '$filename' - got timeout" (the
+        lock files of qemu-server QemuConfig.pm / pve-container LXC/Config.pm config_file_lock)."""
+        sub = "qemu-server" if kind == "qemu" else "lxc"
+        return HandlerError("can't lock file '/var/lock/%s/lock-%d.conf' - got timeout" % (sub, int(vmid)))
 
     # -- tasks --------------------------------------------------------------------------------
 

@@ -362,6 +362,15 @@ class QemuUpdate:
         written; the simulator's ideal case undoes the whole update."""
         rollback = not self.state.realism
         slow = self._slow_free_seconds()
+        # lock_config waits up to 10 s for the flock that a still running slow update holds
+        wait = self.state.flock_wait(self.vmid)
+        action = self._worker
+        if wait > self.state.FLOCK_TIMEOUT:
+            wait, slow = self.state.FLOCK_TIMEOUT, 0.0
+            action = self._flock_timeout
+        elif slow:
+            self.state.hold_flock(self.vmid, wait + slow)
+        slow += wait
         if self.sync and not slow:
             errors = {}
             with self.state.transaction(vmids=(self.vmid,), rollback=rollback):
@@ -377,7 +386,7 @@ class QemuUpdate:
             "qmconfig",
             self.vmid,
             self.ctx.user,
-            action=self._worker,
+            action=action,
             vmids=(self.vmid,),
             rollback=rollback,
             duration=slow,
@@ -404,6 +413,9 @@ class QemuUpdate:
             volid = value.split(",")[0]
             total += slow.get(volid.split(":", 1)[0], 0.0) if ":" in volid else 0.0
         return total
+
+    def _flock_timeout(self, task):
+        raise self.state.flock_timeout_error("qemu", self.vmid)
 
     def _worker(self, task):
         log = []
@@ -858,7 +870,14 @@ def resize_vm(ctx, params):
         guest.config[disk] = print_drive(disk, drive)
         return lines
 
-    task = state.new_task(node, "resize", vmid, ctx.user, action=updatefn, vmids=(vmid,))
+    def timed_out(task):
+        raise state.flock_timeout_error("qemu", vmid)
+
+    # the worker's lock_config waits up to 10 s for a flock a slow update still holds
+    wait = state.flock_wait(vmid)
+    action = updatefn if wait <= state.FLOCK_TIMEOUT else timed_out
+    wait = min(wait, state.FLOCK_TIMEOUT)
+    task = state.new_task(node, "resize", vmid, ctx.user, action=action, vmids=(vmid,), duration=wait)
     return task.upid
 
 

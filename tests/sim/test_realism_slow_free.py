@@ -85,3 +85,30 @@ def test_bad_slow_free_specs_are_refused(realism, spec, error):
     resp = requests.post(realism.url + "/_sim/faults", json={"slow_free": spec}, verify=realism.ca_path, timeout=10)
     assert (resp.status_code, resp.json()) == (400, {"error": error})
     assert realism.simulator.faults.dump()["slow_free"] == {}
+
+
+def test_a_write_meanwhile_waits_for_the_config_flock_and_then_applies(realism, vm):
+    api, vm = vm
+    realism.simulator.slow_free("ceph-rbd", 2.0)
+    with pytest.raises(ResourceException):
+        vm.config.put(delete="unused1")  # 596 after 1 s, vdisk_free goes on for another second
+    started = time.monotonic()
+    vm.config.put(cores=3)  # lock_config waits for the flock (up to 10 s), then writes
+    assert 0.7 <= time.monotonic() - started < 1.8
+    conf = vm.config.get()
+    assert (conf["cores"], "unused1" in conf) == (3, False)
+
+
+def test_a_write_that_waits_longer_than_lock_config_fails_with_the_flock_timeout(realism, vm, wait, monkeypatch):
+    api, vm = vm
+    monkeypatch.setattr(realism.simulator.state, "FLOCK_TIMEOUT", 0.3)  # lock_config's 10 s, shortened
+    realism.simulator.slow_free("ceph-rbd", 2.0)
+    with pytest.raises(ResourceException):
+        vm.config.put(delete="unused1")
+    error = "can't lock file '/var/lock/qemu-server/lock-111.conf' - got timeout"
+    with pytest.raises(ResourceException) as exc:
+        vm.config.put(cores=3)
+    assert exc.value.content == error
+    assert wait(api, "pve2", vm.config.post(cores=3))["exitstatus"] == error
+    assert wait(api, "pve2", vm.resize.put(disk="scsi0", size="+1G"))["exitstatus"] == error
+    assert vm.config.get()["cores"] == 4
