@@ -488,7 +488,7 @@ class State:
 
     # -- transactions -------------------------------------------------------------------------
 
-    def _snapshot(self, vmids=None):
+    def _snapshot(self, vmids=None, volumes=True):
         """Copies of the given guests (all if None) and of every volume table.  Volume objects
         are never mutated in place (see :meth:`set_volume_size`), so a shallow copy of each table
         is enough; a shared table is copied once and restored in place, keeping it shared."""
@@ -497,7 +497,7 @@ class State:
         else:
             guests = {int(v): copy.deepcopy(self.guests.get(int(v))) for v in vmids}
         tables = {}
-        for st in self.storages.values():
+        for st in self.storages.values() if volumes else ():
             if id(st.volumes) not in tables:
                 tables[id(st.volumes)] = (st.volumes, dict(st.volumes))
         return vmids, guests, tables
@@ -531,11 +531,12 @@ class State:
         return st.volumes[volid]
 
     @contextlib.contextmanager
-    def transaction(self, vmids=None, rollback=True):
+    def transaction(self, vmids=None, rollback=True, volumes=True):
         """All-or-nothing change of guests (``vmids``, or all) and volumes; with ``rollback=False`` what was
-        done before an error stays, as when PVE writes the config step by step."""
+        done before an error stays, as when PVE writes the config step by step; with ``volumes=False`` only
+        the guests are rolled back (volumes allocated or freed on the way stay so)."""
         with self.lock:
-            snapshot = self._snapshot(vmids) if rollback else None
+            snapshot = self._snapshot(vmids, volumes) if rollback else None
             try:
                 yield
             except BaseException:

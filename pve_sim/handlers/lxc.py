@@ -311,7 +311,10 @@ def update_vm(ctx, params):
     revert = split_list(params.pop("revert", None))
     if "cpuunits" in params:
         params["cpuunits"] = str(min(max(int(params["cpuunits"]), 1), 10000))
-    with state.transaction(vmids=(vmid,)):
+    # Realism: the config is not written when update_pct_config reports errors ("don't write to config if we
+    # get any errors", pve-container API2/LXC/Config.pm update_vm), but volumes it allocated for new mount
+    # points (LXC/Config.pm apply_pending_mountpoint -> LXC.pm create_disks) or freed for unusedN stay so.
+    with state.transaction(vmids=(vmid,), volumes=not state.realism):
         guest = state.load_config(node, vmid, "lxc")
         check_lock(guest)
         assert_if_modified(digest, guest.digest)
@@ -331,7 +334,7 @@ def update_vm(ctx, params):
                 )
         errors = LxcUpdate(ctx, node, vmid).update(guest, params, delete, revert)
         if errors:
-            raise ParamError(errors)  # nothing is written (the transaction rolls back)
+            raise ParamError(errors)  # the config is not written (the transaction rolls it back)
     return None
 
 

@@ -66,3 +66,24 @@ def test_bad_hotplug_fault_specs_are_refused(realism):
         resp = requests.post(realism.url + "/_sim/faults", json={"hotplug": spec}, verify=realism.ca_path, timeout=10)
         assert resp.status_code == 400 and resp.json()["error"].startswith(error), resp.json()
     assert realism.simulator.faults.dump()["hotplug"] == []
+
+
+def lxc_volumes(api):
+    return sorted(v["volid"] for v in api.nodes("pve2").storage("local-lvm").content.get(vmid=201))
+
+
+def test_container_update_with_errors_writes_no_config_but_leaves_the_new_volume(realism):
+    api = proxmox_client(realism)
+    ct = api.nodes("pve2").lxc(201)  # stopped: pending changes are applied at once
+    digest = ct.config.get()["digest"]
+    with pytest.raises(ResourceException) as exc:
+        ct.config.put(mp0="local-lvm:1,mp=/a", mp1="local-lvm:100000,mp=/b")
+    assert exc.value.status_code == 400 and set(exc.value.errors) == {"mp1"}
+    assert ct.config.get()["digest"] == digest  # "don't write to config if we get any errors"
+    assert lxc_volumes(api) == ["local-lvm:vm-201-disk-0", "local-lvm:vm-201-disk-1"]  # mp0's, referenced nowhere
+
+
+def test_without_realism_the_container_volume_is_rolled_back_too(sim_api):
+    with pytest.raises(ResourceException):
+        sim_api.nodes("pve2").lxc(201).config.put(mp0="local-lvm:1,mp=/a", mp1="local-lvm:100000,mp=/b")
+    assert lxc_volumes(sim_api) == ["local-lvm:vm-201-disk-0"]
