@@ -22,10 +22,8 @@ from pve_sim.testing import running_simulator
 
 from .proxy import CountingProxy
 from .restore import ScratchGuest
-from .target import REAL, SIMULATOR, Target, real_target, simulator_target, wants_real_cluster
+from .target import ENVIRONMENT, MODE, REAL, Target, real_target, simulator_target
 
-ENVIRONMENT = dict(os.environ)  # read before any test drops the inherited PROXMOX_* variables
-MODE = REAL if wants_real_cluster(ENVIRONMENT) else SIMULATOR
 RAN_AGAINST: list[str] = []  # the target's description, for the terminal summary
 
 
@@ -67,8 +65,8 @@ class Scratch:
 @pytest.fixture(scope="session")
 def scratch(target: Target, version: str):
     api = target.api()
-    vm = ScratchGuest.locate(api, target.vmid, "qemu", target.storage)
-    ct = ScratchGuest.locate(api, target.ctid, "lxc", target.storage)
+    vm = ScratchGuest.locate(api, target.vmid, "qemu", target.storages)
+    ct = ScratchGuest.locate(api, target.ctid, "lxc", target.storages)
     vm.snapshot()
     ct.snapshot()
     RAN_AGAINST.append(f"{target.describe()}; Proxmox VE {version}")

@@ -1,7 +1,7 @@
 """Snapshot a scratch guest's config before the suite and put it back afterwards, with proxmoxer directly.
 
 The snapshot is the guest's current config (``GET .../pending``: every key's current value, and proof that
-nothing is pending) and the volumes the guest owns on the test storage. ``restore()`` puts changed keys back,
+nothing is pending) and the volumes the guest owns on the test storages. ``restore()`` puts changed keys back,
 deletes keys the suite added and destroys the volumes it created, each write with the digest just read:
 
 * a key the suite added is deleted; a disk slot deleted this way becomes ``unusedN`` (qemu-server
@@ -10,7 +10,7 @@ deletes keys the suite added and destroys the volumes it created, each write wit
   (update_vm_api -> ``PVE::QemuServer::try_deallocate_drive``);
 * setting a key back to its current value also drops a pending change of it (``cleanup_pending`` in
   qemu-server ``PVE::QemuConfig`` and pve-container ``PVE::LXC::Config::update_pct_config``);
-* a volume of the guest on the test storage that no config entry references any more is deleted through the
+* a volume of the guest on a test storage that no config entry references any more is deleted through the
   storage API (``DELETE /nodes/{node}/storage/{storage}/content/{volid}``, pve-storage
   ``PVE::API2::Storage::Content`` delete; needs Datastore.Allocate, the only write that does).
 
@@ -80,18 +80,18 @@ class ScratchGuest:
     vmid: int
     kind: str  # qemu | lxc
     node: str
-    storage: str
+    storages: tuple[str, ...]
     original: dict[str, str] = field(default_factory=dict)
     volumes: set[str] = field(default_factory=set)
 
     @classmethod
-    def locate(cls, api: ProxmoxAPI, vmid: int, kind: str, storage: str) -> ScratchGuest:
+    def locate(cls, api: ProxmoxAPI, vmid: int, kind: str, storages: tuple[str, ...]) -> ScratchGuest:
         rows = [row for row in api.cluster.resources.get(type="vm") if int(row.get("vmid", -1)) == vmid]
         if not rows:
             raise PreconditionError(f"guest {vmid} not found in /cluster/resources (or no VM.Audit on it)")
         if rows[0]["type"] != kind:
             raise PreconditionError(f"guest {vmid} is a {rows[0]['type']} guest, the suite needs a {kind} one here")
-        return cls(api, vmid, kind, rows[0]["node"], storage)
+        return cls(api, vmid, kind, rows[0]["node"], storages)
 
     @property
     def endpoint(self):
@@ -108,12 +108,19 @@ class ScratchGuest:
     def read(self) -> Reading:
         return read_pending(self.endpoint.pending.get())
 
+    def endpoint_storage(self, storage: str):
+        """``/nodes/{node}/storage/{storage}`` of the guest's node."""
+        return self.api.nodes(self.node).storage(storage)
+
     def owned_volumes(self) -> set[str]:
-        try:
-            content = self.api.nodes(self.node).storage(self.storage).content.get(vmid=self.vmid)
-        except ResourceException as exc:
-            raise PreconditionError(f"storage {self.storage!r} on node {self.node}: {exc}") from None
-        return {item["volid"] for item in content}
+        owned = set()
+        for storage in self.storages:
+            try:
+                content = self.endpoint_storage(storage).content.get(vmid=self.vmid)
+            except ResourceException as exc:
+                raise PreconditionError(f"storage {storage!r} on node {self.node}: {exc}") from None
+            owned |= {item["volid"] for item in content}
+        return owned
 
     def snapshot(self) -> None:
         """Remember the current config and owned volumes; refuse a guest that has pending changes or a lock."""
@@ -206,7 +213,7 @@ class ScratchGuest:
         done = []
         for volid in sorted(self.owned_volumes() - self.volumes - referenced):
             try:
-                upid = self.api.nodes(self.node).storage(self.storage).content(volid).delete()
+                upid = self.endpoint_storage(volid.split(":", 1)[0]).content(volid).delete()
                 self.wait(upid)
                 done.append(f"freed {volid}")
             except (ResourceException, RestoreError) as exc:
@@ -224,5 +231,5 @@ class ScratchGuest:
         left += [f"added {key}={value!r}" for key, value in reading.current.items() if key not in self.original]
         left += [f"pending {key}={value!r}" for key, value in reading.pending.items()]
         left += [f"pending delete of {key}" for key in sorted(reading.deletes)]
-        left += [f"volume {volid} left on {self.storage}" for volid in sorted(self.owned_volumes() - self.volumes)]
+        left += [f"volume {volid} left behind" for volid in sorted(self.owned_volumes() - self.volumes)]
         return left

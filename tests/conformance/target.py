@@ -8,6 +8,7 @@ from the same ``PROXMOX_*`` variables the modules read (design.md, Connection). 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from proxmoxer import ProxmoxAPI
@@ -21,6 +22,9 @@ SIMULATOR = "simulator"
 # NUMA, so memory changes are DIMM-aligned) and dns01, a running container
 SIM_VMID, SIM_CTID = 110, 200
 DEFAULT_STORAGE, DEFAULT_BRIDGE = "local-lvm", "vmbr0"
+# thick LVM with 4 MiB extents in the simulator's realism (pve-storage LVMPlugin alloc_lvm_image): the disk cycle
+# runs on it too, so CI meets a storage that rounds sizes whatever PVE_TEST_STORAGE is
+SIM_ROUNDING_STORAGE = "san-lvm"
 FALSE = ("0", "false", "no", "off")
 
 
@@ -43,10 +47,16 @@ class Target:
     password: str | None = field(default=None, repr=False)
     validate_certs: bool = True
     ca_path: str | None = None
+    extra_storages: tuple[str, ...] = ()
 
     @property
     def real(self) -> bool:
         return self.mode == REAL
+
+    @property
+    def storages(self) -> tuple[str, ...]:
+        """Every storage the suite may create volumes on (the restore checks them all)."""
+        return (self.storage, *(s for s in self.extra_storages if s != self.storage))
 
     def upstream(self) -> Upstream:
         return Upstream(self.host, self.port, self.validate_certs, self.ca_path)
@@ -142,4 +152,9 @@ def simulator_target(server, env: dict[str, str]) -> Target:
         token_id=server.token_id,
         token_secret=server.token_secret,
         ca_path=server.ca_path,
+        extra_storages=(SIM_ROUNDING_STORAGE,),
     )
+
+
+ENVIRONMENT = dict(os.environ)  # read at import, before any test drops the inherited PROXMOX_* variables
+MODE = REAL if wants_real_cluster(ENVIRONMENT) else SIMULATOR

@@ -129,8 +129,8 @@ def test_proxy_verifies_the_target_as_configured(fresh, tmp_path):
 
 def test_restore_puts_back_changed_added_and_allocated(fresh):
     api = proxmox_client(fresh)
-    vm = ScratchGuest.locate(api, 100, "qemu", "local-lvm")
-    ct = ScratchGuest.locate(api, 200, "lxc", "local-lvm")
+    vm = ScratchGuest.locate(api, 100, "qemu", ("local-lvm",))
+    ct = ScratchGuest.locate(api, 200, "lxc", ("local-lvm",))
     vm.snapshot()
     ct.snapshot()
     qemu, lxc = api.nodes("pve1").qemu(100), api.nodes("pve1").lxc(200)
@@ -152,12 +152,12 @@ def test_restore_puts_back_changed_added_and_allocated(fresh):
 def test_snapshot_refuses_pending_changes_and_the_wrong_kind(fresh):
     api = proxmox_client(fresh)
     with pytest.raises(PreconditionError, match="is a lxc guest"):
-        ScratchGuest.locate(api, 200, "qemu", "local-lvm")
+        ScratchGuest.locate(api, 200, "qemu", ("local-lvm",))
     with pytest.raises(PreconditionError, match="not found"):
-        ScratchGuest.locate(api, 4242, "qemu", "local-lvm")
+        ScratchGuest.locate(api, 4242, "qemu", ("local-lvm",))
     api.nodes("pve1").qemu(100).config.post(cores=4)  # a running VM without CPU hot-plug: pending
-    vm = ScratchGuest.locate(api, 100, "qemu", "local-lvm")
+    vm = ScratchGuest.locate(api, 100, "qemu", ("local-lvm",))
     with pytest.raises(PreconditionError, match=r"pending changes \(cores\)"):
         vm.snapshot()
     with pytest.raises(PreconditionError, match="storage 'nope'"):
-        ScratchGuest.locate(api, 101, "qemu", "nope").snapshot()
+        ScratchGuest.locate(api, 101, "qemu", ("local-lvm", "nope")).snapshot()
