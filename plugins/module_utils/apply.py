@@ -29,11 +29,12 @@ from ansible_collections.pve.config.plugins.module_utils.errors import (
     ApiError,
     ConfigChanged,
     GuestLocked,
-    GuestNotFound,
     PveError,
+    TaskTimeout,
 )
-from ansible_collections.pve.config.plugins.module_utils.guest import locate, read_state
-from ansible_collections.pve.config.plugins.module_utils.tasks import Backoff, is_upid, wait_task
+from ansible_collections.pve.config.plugins.module_utils.guest import check_selection, locate, read_state
+from ansible_collections.pve.config.plugins.module_utils.outcome import FailedWrite, summary, tell
+from ansible_collections.pve.config.plugins.module_utils.tasks import Backoff, Clock, is_upid, wait_task
 
 GUEST_ARGSPEC = dict(
     vmid=dict(type="int"),
@@ -87,115 +88,186 @@ def run_config_module(options, kind, plan, prepare=None, **module_kwargs):
     """Entry point of a changing module: parse arguments, apply, exit with the shared result keys."""
     module = build_module(options, **module_kwargs)
     try:
+        check_selection(module.params)
         if prepare:
             prepare(module.params)
         api = connect(module.params)
         guest = locate(api, kind, vmid=module.params["vmid"], name=module.params["name"], node=module.params["node"])
         result = apply_change(api, guest, module.params, plan, check_mode=module.check_mode)
     except PveError as exc:
-        with_outcome(exc, [])
+        tell(exc, [])
         module.fail_json(msg=exc.msg, **exc.details)
     module.exit_json(**result)
 
 
-def with_outcome(exc, steps):
-    """Make sure an error message says what was written before it: "nothing was changed" or the steps done.
+def apply_change(api, guest, params, plan, check_mode=False, clock=None):
+    """Bring the guest to what ``plan`` asks for; return the module result. ``clock``: see tasks.Clock."""
+    return Rounds(api, guest, params, plan, check_mode, clock or Clock()).run()
 
-    Errors raised before the first write (bad input, unknown guest, unusable storage...) and after some
-    steps both reach the user through here, so every failure tells whether the guest was touched.
+
+class Rounds(object):
+    """The read -> plan -> write rounds of one ``apply_change`` and everything they carry between rounds.
+
+    Budgets: at most ``MAX_STEPS`` confirmed writes and ``MAX_CONFLICTS`` stale-digest retries; waiting for
+    a lock is bounded by time only (``lock_timeout`` seconds in all), never by a number of rounds.
     """
-    if "nothing was changed" not in exc.msg and "already applied" not in exc.msg:
-        exc.msg = "%s; %s" % (exc.msg.rstrip().rstrip(";."), _done(steps))
-        exc.args = (exc.msg,)
-    return exc
 
+    def __init__(self, api, guest, params, plan, check_mode, clock):
+        self.api = api
+        self.guest = guest
+        self.params = params
+        self.plan = plan
+        self.check_mode = check_mode
+        self.clock = clock
+        self.memory = {}  # facts the plan remembers across writes (``Change.remember``)
+        self.steps = []  # the changes Proxmox confirmed, in order
+        self.first_state = None
+        self.state = None  # the latest read
+        self.task = None  # UPID of the last task waited for
+        self.conflicts = 0
+        self.lock_wait = None  # Backoff started at the first lock seen
 
-def apply_change(api, guest, params, plan, check_mode=False):
-    """Bring the guest to what ``plan`` asks for; return the module result."""
-    steps = []
-    try:
-        return _apply_rounds(api, guest, params, plan, check_mode, steps)
-    except PveError as exc:
-        raise with_outcome(exc, steps) from None
-
-
-def _apply_rounds(api, guest, params, plan, check_mode, steps):
-    """The read -> plan -> write rounds of ``apply_change``; ``steps`` collects the writes done."""
-    memory = {}
-    lock_wait = None
-    conflicts = 0
-    first_state = None
-    first_change = None
-    last_change = None
-    task = None
-    for _round in range(MAX_STEPS + MAX_CONFLICTS + 1):
+    def run(self):
         try:
-            state = read_state(api, guest)
-        except GuestNotFound as exc:
-            raise GuestNotFound("%s; %s" % (exc.msg, _done(steps))) from None
-        if first_state is None:
-            first_state = state
-        change = plan(Context(api, guest, params, state, memory))
-        if first_change is None:
-            first_change = change
-        if change.empty:
-            return _result(guest, state, first_state, first_change, change, steps, task, params)
-        if check_mode:
-            return _result(guest, state, first_state, change, change, steps, task, params, predicted=True)
-        if change.same_as(last_change):
-            raise ApiError(
-                "Proxmox accepted the change of %s but %s still differs from what was asked (%s)"
-                % (guest.label, ", ".join(change.keys()), _summary(change))
-            )
-        if state.lock:
-            lock_wait = lock_wait or Backoff(params.get("lock_timeout", 60))
-            if not lock_wait.wait():
-                raise _locked(guest, state.lock, params, steps)
-            continue
-        try:
-            task = _write(api, guest, state, change, params) or task
-        except ConfigChanged:
-            conflicts += 1
-            if conflicts > MAX_CONFLICTS:
-                raise ConfigChanged(
-                    "the config of %s kept changing during the update (%d digest conflicts); %s"
-                    % (guest.label, conflicts, _done(steps))
-                ) from None
-            continue
-        except GuestLocked as exc:
-            lock_wait = lock_wait or Backoff(params.get("lock_timeout", 60))
-            if not lock_wait.wait():
-                raise _locked(guest, exc.details.get("lock", "?"), params, steps) from None
-            continue
+            return self._rounds()
         except PveError as exc:
-            raise change.failed(exc) from None
-        memory.update(change.remember)
-        steps.append(change)
-        last_change = change
-    raise ApiError("gave up on %s after %d rounds; %s" % (guest.label, MAX_STEPS + MAX_CONFLICTS + 1, _done(steps)))
+            raise tell(exc, self.steps, self.first_state) from None
+
+    def _rounds(self):
+        while True:
+            self.state = read_state(self.api, self.guest)
+            if self.first_state is None:
+                self.first_state = self.state
+            change = self.plan(Context(self.api, self.guest, self.params, self.state, self.memory))
+            if change.empty:
+                return self.result(change)
+            if self.check_mode:
+                return self.result(change, predicted=True)
+            if self.steps and change.same_as(self.steps[-1]):
+                raise ApiError(
+                    "Proxmox accepted the change of %s but %s still differs from what was asked (%s)"
+                    % (self.guest.label, ", ".join(change.keys()), summary(change))
+                )
+            if self.state.lock:
+                self.wait_for_lock(self.state.lock)
+                continue
+            if len(self.steps) >= MAX_STEPS:
+                raise ApiError(
+                    "gave up on %s after %d writes: the plan still asks for %s"
+                    % (self.guest.label, len(self.steps), summary(change))
+                )
+            self.write(change)
+
+    def wait_for_lock(self, lock):
+        """Sleep with backoff while the guest is locked; fail once ``lock_timeout`` seconds have passed."""
+        timeout = self.params.get("lock_timeout", 60)
+        if self.lock_wait is None:
+            self.lock_wait = Backoff(timeout, clock=self.clock)
+        if not self.lock_wait.wait():
+            raise GuestLocked(
+                "%s is locked (%s) and stayed locked for %ss (lock_timeout)" % (self.guest.label, lock, timeout),
+                lock=lock,
+            )
+
+    def write(self, change):
+        """One write with the digest of this round; a stale digest or a lock means: re-read and re-plan."""
+        try:
+            self._write(change)
+        except ConfigChanged:
+            self.conflicts += 1
+            if self.conflicts > MAX_CONFLICTS:
+                raise ConfigChanged(
+                    "the config of %s kept changing during the update (%d digest conflicts)"
+                    % (self.guest.label, self.conflicts)
+                ) from None
+            return
+        except GuestLocked as exc:
+            self.wait_for_lock(exc.details.get("lock", "?"))
+            return
+        self.memory.update(change.remember)
+        self.steps.append(change)
+
+    def _write(self, change):
+        """Send ``change``; wait for its task. Any other failure is told with what the re-read shows."""
+        method, path, data = self.request(change)
+        try:
+            upid = getattr(self.api, method)(path, **data)
+        except (ConfigChanged, GuestLocked):
+            raise
+        except PveError as exc:
+            raise self.failed(change.failed(exc), accepted=False) from None
+        if not is_upid(upid):
+            return
+        what = "resize of %s" % next(iter(change.resize)) if change.resize else "config update of %s" % self.guest.label
+        try:
+            wait_task(self.api, upid, self.params.get("task_timeout", 300), what=what, clock=self.clock)
+        except (ConfigChanged, GuestLocked):  # checked inside the task, before anything was written
+            raise
+        except PveError as exc:
+            exc.details.setdefault("task", upid)
+            raise self.failed(change.failed(exc), accepted=True, running=isinstance(exc, TaskTimeout)) from None
+        self.task = upid
+
+    def request(self, change):
+        """``(method, path, data)`` of the write for ``change``: its resize first, else the config update."""
+        if change.resize:
+            disk, size = next(iter(change.resize.items()))
+            return "put", self.guest.path + "/resize", dict(disk=disk, size=size, digest=self.state.digest)
+        data = dict(change.set)
+        if change.delete:
+            data["delete"] = ",".join(change.delete)
+        data["digest"] = self.state.digest
+        return ("post" if through_task(self.guest, change) else "put"), self.guest.path + "/config", data
+
+    def failed(self, exc, accepted, running=False):
+        """``exc`` told with the outcome of the write: re-read the guest and compare with this round's read."""
+        try:
+            after = read_state(self.api, self.guest)
+        except PveError as reread:
+            failed = FailedWrite(accepted, self.state, reread_error=reread.msg, running=running)
+        else:
+            failed = FailedWrite(accepted, self.state, after, running=running)
+        return tell(exc, self.steps, self.first_state, failed)
+
+    def result(self, change, predicted=False):
+        state = self.state
+        changed = bool(self.steps) or predicted
+        if predicted:
+            config = change.predict(state.config)
+            diff = change.diff(state.config)
+            verb = "would "
+        else:
+            config = state.config
+            diff = _diff(self.first_state.config, state.config, self.steps)
+            verb = ""
+        pending = dict(state.pending)
+        if changed:
+            what = "; ".join(summary(c) for c in self.steps) if self.steps else plan_summary(change)
+            msg = "%s%s of %s on %s" % (verb, what, self.guest.label, self.guest.node)
+            if pending and not predicted:
+                msg += " (pending until reboot: %s)" % ", ".join(sorted(pending))
+        else:
+            msg = "%s on %s already as requested" % (self.guest.label, self.guest.node)
+        result = dict(
+            changed=changed,
+            vmid=self.guest.vmid,
+            node=self.guest.node,
+            guest_type=self.guest.kind,
+            diff=diff,
+            config=config,
+            pending=pending,
+            reboot_required=bool(pending),
+            msg=msg,
+        )
+        if self.task:
+            result["task"] = self.task
+        result.update(change.result)
+        return result
 
 
-def _write(api, guest, state, change, params):
-    """One write with the digest read in the same round; returns the UPID of a task it waited for."""
-    if change.resize:
-        disk, size = next(iter(change.resize.items()))
-        upid = api.put(guest.path + "/resize", disk=disk, size=size, digest=state.digest)
-        if is_upid(upid):
-            wait_task(api, upid, params.get("task_timeout", 300), what="resize of %s" % disk)
-            return upid
-        return None
-    data = dict(change.set)
-    if change.delete:
-        data["delete"] = ",".join(change.delete)
-    data["digest"] = state.digest
-    if through_task(guest, change):
-        upid = api.post(guest.path + "/config", **data)
-    else:
-        upid = api.put(guest.path + "/config", **data)
-    if is_upid(upid):
-        wait_task(api, upid, params.get("task_timeout", 300), what="config update of %s" % guest.label)
-        return upid
-    return None
+def plan_summary(change):
+    """Words for a whole plan (check mode): ``Change.preview`` (a multi-step plan's words), else its write's."""
+    return change.preview or summary(change)
 
 
 def through_task(guest, change):
@@ -213,70 +285,6 @@ def through_task(guest, change):
     if guest.kind != "qemu":
         return False
     return any(TASK_KEYS.match(key) for key in list(change.set) + change.delete)
-
-
-def _locked(guest, lock, params, steps):
-    return GuestLocked(
-        "%s is locked (%s) and stayed locked for %ss (lock_timeout); %s"
-        % (guest.label, lock, params.get("lock_timeout", 60), _done(steps)),
-        lock=lock,
-    )
-
-
-def _done(steps):
-    if not steps:
-        return "nothing was changed"
-    return "already applied: %s" % "; ".join(_summary(s) for s in steps)
-
-
-def _summary(change):
-    if change.summary:
-        return change.summary
-    parts = []
-    if change.resize:
-        parts.append("resize " + ", ".join("%s to %s" % item for item in change.resize.items()))
-    if change.set:
-        parts.append("set " + ", ".join(change.set))
-    if change.delete:
-        parts.append("delete " + ", ".join(change.delete))
-    return "; ".join(parts)
-
-
-def _result(guest, state, first_state, first_change, last_change, steps, task, params, predicted=False):
-    changed = bool(steps) or predicted
-    if predicted:
-        config = first_change.predict(state.config)
-        diff = first_change.diff(state.config)
-        verb = "would "
-    else:
-        config = state.config
-        diff = _diff(first_state.config, state.config, steps)
-        verb = ""
-    pending = dict(state.pending)
-    if changed:
-        what = first_change.preview if predicted else "; ".join(_summary(c) for c in steps)
-        what = what or _summary(first_change)
-        msg = "%s%s of %s on %s" % (verb, what, guest.label, guest.node)
-        if pending and not predicted:
-            msg += " (pending until reboot: %s)" % ", ".join(sorted(pending))
-    else:
-        msg = "%s on %s already as requested" % (guest.label, guest.node)
-    result = dict(
-        changed=changed,
-        vmid=guest.vmid,
-        node=guest.node,
-        guest_type=guest.kind,
-        diff=diff,
-        config=config,
-        pending=pending,
-        reboot_required=bool(pending),
-        msg=msg,
-    )
-    if task:
-        result["task"] = task
-    extra = dict(first_change.result if predicted else last_change.result)
-    result.update(extra)
-    return result
 
 
 def _diff(before_config, after_config, steps):

@@ -58,6 +58,7 @@ FILE_LOCK = re.compile(r"can't lock file '[^']*' - got timeout")
 # QEMU config and resize "checksum mismatch (file change by other user?)" (older qemu-server: "missmatch").
 DIGEST = re.compile(r"detected modified configuration|checksum mis+match")
 MISSING_CONFIG = re.compile(r"Configuration file '[^']*' does not exist")
+PATH_SEGMENT = re.compile(r"[A-Za-z0-9_.:@!=-]+")
 LOGIN_CODE = re.compile(r"\bcode: (\d{3})\b")  # proxmoxer's AuthenticationError names the HTTP status
 
 
@@ -86,7 +87,7 @@ class PveApi(object):
         return self._call("DELETE", path, params)
 
     def _call(self, method, path, args):
-        resource = self._proxmox(path.strip("/"))
+        resource = self._proxmox(checked_path(path))
         try:
             data = getattr(resource, method.lower())(**args)
         except ResourceException as exc:
@@ -104,6 +105,20 @@ class PveApi(object):
                 % (method, path, self.host, data["errors"][:200])
             )
         return data
+
+
+def checked_path(path):
+    """``path`` without its outer slashes, refused when a segment is empty, ``.``/``..`` or holds characters no
+    Proxmox path component has (node names, VM IDs, UPIDs, storage IDs: letters, digits, ``-_.:@!=``).
+
+    The last line of defence against a path built from unchecked input (``node: pve1/../../access``):
+    proxmoxer joins the segments into the URL as they are.
+    """
+    stripped = path.strip("/")
+    for segment in stripped.split("/"):
+        if segment in ("", ".", "..") or not PATH_SEGMENT.fullmatch(segment):
+            raise InvalidRequest("refusing to send a request to the API path %r (bad segment %r)" % (path, segment))
+    return stripped
 
 
 def _not_json(data):

@@ -10,8 +10,6 @@ asked and what was found; ``details`` carry extra result keys and never hold cre
 
 from __future__ import annotations
 
-NOTHING_CHANGED = "nothing was changed"
-
 
 class PveError(Exception):
     """Base class: ``msg`` is shown to the user, ``details`` become extra keys of the failed result."""
@@ -40,6 +38,10 @@ class ConfigChanged(PveError):
 
 class TaskFailed(PveError):
     """A UPID task ended with an exit status other than OK or WARNINGS."""
+
+
+class TaskTimeout(TaskFailed):
+    """A UPID task was still running after ``task_timeout`` seconds (its work may still complete)."""
 
 
 class AuthFailed(PveError):

@@ -8,18 +8,50 @@ PRIVATE to the pve.config collection.
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.pve.config.plugins.module_utils.errors import GuestNotFound, InvalidRequest
 
 KIND_LABEL = {"qemu": "QEMU VM", "lxc": "LXC container"}
 OTHER_MODULES = {"qemu": "pve.config.container_*", "lxc": "pve.config.vm_*"}
+# pve-common src/PVE/JSONSchema.pm: pve_verify_node_name (format pve-node) and pve_verify_vmid / the pve-vmid
+# standard option (100 to 999999999). Checked before any request: both end up in API paths.
+NODE_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?")
+VMID_MIN, VMID_MAX = 100, 999999999
+
+
+def check_node(node):
+    """``node`` if it is a Proxmox node name, else ``InvalidRequest`` (nothing is sent)."""
+    if not isinstance(node, str) or not NODE_NAME.fullmatch(node):
+        raise InvalidRequest(
+            "node %r is not a Proxmox node name (ASCII letters, digits and '-', starting and ending with a "
+            "letter or digit: the pve-node format)" % (node,)
+        )
+    return node
+
+
+def check_vmid(vmid):
+    """``vmid`` as an int if it is a Proxmox VM ID (100 to 999999999), else ``InvalidRequest``."""
+    if isinstance(vmid, bool) or not isinstance(vmid, int) or not VMID_MIN <= vmid <= VMID_MAX:
+        raise InvalidRequest("vmid %r is not a Proxmox VM ID (%d to %d)" % (vmid, VMID_MIN, VMID_MAX))
+    return vmid
+
+
+def check_selection(params):
+    """Check the guest selection options (``vmid``, ``node``) before anything is sent."""
+    if params.get("vmid") is not None:
+        check_vmid(params["vmid"])
+    if params.get("node") is not None:
+        check_node(params["node"])
 
 
 class Guest(object):
-    """Where a guest lives: ``kind`` is ``qemu`` or ``lxc``."""
+    """Where a guest lives: ``kind`` is ``qemu`` or ``lxc``. ``vmid`` and ``node`` are checked here, so
+    ``path`` is only ever built from a valid node name and VM ID."""
 
     def __init__(self, vmid, node, kind, name=None, status=None, lock=None):
-        self.vmid = int(vmid)
-        self.node = node
+        self.vmid = check_vmid(int(vmid))
+        self.node = check_node(node)
         self.kind = kind
         self.name = name
         self.status = status
@@ -39,6 +71,7 @@ def locate(api, kind, vmid=None, name=None, node=None):
 
     ``kind`` is the type the module manages (``qemu``/``lxc``), or ``None`` to accept either.
     """
+    check_selection(dict(vmid=vmid, node=node))
     if vmid is not None and node and kind:
         return Guest(vmid, node, kind)
     resources = api.get("cluster/resources", type="vm") or []

@@ -149,7 +149,7 @@ from ansible_collections.pve.config.plugins.module_utils import guest_view
 from ansible_collections.pve.config.plugins.module_utils.apply import build_module
 from ansible_collections.pve.config.plugins.module_utils.client import connect
 from ansible_collections.pve.config.plugins.module_utils.errors import GuestNotFound, PveError
-from ansible_collections.pve.config.plugins.module_utils.guest import Guest, locate, read_state
+from ansible_collections.pve.config.plugins.module_utils.guest import Guest, check_selection, locate, read_state
 
 # The shared auth and guest options (build_module); the wait options are accepted (and ignored, so without the
 # changing modules' defaults) so group module_defaults shared with those modules work here too.
@@ -203,6 +203,7 @@ def gather(api, vmid=None, name=None, node=None):
 def main():
     module = build_module(OPTIONS)
     try:
+        check_selection(module.params)
         api = connect(module.params)
         result = gather(api, vmid=module.params["vmid"], name=module.params["name"], node=module.params["node"])
     except PveError as exc:

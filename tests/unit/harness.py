@@ -116,6 +116,22 @@ def pve_error(mock, method, path, message, status=500, **kwargs):
     mock.add(PveErrorResponse(method, path, message, status=status, **kwargs))
 
 
+class FakeClock:
+    """A clock for ``Backoff``/``wait_task``/``apply_change`` that only moves when ``sleep`` is called (or a
+    test moves ``time``); ``sleeps`` records every wait."""
+
+    def __init__(self):
+        self.time = 1000.0
+        self.sleeps = []
+
+    def now(self):
+        return self.time
+
+    def sleep(self, seconds):
+        self.sleeps.append(round(seconds, 6))
+        self.time += seconds
+
+
 DIGEST_MISMATCH = "detected modified configuration - file changed by other user? Try again."
 
 

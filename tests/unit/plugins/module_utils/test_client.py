@@ -4,7 +4,7 @@ from http import HTTPStatus
 
 import pytest
 import requests
-from harness import AUTH, HOST, TOKEN_SECRET, PveErrorResponse, pve_error, url
+from harness import AUTH, HOST, TOKEN_SECRET, PveErrorResponse, pve_error, requests_made, url
 from proxmoxer.core import ResourceException
 
 from ansible_collections.pve.config.plugins.module_utils.client import api_error, connect
@@ -314,3 +314,20 @@ def test_login_failures_never_show_the_password(api, status):
         connect(dict(api_host=HOST, api_password=PASSWORD))
     assert_no_secret(exc.value.msg)
     assert_no_secret(repr(exc.value))
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["nodes/pve1/../access", "nodes/pve1//qemu", "nodes/./x", "nodes/pve1 /qemu", "nodes/pve1?x=1/qemu", "nodes/a#b"],
+)
+def test_paths_with_unchecked_segments_are_refused_before_sending(api, pve, path):
+    with pytest.raises(InvalidRequest) as exc:
+        pve.get(path)
+    assert exc.value.msg.startswith(f"refusing to send a request to the API path {path!r} (bad segment ")
+    assert requests_made(api) == []
+
+
+def test_a_upid_path_is_a_valid_path(api, pve):
+    upid = "UPID:pve1:000A1B2C:0012D687:67A0B1C2:qmconfig:100:root@pam!ci:"
+    api.get(url(f"nodes/pve1/tasks/{upid}/status"), json={"data": {"status": "running"}})
+    assert pve.get(f"nodes/pve1/tasks/{upid}/status") == {"status": "running"}

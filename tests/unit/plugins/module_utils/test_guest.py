@@ -4,7 +4,7 @@ import pytest
 from harness import pending, pve_error, requests_made, resources, url
 
 from ansible_collections.pve.config.plugins.module_utils.errors import GuestNotFound, InvalidRequest
-from ansible_collections.pve.config.plugins.module_utils.guest import Guest, locate, read_state
+from ansible_collections.pve.config.plugins.module_utils.guest import Guest, check_node, check_vmid, locate, read_state
 
 CLUSTER = {
     "data": resources(
@@ -174,3 +174,44 @@ def test_read_state_of_a_guest_that_is_not_there(api, pve):
     with pytest.raises(GuestNotFound) as exc:
         read_state(pve, VM)
     assert exc.value.msg.startswith("no QEMU VM 100 on node pve1 (Configuration file")
+
+
+# --- node and vmid are checked before any request (issue 9.12) ------------------------------------------------
+
+BAD_NODES = ["pve1/qemu/100/../../../../access", "../access", "pve1/", "-pve1", "pve1-", "pve_1", "pve 1", "pve１", ""]
+
+
+@pytest.mark.parametrize("node", ["pve1", "p", "PVE-node-02", "9"])
+def test_node_names_of_the_pve_node_format_are_accepted(node):
+    assert check_node(node) == node
+    assert Guest(100, node, "qemu").path == f"nodes/{node}/qemu/100"
+
+
+@pytest.mark.parametrize("node", BAD_NODES + ["pve1\n", None, 5])
+def test_other_node_names_are_refused(node):
+    with pytest.raises(InvalidRequest) as exc:
+        check_node(node)
+    assert exc.value.msg.startswith(f"node {node!r} is not a Proxmox node name (")
+
+
+@pytest.mark.parametrize("node", BAD_NODES)
+def test_locate_refuses_a_bad_node_before_any_request(api, pve, node):
+    with pytest.raises(InvalidRequest):
+        locate(pve, "qemu", vmid=100, node=node)
+    with pytest.raises(InvalidRequest):
+        locate(pve, None, name="web01", node=node)
+    assert requests_made(api) == []
+
+
+def test_a_guest_is_never_built_from_an_unchecked_node_or_vmid():
+    with pytest.raises(InvalidRequest):
+        Guest(100, "pve1/../../access", "qemu")
+    with pytest.raises(InvalidRequest) as exc:
+        Guest(99, "pve1", "qemu")
+    assert exc.value.msg == "vmid 99 is not a Proxmox VM ID (100 to 999999999)"
+
+
+@pytest.mark.parametrize("vmid", [0, -1, 99, 1000000000, True])
+def test_check_vmid_refuses_what_pve_vmid_refuses(vmid):
+    with pytest.raises(InvalidRequest):
+        check_vmid(vmid)

@@ -1,10 +1,10 @@
 """tasks: waiting for UPID tasks (through the real client, HTTP faked with responses) and the lock backoff."""
 
 import pytest
-from harness import requests_made, url
+from harness import FakeClock, requests_made, url
 from responses import matchers
 
-from ansible_collections.pve.config.plugins.module_utils.errors import ConfigChanged, GuestLocked, TaskFailed
+from ansible_collections.pve.config.plugins.module_utils.errors import ApiError, ConfigChanged, GuestLocked, TaskFailed
 from ansible_collections.pve.config.plugins.module_utils.tasks import (
     Backoff,
     is_upid,
@@ -117,44 +117,29 @@ def test_task_still_running_after_the_timeout(api, pve):
     assert exc.value.details == {"task": UPID}
 
 
-class FakeTime:
-    """A clock that only moves when ``sleep`` is called."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
-
-
 def test_backoff_doubles_up_to_the_cap_then_stops_at_the_timeout():
-    fake = FakeTime()
-    backoff = Backoff(10, first=0.2, cap=2.0, clock=fake.clock, sleep=fake.sleep)
+    fake = FakeClock()
+    backoff = Backoff(10, first=0.2, cap=2.0, clock=fake)
     rounds = 0
     while backoff.wait():
         rounds += 1
     assert fake.sleeps == [0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0, 1.0]
     assert rounds == len(fake.sleeps)
-    assert fake.now == pytest.approx(1010.0)
+    assert fake.time == pytest.approx(1010.0)
     assert backoff.wait() is False and len(fake.sleeps) == 8, "no sleep once the time is up"
 
 
 def test_backoff_with_zero_timeout_never_sleeps():
-    fake = FakeTime()
-    assert Backoff(0, clock=fake.clock, sleep=fake.sleep).wait() is False
+    fake = FakeClock()
+    assert Backoff(0, clock=fake).wait() is False
     assert fake.sleeps == []
 
 
 def test_backoff_counts_time_spent_elsewhere():
-    fake = FakeTime()
-    backoff = Backoff(5, first=1, cap=1, clock=fake.clock, sleep=fake.sleep)
+    fake = FakeClock()
+    backoff = Backoff(5, first=1, cap=1, clock=fake)
     assert backoff.wait() is True
-    fake.now += 3.5  # e.g. slow API calls between the waits
+    fake.time += 3.5  # e.g. slow API calls between the waits
     assert backoff.wait() is True
     assert fake.sleeps == [1, 0.5]
     assert backoff.wait() is False
@@ -179,3 +164,19 @@ def test_digest_and_lock_failures_inside_a_task_are_typed(api, pve, exitstatus, 
     if lock:
         assert exc.value.details["lock"] == lock
     assert [c[1] for c in requests_made(api)] == ["/" + STATUS]
+
+
+@pytest.mark.parametrize(
+    "upid",
+    [
+        "UPID:pve1/../../access:000A1B2C:0012D687:67A0B1C2:qmconfig:100:root@pam:",
+        "UPID:pve1:nothex00:0012D687:67A0B1C2:qmconfig:100:root@pam:",
+        "UPID:pve1:000A1B2C:0012D687:67A0B1C2:qm/config:100:root@pam:",
+        "UPID:pve1",
+    ],
+)
+def test_a_task_id_that_is_not_a_upid_is_refused_before_it_becomes_a_path(api, pve, upid):
+    with pytest.raises(ApiError) as exc:
+        wait_task(pve, upid)
+    assert exc.value.msg.startswith("Proxmox answered a task id that is not a UPID: ")
+    assert requests_made(api) == []

@@ -230,11 +230,17 @@ def test_failed_task_reports_the_log_tail(api):
         "TASK ERROR: error during cfs-locked 'storage-local-lvm' operation: lvcreate failed",
     ]
     task(api, UPID, exitstatus="error during cfs-locked 'storage-local-lvm' operation: lvcreate failed", log=log)
+    reread(api, CONFIG, "d1")  # the outcome of the failed write is read, not assumed
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", storage="local-lvm", size=32))
     assert failed
     assert "lvcreate failed" in result["msg"] and "insufficient free space" in result["msg"]
+    assert result["msg"].endswith("; the write was accepted; its outcome: no change to the config")
+    assert result["changed"] is False and "scsi1" not in result["config"]
     assert result["task"] == UPID and result["task_log"] == log
-    assert requests_made(api)[-1] == ("GET", f"/nodes/pve1/tasks/{UPID}/log", {"start": "0", "limit": "500"})
+    assert requests_made(api)[-2:] == [
+        ("GET", f"/nodes/pve1/tasks/{UPID}/log", {"start": "0", "limit": "500"}),
+        GETS[1],
+    ]
 
 
 def test_rerun_is_a_noop_with_two_gets(api):
@@ -368,7 +374,10 @@ def test_options_write_failing_after_the_grow_reports_only_the_grow(api):
     reread(api, dict(CONFIG, scsi1=grown), "d3")
     result, failed = run_module("vm_disk", dict(vmid=100, disk="scsi1", size=40, cache="writeback"))
     assert failed
-    assert result["msg"].endswith("already applied: grow scsi1 from 32G to 40G"), result["msg"]
+    assert result["msg"].endswith(
+        "already applied: grow scsi1 from 32G to 40G; the write was accepted; its outcome: no change to the config"
+    ), result["msg"]
+    assert result["changed"] is True
 
 
 def test_check_mode_resize_and_options_predicts_both(api):
@@ -929,7 +938,8 @@ def test_destroy_held_by_a_snapshot_names_the_unused_entry_left_behind(api):
     assert result["msg"].endswith(
         SNAPSHOT_HELD + "; volume local-lvm:vm-100-disk-1 stays as unused0 of QEMU VM 100: a snapshot still uses "
         "it; delete the snapshots that hold it, then run again with disk: unused0, state: absent, purge: true; "
-        "already applied: detach scsi1 (volume local-lvm:vm-100-disk-1)"
+        "already applied: detach scsi1 (volume local-lvm:vm-100-disk-1); "
+        "the write was accepted; its outcome: no change to the config"
     )
     assert result["unused"] == "unused0" and result["volume"] == "local-lvm:vm-100-disk-1"
     assert "destroyed_volume" not in result
