@@ -69,7 +69,9 @@ class Guest(object):
 def locate(api, kind, vmid=None, name=None, node=None):
     """Find the guest: one ``GET /cluster/resources?type=vm``, skipped when both ``vmid`` and ``node`` are given.
 
-    ``kind`` is the type the module manages (``qemu``/``lxc``), or ``None`` to accept either.
+    ``kind`` is the type the module manages (``qemu``/``lxc``), or ``None`` to accept either. A ``name`` that
+    the resource list does not match exactly once is confirmed through the nodes' own guest lists
+    (``guests_named``) before anything fails.
     """
     check_selection(dict(vmid=vmid, node=node))
     if vmid is not None and node and kind:
@@ -85,22 +87,52 @@ def locate(api, kind, vmid=None, name=None, node=None):
     if node:
         found = [r for r in found if r.get("node") == node]
         wanted += " on node %s" % node
+    where = "in the cluster"
+    if vmid is None and len(found) != 1:
+        found, nodes = guests_named(api, name, node)
+        where += " (also checked in the guest lists of node%s %s)" % (
+            "s" if len(nodes) != 1 else "",
+            ", ".join(nodes) or "-",
+        )
     if not found:
-        raise GuestNotFound("no guest with %s in the cluster; nothing was changed" % wanted)
+        raise GuestNotFound("no guest with %s %s" % (wanted, where))
     if len(found) > 1:
         raise InvalidRequest(
-            "%d guests have %s (vmids %s); give vmid instead; nothing was changed"
-            % (len(found), wanted, ", ".join(str(r["vmid"]) for r in found))
+            "%d guests have %s (vmids %s); give vmid instead"
+            % (len(found), wanted, ", ".join(str(r["vmid"]) for r in sorted(found, key=lambda r: int(r["vmid"]))))
         )
     res = found[0]
     if kind and res["type"] != kind:
         raise InvalidRequest(
-            "guest %s is a %s, not a %s: use the %s modules for it; nothing was changed"
+            "guest %s is a %s, not a %s: use the %s modules for it"
             % (res["vmid"], KIND_LABEL[res["type"]], KIND_LABEL[kind], OTHER_MODULES[kind])
         )
     return Guest(
         res["vmid"], res["node"], res["type"], name=res.get("name"), status=res.get("status"), lock=res.get("lock")
     )
+
+
+def guests_named(api, name, node=None):
+    """``(rows, nodes)``: the guests called ``name`` in the per-node lists of ``node`` or of every online node.
+
+    In ``/cluster/resources`` a guest's ``name`` and ``status`` come from pvestatd's RRD data (pve-manager
+    PVE/API2Tools.pm ``extract_vm_stats``): missing right after a guest is created, stale after a rename. The
+    node lists read the config itself: ``GET /nodes/{node}/qemu`` (qemu-server PVE/QemuServer.pm ``vmstatus``:
+    ``name`` from the config) and ``GET /nodes/{node}/lxc`` (pve-container PVE/LXC.pm ``vmstatus``: the
+    ``hostname`` without whitespace).
+    """
+    if node:
+        nodes = [node]
+    else:
+        nodes = sorted(n["node"] for n in api.get("nodes") or [] if n.get("status") == "online" and n.get("node"))
+    found = []
+    for each in nodes:
+        check_node(each)
+        for kind in ("qemu", "lxc"):
+            for row in api.get("nodes/%s/%s" % (each, kind)) or []:
+                if row.get("name") == name:
+                    found.append(dict(row, node=each, type=kind))
+    return found, nodes
 
 
 class GuestState(object):

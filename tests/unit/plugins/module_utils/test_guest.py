@@ -23,6 +23,24 @@ LOOKUP = ("GET", "/cluster/resources", {"type": "vm"})
 
 def cluster(api, answer=None):
     api.get(url("cluster/resources"), json=answer or CLUSTER)
+    node_lists(api, (answer or CLUSTER)["data"])
+
+
+def node_lists(api, rows, offline=()):
+    """GET /nodes and the per-node guest lists (names read from the configs) for the guests in ``rows``."""
+    nodes = sorted({r["node"] for r in rows if r.get("type") in ("qemu", "lxc")} | set(offline))
+    api.get(
+        url("nodes"),
+        json={"data": [{"node": n, "status": "offline" if n in offline else "online", "type": "node"} for n in nodes]},
+    )
+    for node in nodes:
+        for kind in ("qemu", "lxc"):
+            items = [
+                {"vmid": r["vmid"], "name": r["name"], "status": r["status"]}
+                for r in rows
+                if r.get("type") == kind and r["node"] == node and "name" in r
+            ]
+            api.get(url(f"nodes/{node}/{kind}"), json={"data": items})
 
 
 @pytest.mark.parametrize(
@@ -51,8 +69,13 @@ def test_locate(api, pve, kind, args, found):
 @pytest.mark.parametrize(
     "kind, args, error, words",
     [
-        ("qemu", dict(vmid=999), GuestNotFound, "no guest with vmid 999 in the cluster; nothing was changed"),
-        ("qemu", dict(name="nope"), GuestNotFound, "no guest with name 'nope' in the cluster; nothing was changed"),
+        ("qemu", dict(vmid=999), GuestNotFound, "no guest with vmid 999 in the cluster"),
+        (
+            "qemu",
+            dict(name="nope"),
+            GuestNotFound,
+            "no guest with name 'nope' in the cluster (also checked in the guest lists of nodes pve1, pve2)",
+        ),
         (
             "qemu",
             dict(name="db01", node="pve1"),
@@ -63,7 +86,7 @@ def test_locate(api, pve, kind, args, found):
             "qemu",
             dict(name="web01"),
             InvalidRequest,
-            "2 guests have name 'web01' (vmids 100, 201); give vmid instead; nothing was changed",
+            "2 guests have name 'web01' (vmids 100, 201); give vmid instead",
         ),
         (
             "qemu",
@@ -215,3 +238,62 @@ def test_a_guest_is_never_built_from_an_unchecked_node_or_vmid():
 def test_check_vmid_refuses_what_pve_vmid_refuses(vmid):
     with pytest.raises(InvalidRequest):
         check_vmid(vmid)
+
+
+# --- a name that pvestatd has not caught up with (issue 13.7) -----------------------------------------------------
+
+NODE_LISTS = [("GET", "/nodes", {})] + [
+    ("GET", f"/nodes/{node}/{kind}", {}) for node in ("pve1", "pve2") for kind in ("qemu", "lxc")
+]
+
+
+def test_a_new_guest_without_a_name_in_the_resources_is_found_in_its_node_list(api, pve):
+    rows = CLUSTER["data"] + [{"id": "qemu/150", "type": "qemu", "vmid": 150, "node": "pve2", "status": "unknown"}]
+    api.get(url("cluster/resources"), json={"data": rows})  # pvestatd has not seen VM 150 yet: no name
+    node_lists(api, CLUSTER["data"] + [dict(rows[-1], name="fresh01", status="stopped")])
+    guest = locate(pve, "qemu", name="fresh01")
+    assert (guest.vmid, guest.node, guest.kind) == (150, "pve2", "qemu")
+    assert requests_made(api) == [LOOKUP] + NODE_LISTS
+
+
+def test_a_renamed_guest_is_found_by_its_new_name(api, pve):
+    api.get(url("cluster/resources"), json=CLUSTER)  # still the old name db01 for VM 101
+    renamed = [dict(r, name="db02") if r["vmid"] == 101 else r for r in CLUSTER["data"] if "vmid" in r]
+    node_lists(api, renamed)
+    assert locate(pve, "qemu", name="db02").vmid == 101
+
+
+def test_a_stale_duplicate_in_the_resources_is_resolved_by_the_node_lists(api, pve):
+    api.get(url("cluster/resources"), json=CLUSTER)  # VM 100 and CT 201 both "web01" there
+    renamed = [dict(r, name="www") if r["vmid"] == 201 else r for r in CLUSTER["data"] if "vmid" in r]
+    node_lists(api, renamed)
+    assert locate(pve, None, name="web01").vmid == 100
+
+
+def test_two_guests_with_one_name_in_the_node_lists_is_an_error_naming_both(api, pve):
+    cluster(api)
+    with pytest.raises(InvalidRequest) as exc:
+        locate(pve, None, name="web01")
+    assert exc.value.msg == "2 guests have name 'web01' (vmids 100, 201); give vmid instead"
+    assert requests_made(api) == [LOOKUP] + NODE_LISTS
+
+
+def test_offline_nodes_are_not_asked_and_a_given_node_is_the_only_one_asked(api, pve):
+    api.get(url("cluster/resources"), json=CLUSTER)
+    node_lists(api, CLUSTER["data"], offline=("pve3",))
+    with pytest.raises(GuestNotFound):
+        locate(pve, "qemu", name="ghost")
+    assert "/nodes/pve3/qemu" not in [path for _m, path, _p in requests_made(api)]
+    api.calls.reset()
+    with pytest.raises(GuestNotFound) as exc:
+        locate(pve, "qemu", name="ghost", node="pve2")
+    assert exc.value.msg == (
+        "no guest with name 'ghost' on node pve2 in the cluster (also checked in the guest lists of node pve2)"
+    )
+    assert requests_made(api) == [LOOKUP, ("GET", "/nodes/pve2/qemu", {}), ("GET", "/nodes/pve2/lxc", {})]
+
+
+def test_a_lookup_by_vmid_never_reads_the_node_lists(api, pve):
+    cluster(api)
+    assert locate(pve, "qemu", vmid=100).node == "pve1"
+    assert requests_made(api) == [LOOKUP]

@@ -202,8 +202,13 @@ def test_unknown_vmid_and_ambiguous_name(api):
     lookup(api, resources((100, "qemu", "pve1", "running", "web"), (101, "qemu", "pve2", "running", "web")))
     result, failed = run_module("guest_info", dict(vmid=999))
     assert failed and "no guest with vmid 999" in result["msg"]
+    # an ambiguous name is confirmed in the online nodes' own guest lists before it fails (issue 13.7)
+    api.get(url("nodes"), json={"data": [{"node": "pve1", "status": "online"}, {"node": "pve2", "status": "online"}]})
+    for vmid, node in ((100, "pve1"), (101, "pve2")):
+        api.get(url(f"nodes/{node}/qemu"), json={"data": [{"vmid": vmid, "name": "web", "status": "running"}]})
+        api.get(url(f"nodes/{node}/lxc"), json={"data": []})
     result, failed = run_module("guest_info", dict(name="web"))
-    assert failed and "2 guests have name 'web' (vmids 100, 101); give vmid instead" in result["msg"]
+    assert failed and result["msg"] == "2 guests have name 'web' (vmids 100, 101); give vmid instead"
     assert writes(api) == []
 
 
