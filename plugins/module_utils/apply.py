@@ -32,7 +32,7 @@ from ansible_collections.pve.config.plugins.module_utils.errors import (
     PveError,
     TaskTimeout,
 )
-from ansible_collections.pve.config.plugins.module_utils.guest import check_selection, locate, read_state
+from ansible_collections.pve.config.plugins.module_utils.guest import check_selection, config_name, locate, read_state
 from ansible_collections.pve.config.plugins.module_utils.outcome import FailedWrite, summary, tell
 from ansible_collections.pve.config.plugins.module_utils.tasks import Backoff, Clock, is_upid, wait_task
 
@@ -101,8 +101,23 @@ def run_config_module(options, kind, plan, prepare=None, **module_kwargs):
 
 
 def apply_change(api, guest, params, plan, check_mode=False, clock=None):
-    """Bring the guest to what ``plan`` asks for; return the module result. ``clock``: see tasks.Clock."""
-    return Rounds(api, guest, params, plan, check_mode, clock or Clock()).run()
+    """Bring the guest to what ``plan`` asks for; return the module result. ``clock``: see tasks.Clock.
+
+    A guest chosen by ``name`` whose config turns out to carry another name (``/cluster/resources`` lags
+    behind a rename: its names come from pvestatd) is looked up again in the nodes' own lists before
+    anything is written.
+    """
+    clock = clock or Clock()
+    name = params.get("name") if params.get("vmid") is None else None
+    try:
+        return Rounds(api, guest, params, plan, check_mode, clock, name=name).run()
+    except NameIsStale:
+        guest = locate(api, guest.kind, name=name, node=params.get("node"), lists_only=True)
+        return Rounds(api, guest, params, plan, check_mode, clock).run()
+
+
+class NameIsStale(Exception):
+    """The first read shows that the guest found by name has another name now (nothing was written)."""
 
 
 class Rounds(object):
@@ -112,8 +127,9 @@ class Rounds(object):
     a lock is bounded by time only (``lock_timeout`` seconds in all), never by a number of rounds.
     """
 
-    def __init__(self, api, guest, params, plan, check_mode, clock):
+    def __init__(self, api, guest, params, plan, check_mode, clock, name=None):
         self.api = api
+        self.name = name  # the name the guest was chosen by, checked against its config on the first read
         self.guest = guest
         self.params = params
         self.plan = plan
@@ -138,6 +154,11 @@ class Rounds(object):
             self.state = read_state(self.api, self.guest)
             if self.first_state is None:
                 self.first_state = self.state
+                if (
+                    self.name is not None
+                    and config_name(self.guest.kind, self.guest.vmid, self.state.config) != self.name
+                ):
+                    raise NameIsStale()
             change = self.plan(Context(self.api, self.guest, self.params, self.state, self.memory))
             if change.empty:
                 return self.result(change)

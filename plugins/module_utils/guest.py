@@ -66,17 +66,18 @@ class Guest(object):
         return "%s %d" % (KIND_LABEL[self.kind], self.vmid)
 
 
-def locate(api, kind, vmid=None, name=None, node=None):
+def locate(api, kind, vmid=None, name=None, node=None, lists_only=False):
     """Find the guest: one ``GET /cluster/resources?type=vm``, skipped when both ``vmid`` and ``node`` are given.
 
     ``kind`` is the type the module manages (``qemu``/``lxc``), or ``None`` to accept either. A ``name`` that
     the resource list does not match exactly once is confirmed through the nodes' own guest lists
-    (``guests_named``) before anything fails.
+    (``guests_named``) before anything fails; ``lists_only`` goes to those lists at once (the resource list
+    was found stale).
     """
     check_selection(dict(vmid=vmid, node=node))
     if vmid is not None and node and kind:
         return Guest(vmid, node, kind)
-    resources = api.get("cluster/resources", type="vm") or []
+    resources = [] if lists_only else api.get("cluster/resources", type="vm") or []
     guests = [r for r in resources if r.get("type") in ("qemu", "lxc")]
     if vmid is not None:
         found = [r for r in guests if int(r.get("vmid", -1)) == int(vmid)]
@@ -88,7 +89,7 @@ def locate(api, kind, vmid=None, name=None, node=None):
         found = [r for r in found if r.get("node") == node]
         wanted += " on node %s" % node
     where = "in the cluster"
-    if vmid is None and len(found) != 1:
+    if vmid is None and (len(found) != 1 or lists_only):
         found, nodes = guests_named(api, name, node)
         where += " (also checked in the guest lists of node%s %s)" % (
             "s" if len(nodes) != 1 else "",
@@ -133,6 +134,15 @@ def guests_named(api, name, node=None):
                 if row.get("name") == name:
                     found.append(dict(row, node=each, type=kind))
     return found, nodes
+
+
+def config_name(kind, vmid, config):
+    """The name the node lists give a guest, from its config: qemu-server PVE/QemuServer.pm ``vmstatus``
+    (``name``, else "VM <vmid>"), pve-container PVE/LXC.pm ``vmstatus`` (``hostname`` without whitespace, else
+    "CT<vmid>")."""
+    if kind == "qemu":
+        return config.get("name") or "VM %d" % vmid
+    return re.sub(r"\s", "", config.get("hostname") or "CT%d" % vmid)
 
 
 class GuestState(object):
