@@ -205,11 +205,17 @@ def test_volume_held_by_a_snapshot_is_named_as_left_behind(play, sim):
     unused = run["destroy unused0"]
     assert unused.failed and "volume is still in use (snapshot?)" in unused.msg
     assert "volume ceph-rbd:vm-111-disk-1 stays as unused0 of QEMU VM 111: a snapshot still uses it" in unused.msg
-    assert unused.msg.endswith("nothing was changed")
+    # the destroy task was accepted and failed: the re-read shows the config as before (engine's 13.4 wording)
+    assert unused.msg.endswith("; the write was accepted; its outcome: no change to the config")
+    assert unused["changed"] is False
     purge = run["purge scsi0"]
     assert purge.failed and purge["unused"] == "unused1" and purge["volume"] == "ceph-rbd:vm-111-disk-0"
     assert "volume ceph-rbd:vm-111-disk-0 stays as unused1 of QEMU VM 111" in purge.msg
-    assert purge.msg.endswith("already applied: detach scsi0 (volume ceph-rbd:vm-111-disk-0)")
+    assert purge.msg.endswith(
+        "already applied: detach scsi0 (volume ceph-rbd:vm-111-disk-0); "
+        "the write was accepted; its outcome: no change to the config"
+    )
+    assert purge["changed"] is True
     assert "destroy volume" not in purge.msg.split("already applied:")[1]
     again = run["purge scsi0 again"]
     assert not again.changed
