@@ -242,3 +242,14 @@ def disk_size_str(size):
 
 def default_key(fmt):
     return find_default_key(fmt)
+
+
+def unique_tags(value):
+    """pve-guest-common ``PVE::GuestHelpers::get_unique_tags`` with the default datacenter ``tag-style``
+    (not case-sensitive, ordering by name): lowercased, sorted, duplicates dropped, joined with ``;``."""
+    res = []
+    for tag in sorted(split_list(value), key=str.lower):
+        tag = tag.lower()
+        if tag not in res:
+            res.append(tag)
+    return ";".join(res)

@@ -27,6 +27,7 @@ from .common import (
     print_mountpoint,
     true,
     typed_config,
+    unique_tags,
 )
 
 MiB = 1024**2
@@ -156,11 +157,7 @@ class LxcUpdate:
             elif opt == "unprivileged":
                 raise HandlerError("unable to modify read-only option: '%s'" % opt)
             elif opt == "tags":
-                seen = []
-                for tag in re.split(r"[;, ]+", value):
-                    if tag and tag not in seen:
-                        seen.append(tag)
-                value = ";".join(sorted(seen))
+                value = unique_tags(value)  # pve-container LXC/Config.pm update_pct_config
             elif re.match(r"^net\d+$", opt):
                 net = parse_lxc_net(opt, value)
                 if net.get("mtu") and int(net["mtu"]) > 1500:

@@ -35,6 +35,7 @@ from .common import (
     print_net,
     true,
     typed_config,
+    unique_tags,
 )
 
 MiB = 1024**2
@@ -485,11 +486,7 @@ class QemuUpdate:
                         self._set_pending_boot(guest, bootorder)
                         modified.add("boot")
             elif opt == "tags":
-                seen = []
-                for tag in re.split(r"[;, ]+", value):
-                    if tag and tag not in seen:
-                        seen.append(tag)
-                guest.pending[opt] = ";".join(sorted(seen))
+                guest.pending[opt] = unique_tags(value)  # API2/Qemu.pm $update_vm_api
             elif opt == "cipassword":
                 guest.config[opt] = value if value.startswith("$") else "$5$simulated$" + "x" * 43
             elif opt == "boot":
