@@ -1,9 +1,11 @@
 """The one place that calls ansible-runner: one ad-hoc task per tool call.
 
-Each run gets a fresh private data dir (removed afterwards), `suppress_env_files=True`, an inline inventory
+Each run gets a fresh private data dir (0700, removed afterwards), `suppress_env_files=True`, an inventory
 (localhost, local connection, this interpreter) and the module arguments as JSON in which every string is
-marked unsafe, so ansible passes it to the module literally instead of templating it. Credentials travel only
-in `envvars` (read by the modules' PROXMOX_* fallbacks), never in the module arguments. The result is the
+marked unsafe, so ansible passes it to the module literally instead of templating it. The run's environment
+holds only what the module needs (`run_environment`) and no secret: ansible-runner records that environment in
+``artifacts/<ident>/command``, so the credentials reach the module through the launcher's prompt (launch.py),
+which also keeps the run from outliving the bridge. Credentials are never module arguments. The result is the
 module's own result dict, read from the `runner_on_ok` / `runner_on_failed` event.
 """
 
@@ -12,6 +14,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import secrets as secrets_mod
 import shutil
 import signal
 import sys
@@ -23,9 +27,12 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import ansible_runner
+from ansible_runner.config.runner import RunnerConfig
+from ansible_runner.runner import Runner
 
+from .config import TOKEN_ENV
 from .fields import find_template_marker
+from .launch import PROMPT
 
 RESULT_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable")
 # Keys ansible adds to a module result that say nothing about the guest.
@@ -135,6 +142,51 @@ def kill_processes_using(marker: str) -> None:
             pass
 
 
+# Secrets the modules read from their environment (PROXMOX_* fallbacks). They are handed to the run through the
+# launcher's prompt (see launch.py), never through the environment ansible-runner records on disk.
+SECRET_ENV = ("PROXMOX_TOKEN_SECRET", "PROXMOX_PASSWORD")
+# What a run inherits from the bridge's own environment; everything else it gets is set explicitly (the
+# runner's PATH/ANSIBLE_* below, the non-secret PROXMOX_* settings, ansible-runner's own variables).
+INHERITED_ENV = (
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+)
+LAUNCHER = str(Path(__file__).with_name("launch.py"))
+
+
+def run_environment(prepared: Mapping[str, str], given: Mapping[str, str], secrets: Iterable[str]) -> dict[str, str]:
+    """The environment a run starts with: what ansible-runner prepared minus what it only copied from the bridge.
+
+    ansible-runner seeds a run's environment with a copy of the bridge's own (config/_base.py
+    ``BaseConfig.prepare_env``) and records it in ``artifacts/<ident>/command``. Kept: the variables given
+    (`given`), the ones ansible-runner set or changed itself, and `INHERITED_ENV` / ``LC_*``. Never kept: a
+    `SECRET_ENV` variable, the bridge's own ``PVE_MCP_TOKEN``, or any value holding a known secret.
+    """
+    secrets = [s for s in secrets if s]
+    env = {}
+    for key, value in prepared.items():
+        wanted = key in given or key in INHERITED_ENV or key.startswith("LC_") or os.environ.get(key) != value
+        if wanted and key not in (*SECRET_ENV, TOKEN_ENV) and not any(s in value for s in secrets):
+            env[key] = value
+    return env
+
+
 class ModuleRunner:
     """Runs pve.config modules through ansible-runner with a fixed, prepared environment."""
 
@@ -147,14 +199,18 @@ class ModuleRunner:
         python: str = sys.executable,
         tmp_root: str | os.PathLike[str] | None = None,
     ) -> None:
-        """`tmp_root`: where the per-call data dirs are made (default: the system temp dir, i.e. $TMPDIR)."""
+        """`tmp_root`: where the per-call data dirs are made (default: the system temp dir, i.e. $TMPDIR).
+
+        `envvars` may hold the `SECRET_ENV` credentials: those reach the module through the launcher only.
+        """
         self.collections_path = Path(collections_path)
         self.tmp_root = None if tmp_root is None else str(tmp_root)
         self.python = python
-        self.secrets = tuple(s for s in secrets if s)
+        self._credentials = {k: str(v) for k, v in envvars.items() if k in SECRET_ENV}
+        self.secrets = tuple({*(s for s in secrets if s), *self._credentials.values()})
         bin_dir = os.path.dirname(python)
         self._envvars = {
-            **dict(envvars),
+            **{k: str(v) for k, v in envvars.items() if k not in SECRET_ENV},
             # ansible-runner starts `ansible` from PATH: this interpreter's bin dir comes first.
             "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", os.defpath)]),
             "ANSIBLE_COLLECTIONS_PATH": str(self.collections_path),
@@ -167,6 +223,7 @@ class ModuleRunner:
             "ANSIBLE_DEBUG": "False",
             "ANSIBLE_VERBOSITY": "0",
         }
+        self._ansible = shutil.which("ansible", path=self._envvars["PATH"]) or "ansible"
         self._inventory = {
             "all": {
                 "hosts": {
@@ -174,6 +231,43 @@ class ModuleRunner:
                 }
             }
         }
+
+    def _config(self, data_dir: str, module: str, module_args: str, check: bool, timeout: float) -> RunnerConfig:
+        """The run's ansible-runner config: env restricted, command wrapped by the launcher, credentials prompted."""
+        tmp = os.path.join(data_dir, "tmp")
+        os.mkdir(tmp, 0o700)
+        # Runner settings (no secrets) must come from env/settings: a `settings=` argument is dropped by
+        # ansible-runner 2.4 when that file is missing.
+        os.mkdir(os.path.join(data_dir, "env"), 0o700)
+        with open(os.path.join(data_dir, "env", "settings"), "w") as fh:
+            json.dump(_SETTINGS, fh)
+        os.mkdir(os.path.join(data_dir, "inventory"), 0o700)
+        inventory = os.path.join(data_dir, "inventory", "hosts.json")
+        with open(inventory, "w") as fh:
+            json.dump(self._inventory, fh)
+        nonce = secrets_mod.token_hex(8)
+        # Every temporary file of the run (ansible's, AnsiballZ's) lands in the data dir, removed afterwards.
+        given = {**self._envvars, "ANSIBLE_LOCAL_TEMP": tmp, "ANSIBLE_REMOTE_TEMP": tmp, "TMPDIR": tmp}
+        config = RunnerConfig(
+            private_data_dir=data_dir,
+            ident="run",
+            host_pattern="localhost",
+            module=module,
+            module_args=module_args,
+            inventory=inventory,
+            envvars=given,
+            cmdline="--diff --check" if check else "--diff",
+            quiet=True,
+            suppress_env_files=True,
+            timeout=math.ceil(timeout) + 5,  # backstop; the deadline in run() normally fires first
+            # Answered from memory by ansible-runner's pexpect loop, written nowhere (launch.py).
+            passwords={re.escape(PROMPT.format(nonce=nonce)): json.dumps(self._credentials)},
+        )
+        config.prepare()
+        config.env = run_environment(config.env, given, self.secrets)
+        ansible = [self._ansible, *config.command[1:]] if config.command[:1] == ["ansible"] else config.command
+        config.command = [self.python, "-I", "-S", LAUNCHER, str(os.getpid()), data_dir, nonce, *ansible]
+        return config
 
     def run(
         self,
@@ -210,35 +304,17 @@ class ModuleRunner:
 
         data_dir = tempfile.mkdtemp(prefix="pve-config-mcp-", dir=self.tmp_root)
         try:
-            tmp = os.path.join(data_dir, "tmp")
-            os.mkdir(tmp, 0o700)
-            # Runner settings (no secrets) must come from env/settings: a `settings=` argument is dropped by
-            # ansible-runner 2.4 when that file is missing.
-            os.mkdir(os.path.join(data_dir, "env"), 0o700)
-            with open(os.path.join(data_dir, "env", "settings"), "w") as fh:
-                json.dump(_SETTINGS, fh)
-            runner = ansible_runner.run(
-                private_data_dir=data_dir,
-                ident="run",
-                host_pattern="localhost",
-                module=module,
-                module_args=module_args,
-                inventory=self._inventory,
-                # Every temporary file of the run (ansible's, AnsiballZ's) lands in the data dir, removed below.
-                envvars={**self._envvars, "ANSIBLE_LOCAL_TEMP": tmp, "ANSIBLE_REMOTE_TEMP": tmp, "TMPDIR": tmp},
-                cmdline="--diff --check" if check else "--diff",
-                quiet=True,
-                suppress_env_files=True,
-                timeout=math.ceil(timeout) + 5,  # backstop; the deadline above normally fires first
+            runner = Runner(
+                self._config(data_dir, module, module_args, check, timeout),
                 event_handler=event_handler,
                 cancel_callback=cancel_callback,
             )
+            runner.run()
         except Exception as exc:  # ansible-runner itself broke (not the module): no traceback to the client
             raise RunError(f"{module} could not be run: ansible-runner failed ({type(exc).__name__})") from exc
         finally:
             if state["timed_out"] or (cancel is not None and cancel.is_set()):
                 kill_processes_using(data_dir)
-            # The data dir holds artifacts/run/command, which records the whole environment.
             shutil.rmtree(data_dir, ignore_errors=True)
 
         if state["timed_out"] or runner.status == "timeout":

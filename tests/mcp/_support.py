@@ -9,7 +9,9 @@ from typing import Any
 FIXTURES = Path(__file__).parent / "fixtures"
 MODULES = ("vm_resources", "container_resources", "vm_disk", "vm_nic", "container_nic", "guest_info")
 SECRET = "stub-token-secret-4f9c2a"
-INJECTION = "{{ lookup('pipe', 'touch /tmp/x') }}"
+# What the injection would create if it ran (a name no other test or user of /tmp picks by chance).
+INJECTED = Path("/tmp/pve-config-mcp-injected-7f3a")
+INJECTION = f"{{{{ lookup('pipe', 'touch {INJECTED}') }}}}"
 
 # A valid call per tool: the base that the table tests change one argument of.
 VALID: dict[str, dict[str, Any]] = {

@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from _support import INJECTION, VALID, string_fields
+from _support import INJECTED, INJECTION, VALID, string_fields
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -267,14 +267,14 @@ async def test_http_bad_input_is_a_tool_error_and_writes_nothing(http_bridge, si
 
 
 async def test_http_injection_in_every_string_argument_is_refused(http_bridge, sim):
-    assert not Path("/tmp/x").exists()
+    assert not INJECTED.exists()
     cases = [(spec.name, field) for spec in TOOLS for field in string_fields(spec)]
     async with http_bridge.client() as client:
         for tool, field in cases:
             result = await client.call_tool(tool, {**VALID[tool], field: INJECTION})
             assert result.is_error, (tool, field)
     assert writes(sim) == [] and sim.simulator.requests() == []
-    assert not Path("/tmp/x").exists()
+    assert not INJECTED.exists()
 
 
 async def test_http_delete_without_confirmation_deletes_nothing(http_bridge, sim):

@@ -168,3 +168,109 @@ def test_unsafe_marking_alone_keeps_a_template_literal(runner, stub, monkeypatch
     runner.run("pve.config.vm_nic", {"vmid": 100, "name": payload, "state": "present"})
     assert stub.calls()[-1]["args"]["name"] == payload
     assert not target.exists()
+
+
+BRIDGE_ONLY_SECRET = "pve-mcp-http-token-0c1d"
+
+
+def files_holding(root: Path, *needles: str) -> list[str]:
+    """Every file below `root` whose bytes contain one of `needles` (symlinks not followed)."""
+    found = []
+    for dirpath, _dirnames, names in os.walk(root):
+        for name in names:
+            path = Path(dirpath) / name
+            try:
+                data = path.read_bytes() if not path.is_symlink() else b""
+            except OSError:
+                continue
+            found += [f"{path}: {n}" for n in needles if n.encode() in data]
+    return found
+
+
+def test_no_secret_is_written_into_the_run_dir_and_the_module_still_gets_its_credentials(stub_root, stub, monkeypatch):
+    """ansible-runner records a run's environment in artifacts/run/command: it must hold no secret, and no
+    bridge-only secret (PVE_MCP_TOKEN, inherited from the bridge's environment) may reach the run at all."""
+    monkeypatch.setenv("PVE_MCP_TOKEN", BRIDGE_ONLY_SECRET)
+    monkeypatch.setenv("PROXMOX_TOKEN_SECRET", SECRET)
+    slow = ModuleRunner(stub_root, {**stub.env, "STUB_SLEEP": "3"}, secrets=[SECRET], tmp_root=stub.tmp_root)
+    snapshots: list[list[str]] = []
+    done = threading.Event()
+
+    def scan_while_running() -> None:
+        while not done.is_set():
+            if any(stub.tmp_root.iterdir()):
+                snapshots.append(files_holding(stub.tmp_root, SECRET, BRIDGE_ONLY_SECRET))
+            time.sleep(0.2)
+
+    scanner = threading.Thread(target=scan_while_running)
+    scanner.start()
+    try:
+        with pytest.raises(ModuleFailed) as err:
+            slow.run("pve.config.vm_nic", {"vmid": 100, "name": "boom", "state": "present"})
+    finally:
+        done.set()
+        scanner.join()
+    assert snapshots and snapshots == [[]] * len(snapshots), snapshots[-1:]  # scanned during the run: nothing
+    # The module did receive the token secret (its message quoted it, redacted) ...
+    assert str(err.value) == "boom with secret ********"
+    env = stub.calls()[-1]["env"]
+    assert "PROXMOX_TOKEN_SECRET" in env and "PROXMOX_HOST" in env
+    # ... but nothing the module does not need from the bridge's environment.
+    assert "PVE_MCP_TOKEN" not in env
+
+
+def test_the_runs_environment_is_the_given_one(stub_root, stub, monkeypatch):
+    from mcp_bridge.runner import run_environment
+
+    monkeypatch.setenv("UNRELATED_SETTING", "x")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    prepared = {"UNRELATED_SETTING": "x", "LANG": "C.UTF-8", "PVE_MCP_TOKEN": "t", "A": "1", "RUNNER_X": "y"}
+    given = {"A": "1", "PROXMOX_PASSWORD": "pw", "HOLDS": f"prefix-{SECRET}"}
+    prepared |= given
+    assert run_environment(prepared, given, [SECRET]) == {"LANG": "C.UTF-8", "A": "1", "RUNNER_X": "y"}
+
+
+KILLED_BRIDGE = """
+import sys
+from mcp_bridge.runner import ModuleRunner
+root, tmp_root, env = sys.argv[1], sys.argv[2], dict(a.split("=", 1) for a in sys.argv[3:])
+print("started", flush=True)
+ModuleRunner(root, env, tmp_root=tmp_root).run("pve.config.vm_resources", {"vmid": 100, "memory": 512})
+"""
+
+
+def test_a_run_does_not_outlive_a_killed_bridge(stub_root, stub):
+    """SIGKILL of the process that started a run: the launcher (parent-death signal, subreaper) kills the run's
+    whole tree, ansible's setsid() workers included, and removes the data dir; the module never writes."""
+    import subprocess
+    import sys
+
+    env = {**stub.env, "STUB_SLEEP": "6"}
+    repo = Path(__file__).resolve().parents[2]
+    bridge = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLED_BRIDGE,
+            str(stub_root),
+            str(stub.tmp_root),
+            *(f"{k}={v}" for k, v in env.items()),
+        ],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not stub.calls() and time.monotonic() < deadline:  # the module is running (and sleeping)
+        time.sleep(0.1)
+    assert stub.calls(), "the module never started"
+    assert processes_using(stub.tmp_root)
+    bridge.kill()
+    bridge.wait()
+    deadline = time.monotonic() + 5
+    while (processes_using(stub.tmp_root) or os.listdir(stub.tmp_root)) and time.monotonic() < deadline:
+        pass
+    assert processes_using(stub.tmp_root) == []
+    assert os.listdir(stub.tmp_root) == []
+    time.sleep(6)  # past the module's sleep: it would have written by now
+    assert stub.state() == {}

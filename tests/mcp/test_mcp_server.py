@@ -9,7 +9,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from _support import INJECTION, SECRET, VALID, audit_entries, string_fields
+from _support import INJECTED, INJECTION, SECRET, VALID, audit_entries, string_fields
 from mcp import Client
 from mcp.types import ElicitResult
 
@@ -133,7 +133,7 @@ async def test_module_error_comes_back_as_its_message(make_server, tmp_path):
 
 
 async def test_injection_in_every_string_argument_is_refused(make_server, stub):
-    assert not Path("/tmp/x").exists()
+    assert not INJECTED.exists()
     cases = [(spec.name, field) for spec in TOOLS for field in string_fields(spec)]
     assert len(cases) >= 15
     async with Client(make_server(), raise_exceptions=True) as client:
@@ -142,7 +142,7 @@ async def test_injection_in_every_string_argument_is_refused(make_server, stub):
             assert result.is_error, (tool, field)
             assert "validation error" in text(result)
     assert stub.calls() == []
-    assert not Path("/tmp/x").exists()
+    assert not INJECTED.exists()
 
 
 async def test_delete_volume_without_confirmation_deletes_nothing(make_server, stub, tmp_path):
