@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 
 import anyio
 
 from . import __version__
 from .collection import CollectionNotFound
 from .config import DEFAULT_AUDIT_LOG, TOKEN_ENV, Config, ConfigError, load
+from .runner import SECRET_ENV
 from .server import Bridge, build_server
+from .stdio import serve_stdio
 from .tools import TOOLS
 
 
@@ -90,6 +93,13 @@ def configure(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, Co
     return ns, load(ns.config, overrides=overrides)
 
 
+def forget_secrets(environ: MutableMapping[str, str]) -> None:
+    """Drop the secrets from the bridge's own environment once they are in its configuration: no process the
+    bridge starts inherits them (the runs get theirs through the launcher, see runner.py)."""
+    for name in (*SECRET_ENV, TOKEN_ENV):
+        environ.pop(name, None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         ns, config = configure(argv)
@@ -106,9 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .transport import http_app, serve_http
 
             app = http_app(mcp, config.http)  # refuses an unsafe configuration before anything listens
-            anyio.run(serve_http, app, config.http)
+            forget_secrets(os.environ)
+            anyio.run(serve_http, app, config.http, bridge.interrupt)
         else:
-            anyio.run(mcp.run_stdio_async)
+            forget_secrets(os.environ)
+            anyio.run(serve_stdio, mcp, bridge)
     except (ConfigError, CollectionNotFound, ValueError, OSError) as exc:
         print(f"pve-config-mcp: {exc}", file=sys.stderr)
         return 2

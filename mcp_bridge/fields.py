@@ -63,10 +63,31 @@ Size = Annotated[
 ]
 
 
+_KIB = {"K": 1, "M": 1024, "G": 1024**2, "T": 1024**3}
+MAX_MEMORY_MIB = 64 * 1024 * 1024
+
+
+def mebibytes_of(size: str) -> int:
+    """'4G' -> 4096: a SIZE_PATTERN string as whole MiB (the unit Proxmox stores memory, balloon and swap in)."""
+    kib = int(size[:-1]) * _KIB[size[-1]]
+    if kib % 1024:
+        raise ValueError(f"{size} is not a whole number of MiB")
+    return kib // 1024
+
+
 def mebibytes(minimum: int, description: str) -> Any:
-    """Memory in MiB (an integer) or a size string such as '4G' / '512M'."""
+    """Memory in MiB: an integer, or a size string such as '4G' / '512M' that is converted to MiB here, so the
+    module always gets the integer it takes (issue 9.9: balloon '8G' passed the schema and failed in the module)."""
+
+    def to_mebibytes(size: str) -> int:
+        mib = mebibytes_of(size)
+        if not minimum <= mib <= MAX_MEMORY_MIB:
+            raise ValueError(f"{size} is {mib} MiB, outside {minimum}..{MAX_MEMORY_MIB} MiB")
+        return mib
+
+    size_string = Annotated[str, StringConstraints(pattern=SIZE_PATTERN), *_GUARD, AfterValidator(to_mebibytes)]
     return Annotated[
-        Annotated[int, Field(ge=minimum, le=64 * 1024 * 1024)] | safe_str(SIZE_PATTERN),
+        Annotated[int, Field(ge=minimum, le=MAX_MEMORY_MIB)] | size_string,
         Field(description=f"{description} MiB as an integer, or a size string such as '4G' or '512M'."),
     ]
 

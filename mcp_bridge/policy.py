@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .config import BridgeSettings, ProxmoxSettings, parse_vmid_range
+from .proxmox import connect, find_guest
 from .tools import TOOLS_BY_NAME, ToolSpec
 
 PoolOf = Callable[[int], str | None]
@@ -79,30 +80,11 @@ class PoolLookup:
     def __init__(self, settings: ProxmoxSettings) -> None:
         self.settings = settings
 
-    def _api(self):  # pragma: no cover - exercised against the simulator
-        from proxmoxer import ProxmoxAPI
-
-        s = self.settings
-        verify: bool | str = s.validate_certs if s.validate_certs is not None else True
-        if verify and s.ca_path:
-            verify = s.ca_path
-        kwargs: dict[str, object] = {"user": s.user, "verify_ssl": verify, "timeout": s.timeout or 30}
-        if s.port:
-            kwargs["port"] = s.port
-        if s.token_id is not None and s.token_secret is not None:
-            kwargs.update(token_name=s.token_id, token_value=s.token_secret.get_secret_value())
-        elif s.password is not None:
-            kwargs["password"] = s.password.get_secret_value()
-        return ProxmoxAPI(s.host, **kwargs)
-
     def __call__(self, vmid: int) -> str | None:
         try:
-            resources = self._api().cluster.resources.get(type="vm")
+            row = find_guest(connect(self.settings), vmid)
         except Exception as exc:  # noqa: BLE001 - any failure means "not allowed", said without details
             raise PolicyError(
                 f"could not read the pool of guest {vmid} from Proxmox ({type(exc).__name__}); nothing was changed"
             ) from None
-        for item in resources:
-            if int(item.get("vmid", -1)) == vmid:
-                return item.get("pool")
-        return None
+        return None if row is None else row.get("pool")

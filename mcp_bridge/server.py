@@ -12,7 +12,7 @@ import inspect
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import anyio
@@ -35,8 +35,9 @@ from .audit import AuditLog
 from .collection import collections_root
 from .config import Config
 from .policy import Policy, PolicyError, PoolLookup, PoolOf
-from .runner import ModuleFailed, ModuleRunner, RunCancelled, RunError, RunTimeout
-from .tools import TOOLS, ToolArgs, ToolSpec, summarize
+from .proxmox import GuestReader
+from .runner import ModuleFailed, ModuleRunner, RunCancelled, RunError, RunTimeout, redact
+from .tools import TOOLS, TOOLS_BY_NAME, ToolArgs, ToolSpec, summarize
 
 INSTRUCTIONS = """\
 Configure Proxmox VE guests (QEMU VMs and LXC containers) through the pve.config Ansible modules.
@@ -72,23 +73,52 @@ def client_can_elicit(ctx: Context) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-async def confirm_destroy(
-    vmid: int, disk_id: str, delete_volume: bool, confirm: bool, dry_run: bool, ctx: Context
-) -> Confirmation | Elicit[Confirmation]:
-    """Resolver: ask the user only when data would be lost; without elicitation, `confirm` decides."""
-    if not delete_volume or dry_run:
-        return Confirmation(destroy=False)  # nothing will be destroyed, nothing to ask
-    if client_can_elicit(ctx):
-        return Elicit(
-            f"Remove disk {disk_id} from guest {vmid} and permanently destroy its volume? The data cannot be "
-            "recovered.",
-            Confirmation,
-        )
-    return Confirmation(destroy=confirm)
+def destroy_resolver(bridge: Bridge):
+    """The `confirmation` resolver of a tool that can destroy data, bound to `bridge`.
+
+    Asks the user only when data would be lost and the call could go ahead: the operator's policy and the
+    guest's existence are checked first, so nobody is asked about a guest the bridge may not touch or that does
+    not exist (Bridge.call then refuses with the reason). Without elicitation, `confirm` decides.
+    """
+
+    async def confirm_destroy(
+        vmid: int, disk_id: str, delete_volume: bool, confirm: bool, dry_run: bool, ctx: Context
+    ) -> Confirmation | Elicit[Confirmation]:
+        if not delete_volume or dry_run:
+            return Confirmation(destroy=False)  # nothing will be destroyed, nothing to ask
+        try:
+            await bridge.check_guest(vmid, must_exist=True)
+        except (PolicyError, RunError):
+            return Confirmation(destroy=False)
+        if client_can_elicit(ctx):
+            return Elicit(
+                f"Remove disk {disk_id} from guest {vmid} and permanently destroy its volume? The data cannot be "
+                "recovered.",
+                Confirmation,
+            )
+        return Confirmation(destroy=confirm)
+
+    return confirm_destroy
 
 
 class Unconfirmed(PolicyError):
     """Destroying data was not confirmed."""
+
+
+class NoSuchGuest(RunError):
+    """The guest does not exist (checked before asking to destroy anything)."""
+
+
+class Interrupted(RunError):
+    """The bridge is stopping (SIGTERM, SIGINT, SIGHUP, stdin closed): the run was stopped or not started."""
+
+
+class CallRefused(ToolError):
+    """A tool error whose call the bridge has already written to the audit log."""
+
+
+GuestRead = Callable[[int], dict[str, Any]]
+REREAD_TIMEOUT = 15.0
 
 
 class Bridge:
@@ -101,7 +131,10 @@ class Bridge:
         runner: ModuleRunner | None = None,
         audit: AuditLog | None = None,
         pool_of: PoolOf | None = None,
+        read_guest: GuestRead | None = None,
     ) -> None:
+        """`read_guest(vmid)`: the bridge's own read of a guest (`proxmox.GuestReader`), used to check that a
+        guest exists before asking to destroy data and to record what a stopped run left behind."""
         self.config = config
         self.secrets = config.secrets()
         self.policy = Policy.from_settings(config.bridge)
@@ -111,9 +144,13 @@ class Bridge:
         )
         self.audit = audit if audit is not None else AuditLog(config.bridge.audit_log, secrets=self.secrets)
         self.pool_of = pool_of if pool_of is not None else (PoolLookup(config.proxmox) if self.policy.pools else None)
+        self.read_guest = read_guest if read_guest is not None else GuestReader(config.proxmox)
         self.max_parallel = config.bridge.max_parallel
+        self.stopping: str | None = None
         self._limiter: anyio.CapacityLimiter | None = None
         self._guest_locks: dict[int, anyio.Lock] = {}
+        self._runs: set[threading.Event] = set()
+        self._calls = 0
 
     # Created on first use, inside the event loop that serves the calls.
     @property
@@ -128,6 +165,45 @@ class Bridge:
             lock = self._guest_locks[vmid] = anyio.Lock()
         return lock
 
+    def interrupt(self, reason: str) -> None:
+        """The bridge is stopping: stop every run now (like a cancel) and refuse new calls.
+
+        Only sets flags and events, so it is safe from a signal handler or another thread; each stopped call
+        then writes its "interrupted" audit line with a re-read of its guest.
+        """
+        self.stopping = self.stopping or reason
+        for cancel in list(self._runs):
+            cancel.set()
+
+    async def drain(self, timeout: float = REREAD_TIMEOUT + 5) -> None:
+        """Wait (at most `timeout` s) until the calls in progress have finished and written their audit lines."""
+        with anyio.move_on_after(timeout):
+            while self._calls:
+                await anyio.sleep(0.05)
+
+    async def check_guest(self, vmid: int, *, must_exist: bool = False) -> None:
+        """The operator's guest allow-list, then (`must_exist`) the guest's existence; raises otherwise."""
+        if self.policy.restricts_guests:
+            await anyio.to_thread.run_sync(self.policy.check_guest, vmid, self.pool_of)
+        if must_exist:
+            try:
+                found = await anyio.to_thread.run_sync(self.read_guest, vmid)
+            except Exception as exc:  # noqa: BLE001 - unreachable Proxmox: refuse, without details
+                raise RunError(
+                    f"could not read guest {vmid} from Proxmox ({type(exc).__name__}); nothing was changed"
+                ) from None
+            if found.get("exists") is False:
+                raise NoSuchGuest(f"guest {vmid} does not exist; nothing was changed")
+
+    async def reread(self, vmid: int) -> dict[str, Any]:
+        """What guest `vmid` looks like after a stopped run (for the audit log); never raises."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(REREAD_TIMEOUT):
+            try:
+                return redact(await anyio.to_thread.run_sync(self.read_guest, vmid), self.secrets)
+            except Exception as exc:  # noqa: BLE001 - reported in the audit line instead
+                return {"error": f"re-read failed ({type(exc).__name__})"}
+        return {"error": f"re-read did not finish within {REREAD_TIMEOUT:g} s"}
+
     async def call(
         self,
         spec: ToolSpec,
@@ -136,11 +212,12 @@ class Bridge:
         confirmation: ElicitationResult[Confirmation] | None = None,
     ) -> CallToolResult:
         started = time.monotonic()
-        args = spec.args.model_validate(dict(arguments))
-        dry_run = bool(getattr(args, "dry_run", False))
-        audit_args = args.model_dump(mode="json", exclude_none=True)
+        audit_args = audit_arguments(arguments)
+        changing = False
 
-        def audit(outcome: str, *, changed: bool | None = None, error: str | None = None) -> None:
+        async def audit(outcome: str, *, changed: bool | None = None, error: str | None = None, **extra: Any) -> None:
+            if outcome in ("interrupted", "timeout", "cancelled") and changing:
+                extra["reread"] = await self.reread(int(audit_args["vmid"]))
             self.audit.record(
                 tool=spec.name,
                 arguments=audit_args,
@@ -148,41 +225,61 @@ class Bridge:
                 changed=changed,
                 error=error,
                 duration=time.monotonic() - started,
+                **extra,
             )
 
+        self._calls += 1
         try:
-            self.policy.check_tool(spec)
-            if spec.confirm and getattr(args, "delete_volume", False) and not dry_run:
-                self._require_confirmation(args, confirmation, ctx)
-            module_args = spec.to_module_args(args)
-            if spec.read_only:
-                result = await self._run_limited(spec, args.vmid, module_args, dry_run, ctx)
-            else:
-                async with self.guest_lock(args.vmid):
-                    result = await self._run_limited(spec, args.vmid, module_args, dry_run, ctx)
-        except PolicyError as exc:
-            outcome = "unconfirmed" if isinstance(exc, Unconfirmed) else "denied"
-            audit(outcome, error=str(exc))
-            raise ToolError(str(exc)) from None
-        except ModuleFailed as exc:
-            audit("failed", changed=bool(exc.result.get("changed")), error=str(exc))
-            raise ToolError(str(exc)) from None
-        except RunError as exc:
-            audit(_RUN_OUTCOMES.get(type(exc), "error"), error=str(exc))
-            raise ToolError(str(exc)) from None
-        except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True):
-                audit("cancelled")
-            raise
-        try:
-            answer = to_call_result(spec, result, dry_run)
-        except ValidationError as exc:
-            fields = ", ".join(sorted({".".join(map(str, e["loc"])) for e in exc.errors()}))
-            message = f"{spec.fqcn} returned a result the bridge cannot read (fields: {fields})"
-            audit("error", changed=bool(result.get("changed")), error=message)
-            raise ToolError(message) from None
-        audit("ok", changed=bool(result.get("changed")))
-        return answer
+            try:
+                if self.stopping:
+                    raise Interrupted(f"the bridge is shutting down ({self.stopping}); nothing was run")
+                self.policy.check_tool(spec)
+                args = spec.args.model_validate(dict(arguments))
+                audit_args = args.model_dump(mode="json", exclude_none=True)
+                dry_run = bool(getattr(args, "dry_run", False))
+                destroys = spec.confirm and getattr(args, "delete_volume", False) and not dry_run
+                await self.check_guest(args.vmid, must_exist=destroys)
+                if destroys:
+                    self._require_confirmation(args, confirmation, ctx)
+                module_args = spec.to_module_args(args)
+                changing = not spec.read_only and not dry_run
+                if spec.read_only:
+                    result = await self._run_limited(spec, module_args, dry_run, ctx)
+                else:
+                    async with self.guest_lock(args.vmid):
+                        result = await self._run_limited(spec, module_args, dry_run, ctx)
+            except ValidationError as exc:
+                await audit("invalid", error=validation_message(exc))
+                raise CallRefused(validation_message(exc)) from None
+            except PolicyError as exc:
+                await audit("unconfirmed" if isinstance(exc, Unconfirmed) else "denied", error=str(exc))
+                raise CallRefused(str(exc)) from None
+            except ModuleFailed as exc:
+                # `changed` as the module reports it: a failed write may have left part of the change behind.
+                message = failure_message(exc)
+                await audit("failed", changed=bool(exc.result.get("changed")), error=message)
+                raise CallRefused(message) from None
+            except RunError as exc:
+                outcome = "interrupted" if self.stopping else _RUN_OUTCOMES.get(type(exc), "error")
+                if isinstance(exc, NoSuchGuest):
+                    outcome = "failed"
+                await audit(outcome, error=str(exc))
+                raise CallRefused(stopped_message(exc, self.stopping)) from None
+            except anyio.get_cancelled_exc_class():
+                with anyio.CancelScope(shield=True):
+                    await audit("interrupted" if self.stopping else "cancelled")
+                raise
+            try:
+                answer = to_call_result(spec, result, dry_run)
+            except ValidationError as exc:
+                fields = ", ".join(sorted({".".join(map(str, e["loc"])) for e in exc.errors()}))
+                message = f"{spec.fqcn} returned a result the bridge cannot read (fields: {fields})"
+                await audit("error", changed=bool(result.get("changed")), error=message)
+                raise CallRefused(message) from None
+            await audit("ok", changed=bool(result.get("changed")))
+            return answer
+        finally:
+            self._calls -= 1
 
     @staticmethod
     def _require_confirmation(
@@ -198,18 +295,42 @@ class Bridge:
             "confirm: true (or use delete_volume: false to only detach the disk); nothing was changed"
         )
 
+    def record_refusal(self, name: str, arguments: Mapping[str, Any], exc: Exception, duration: float) -> None:
+        """The audit line of a call refused before it reached `call` (by the SDK): an unknown tool, a tool the
+        policy does not offer, or arguments the schema refuses."""
+        spec = TOOLS_BY_NAME.get(name)
+        if spec is not None and not self.policy.allows_tool(spec):
+            outcome, error = "denied", self._tool_refusal(spec)
+        elif spec is None:
+            outcome, error = "invalid", f"unknown tool {name[:100]!r}; nothing was run"
+        elif isinstance(exc.__cause__, ValidationError):
+            outcome, error = "invalid", validation_message(exc.__cause__)
+        else:
+            outcome, error = "error", f"{name} failed ({type(exc.__cause__ or exc).__name__})"
+        self.audit.record(
+            tool=name[:100], arguments=audit_arguments(arguments), outcome=outcome, error=error, duration=duration
+        )
+
+    def _tool_refusal(self, spec: ToolSpec) -> str:
+        try:
+            self.policy.check_tool(spec)
+        except PolicyError as exc:
+            return str(exc)
+        return f"{spec.name} is not offered"
+
     async def _run_limited(
-        self, spec: ToolSpec, vmid: int, module_args: dict[str, Any], dry_run: bool, ctx: Context | None
+        self, spec: ToolSpec, module_args: dict[str, Any], dry_run: bool, ctx: Context | None
     ) -> dict[str, Any]:
         async with self.limiter:
-            if self.policy.restricts_guests:
-                await anyio.to_thread.run_sync(self.policy.check_guest, vmid, self.pool_of)
             return await self._run(spec, module_args, dry_run, ctx)
 
     async def _run(
         self, spec: ToolSpec, module_args: dict[str, Any], dry_run: bool, ctx: Context | None
     ) -> dict[str, Any]:
+        if self.stopping:
+            raise Interrupted(f"the bridge is shutting down ({self.stopping}); nothing was run")
         cancel = threading.Event()
+        self._runs.add(cancel)
         phase = ["starting"]
         started = time.monotonic()
 
@@ -237,17 +358,58 @@ class Bridge:
             on_event=on_event,
         )
         outcome: dict[str, Any] = {}
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(report)
-            try:
-                outcome["result"] = await anyio.to_thread.run_sync(run)
-            except RunError as exc:  # raised below, outside the task group (which would wrap it in a group)
-                outcome["error"] = exc
-            finally:
-                tg.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(report)
+                try:
+                    outcome["result"] = await anyio.to_thread.run_sync(run)
+                except RunError as exc:  # raised below, outside the task group (which would wrap it in a group)
+                    outcome["error"] = exc
+                finally:
+                    tg.cancel_scope.cancel()
+        finally:
+            self._runs.discard(cancel)
         if "error" in outcome:
             raise outcome["error"]
         return outcome["result"]
+
+
+def audit_arguments(arguments: Mapping[str, Any], limit: int = 200) -> dict[str, Any]:
+    """A client's raw arguments as the audit log keeps them: JSON values, long strings cut at `limit`."""
+
+    def cut(value: Any) -> Any:
+        if isinstance(value, str):
+            return value if len(value) <= limit else f"{value[:limit]}...({len(value)} chars)"
+        if isinstance(value, Mapping):
+            return {str(k)[:limit]: cut(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [cut(v) for v in value]
+        return value if value is None or isinstance(value, bool | int | float) else cut(repr(value))
+
+    return cut(dict(arguments))
+
+
+def validation_message(exc: ValidationError) -> str:
+    """Which arguments were refused and why, without echoing the values."""
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+    return f"invalid arguments ({problems}); nothing was run"
+
+
+def failure_message(exc: ModuleFailed) -> str:
+    """The module's own message; when its result says the guest changed, the message says so too."""
+    message = str(exc)
+    if exc.result.get("changed") and "changed" not in message and "applied" not in message:
+        message += " (the module reports that the guest was changed: check it with get_guest_config)"
+    return message
+
+
+def stopped_message(exc: RunError, stopping: str | None) -> str:
+    if stopping and isinstance(exc, RunCancelled):
+        return (
+            f"the bridge is shutting down ({stopping}) and stopped the run; the guest may or may not have been "
+            "changed, check it with get_guest_config"
+        )
+    return str(exc)
 
 
 def to_call_result(spec: ToolSpec, result: Mapping[str, Any], dry_run: bool) -> CallToolResult:
@@ -283,7 +445,7 @@ def make_tool(spec: ToolSpec, bridge: Bridge) -> Tool:
             inspect.Parameter(
                 "confirmation",
                 inspect.Parameter.KEYWORD_ONLY,
-                annotation=Annotated[ElicitationResult[Confirmation], Resolve(confirm_destroy)],
+                annotation=Annotated[ElicitationResult[Confirmation], Resolve(destroy_resolver(bridge))],
             )
         )
     params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
@@ -313,9 +475,28 @@ def make_tool(spec: ToolSpec, bridge: Bridge) -> Tool:
     return registered
 
 
+class AuditedServer(MCPServer):
+    """MCPServer whose every tools/call leaves one audit line, also the ones the SDK refuses before the tool runs
+    (unknown or hidden tool, arguments refused by the schema)."""
+
+    def __init__(self, bridge: Bridge, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bridge = bridge
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        started = time.monotonic()
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if not isinstance(exc.__cause__, CallRefused):  # not yet audited by Bridge.call
+                self.bridge.record_refusal(name, arguments, exc, time.monotonic() - started)
+            raise
+
+
 def build_server(bridge: Bridge) -> MCPServer:
     tools = [make_tool(spec, bridge) for spec in bridge.policy.enabled(TOOLS)]
-    return MCPServer(
+    return AuditedServer(
+        bridge,
         name="pve-config",
         title="Proxmox VE guest configuration (pve.config)",
         instructions=INSTRUCTIONS,

@@ -45,9 +45,11 @@ DRY_RUN_HELP = "Only predict: run the module in check + diff mode and return wha
 
 
 class ToolArgs(ArgModelBase):
-    """Base of every argument model: unknown arguments are an error, not silently dropped."""
+    """Base of every argument model: unknown arguments are an error, not silently dropped, and types are strict:
+    no JSON boolean becomes an integer (issue 9.8: `cores: true` wrote `cores: 1`), no string a number or a
+    boolean."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, strict=True)
 
     vmid: VMID
 

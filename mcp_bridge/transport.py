@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hmac
 import json
+import signal
 import socket
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -99,13 +102,23 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve_http(app: ASGIApp, settings: HttpSettings) -> None:
-    """Serve `app` (from `http_app`) on settings.host/port; prints the URL on stderr once listening."""
+async def serve_http(app: ASGIApp, settings: HttpSettings, on_exit: Callable[[str], None] | None = None) -> None:
+    """Serve `app` (from `http_app`) on settings.host/port; prints the URL on stderr once listening.
+
+    `on_exit(signal name)` is called when uvicorn receives SIGTERM/SIGINT (`Bridge.interrupt`: the runs in
+    progress are stopped like a cancel instead of being waited for), before uvicorn shuts down.
+    """
     import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if on_exit is not None:
+                on_exit(signal.Signals(sig).name)
+            super().handle_exit(sig, frame)
 
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"pve-config-mcp: listening on http://{shown}:{port}{settings.path}", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    await uvicorn.Server(config).serve(sockets=[sock])
+    await Server(config).serve(sockets=[sock])

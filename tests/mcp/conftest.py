@@ -26,16 +26,20 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="session")
-def stub_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("stub-collections")
+def build_stub_collection(root: Path, settings: Path | str = "") -> Path:
+    """``root/ansible_collections/pve/config`` with the stub as every module; `settings`: see stub_module.py."""
     collection = root / "ansible_collections" / "pve" / "config"
     (collection / "plugins" / "modules").mkdir(parents=True)
     shutil.copy(Path(__file__).parents[2] / "galaxy.yml", collection / "galaxy.yml")
-    source = "#!/usr/bin/python\n" + (FIXTURES / "stub_module.py").read_text()
+    source = "#!/usr/bin/python\n" + (FIXTURES / "stub_module.py").read_text().replace("@SETTINGS@", str(settings))
     for name in MODULES:
         (collection / "plugins" / "modules" / f"{name}.py").write_text(source.replace("@MODULE@", name))
     return root
+
+
+@pytest.fixture(scope="session")
+def stub_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_stub_collection(tmp_path_factory.mktemp("stub-collections"))
 
 
 @pytest.fixture
@@ -51,7 +55,7 @@ def make_bridge(stub_root: Path, stub: Stub, tmp_path: Path) -> Callable[..., Br
         config = load(None, environ={}, overrides={"bridge": bridge})
         runner = ModuleRunner(stub_root, {**stub.env, **(env or {})}, secrets=[SECRET], tmp_root=stub.tmp_root)
         audit = AuditLog(tmp_path / "audit.jsonl", secrets=[SECRET])
-        return Bridge(config, runner=runner, audit=audit, pool_of=pool_of)
+        return Bridge(config, runner=runner, audit=audit, pool_of=pool_of, read_guest=stub.read_guest)
 
     return make
 

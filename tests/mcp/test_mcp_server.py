@@ -57,7 +57,7 @@ async def test_change_dry_run_and_rerun(make_server, stub, tmp_path):
 
         again = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": "4G", "cores": 2})
         assert again.structured_content["changed"] is False
-    assert stub.guest(100) == {"memory": "4G", "cores": 2, "writes": 1}
+    assert stub.guest(100) == {"memory": 4096, "cores": 2, "writes": 1}
     assert [(e["tool"], e["outcome"], e["changed"]) for e in audit_entries(tmp_path)] == [
         ("update_vm_resources", "ok", True),
         ("update_vm_resources", "ok", True),
@@ -231,7 +231,7 @@ async def test_tool_and_guest_allow_lists(make_server, stub, tmp_path):
             if not allowed:
                 assert "allow-list" in text(result)
         assert (await client.call_tool("add_vm_disk", {"vmid": 100, "storage": "s", "size": 1})).is_error
-    assert [e["outcome"] for e in audit_entries(tmp_path)].count("denied") == 3
+    assert [e["outcome"] for e in audit_entries(tmp_path)].count("denied") == 4  # add_vm_disk is hidden
     assert sorted(c["args"]["vmid"] for c in stub.calls()) == [100, 205, 300]
 
 
@@ -316,3 +316,108 @@ def assert_no_file_contains(root: Path, secret: str) -> None:
                 assert needle not in path.read_bytes(), path
             except (PermissionError, FileNotFoundError):
                 continue
+
+
+async def test_every_call_leaves_one_audit_line_whatever_its_outcome(make_server, stub, tmp_path):
+    """Issue 9.7: refused calls were missing (schema refusals, template markers, guests outside --vmids, tools
+    hidden by --read-only / --tools)."""
+    server = make_server(tools=["get_guest_config", "update_vm_resources"], vmids=[100, 999])
+    calls = [
+        ("update_vm_resources", {"vmid": 100, "memory": 8}, "invalid"),  # schema range
+        ("update_vm_resources", {"vmid": 100, "cores": True}, "invalid"),  # strict integer
+        ("update_vm_resources", {"vmid": 100, "cpu": INJECTION}, "invalid"),  # template marker
+        ("update_vm_resources", {"vmid": 100, "memory": 512, "api_token_secret": SECRET}, "invalid"),
+        ("get_guest_config", {"vmid": 101}, "denied"),  # outside --vmids
+        ("add_vm_disk", {"vmid": 100, "storage": "local-lvm", "size": 4}, "denied"),  # hidden by --tools
+        ("no_such_tool", {"vmid": 100}, "invalid"),
+        ("update_vm_resources", {"vmid": 999, "memory": 512}, "failed"),  # the module refuses
+        ("get_guest_config", {"vmid": 100}, "ok"),
+    ]
+    async with Client(server, raise_exceptions=True) as client:
+        for tool, args, _outcome in calls:
+            await client.call_tool(tool, args)
+    entries = audit_entries(tmp_path)
+    assert [(e["tool"], e["outcome"]) for e in entries] == [(tool, outcome) for tool, _args, outcome in calls]
+    assert all(e["error"] for e in entries[:-1]) and all("duration_ms" in e for e in entries)
+    assert entries[0]["arguments"] == {"vmid": 100, "memory": 8}
+    assert "cores" in entries[1]["error"] and "tool allow-list" in entries[5]["error"]
+    assert entries[3]["arguments"]["api_token_secret"] == "********"  # a secret a client sends is redacted too
+    assert SECRET not in (tmp_path / "audit.jsonl").read_text()
+    assert [c["module"] for c in stub.calls()] == ["vm_resources", "guest_info"]
+
+
+async def test_read_only_refusals_are_audited(make_server, tmp_path):
+    async with Client(make_server(read_only=True), raise_exceptions=True) as client:
+        assert (await client.call_tool("remove_vm_disk", {"vmid": 100, "disk_id": "scsi0"})).is_error
+    [entry] = audit_entries(tmp_path)
+    assert (entry["tool"], entry["outcome"]) == ("remove_vm_disk", "denied") and "read-only" in entry["error"]
+
+
+async def test_long_arguments_are_cut_in_the_audit_log(make_server, tmp_path):
+    async with Client(make_server(), raise_exceptions=True) as client:
+        assert (await client.call_tool("add_container_network", {"vmid": 200, "name": "x" * 100_000})).is_error
+    [entry] = audit_entries(tmp_path)
+    assert entry["outcome"] == "invalid" and len(entry["arguments"]["name"]) < 300
+
+
+@pytest.mark.parametrize(
+    ("settings", "vmid", "error"),
+    [
+        ({"vmids": [100]}, 101, "allow-list"),  # policy first (issue 9.10: asked, then denied)
+        ({}, 999, "guest 999 does not exist"),  # existence first (asked about guest 4242, which does not exist)
+    ],
+)
+async def test_nobody_is_asked_to_destroy_what_the_call_may_not_or_cannot_touch(
+    make_server, stub, tmp_path, settings, vmid, error
+):
+    asked = []
+
+    async def elicit(context, params):  # pragma: no cover - must not be called
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"destroy": True})
+
+    args = {"vmid": vmid, "disk_id": "scsi1", "delete_volume": True}
+    async with Client(make_server(**settings), elicitation_callback=elicit) as client:
+        result = await client.call_tool("remove_vm_disk", args)
+        without_elicitation = await client.call_tool("remove_vm_disk", {**args, "confirm": True})
+    assert asked == []
+    assert result.is_error and error in text(result)
+    assert without_elicitation.is_error and error in text(without_elicitation)
+    assert stub.calls() == []
+    assert [e["outcome"] for e in audit_entries(tmp_path)] == ["denied" if settings else "failed"] * 2
+
+
+async def test_booleans_are_no_integers_and_sizes_become_mebibytes(make_server, stub):
+    """Issues 9.8 and 9.9 through the SDK client: `cores: true` is refused (it wrote `cores: 1`); `balloon: '8G'`
+    reaches the module as 8192 (it failed there with "unable to convert to int")."""
+    async with Client(make_server(), raise_exceptions=True) as client:
+        refused = await client.call_tool("update_vm_resources", {"vmid": 100, "cores": True})
+        sized = await client.call_tool("update_vm_resources", {"vmid": 100, "balloon": "8G", "memory": "16G"})
+        swap = await client.call_tool("update_container_resources", {"vmid": 200, "swap": "512M"})
+    assert refused.is_error and "cores" in text(refused)
+    assert not sized.is_error and not swap.is_error
+    assert [c["args"] for c in stub.calls()] == [
+        {"vmid": 100, "balloon": 8192, "memory": 16384},
+        {"vmid": 200, "swap": 512},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        # Issue 9.11: look-alike characters (full-width zero, Cyrillic a, Arabic-Indic one) in names.
+        ("add_vm_network", {"vmid": 100, "bridge": "vmbr\uff10"}),
+        ("add_vm_network", {"vmid": 100, "bridge": "vmbr\u0430"}),
+        ("add_container_network", {"vmid": 200, "bridge": "vmbr\u0660"}),
+        ("add_container_network", {"vmid": 200, "name": "eth\u0661"}),
+        ("add_container_network", {"vmid": 200, "ip6": "fe80::1%ip=1.2.3.4/64"}),
+        ("add_vm_network", {"vmid": 100, "bridge": "vmbr0\n"}),
+        # Issue 9.12: no tool takes a node (the bridge reads it from Proxmox), so a path in it goes nowhere.
+        ("get_guest_config", {"vmid": 100, "node": "pve1/qemu/100/../../../../access"}),
+        ("update_vm_resources", {"vmid": 100, "memory": 512, "node": "pve1"}),
+    ],
+)
+async def test_look_alike_names_and_node_values_are_refused(make_server, stub, tool, args):
+    async with Client(make_server(), raise_exceptions=True) as client:
+        result = await client.call_tool(tool, args)
+    assert result.is_error and stub.calls() == []

@@ -112,6 +112,22 @@ def test_valid_calls_validate(tool):
         ("add_container_network", {"name": "eth 0"}),
         ("add_container_network", {"mtu": 63}),
         ("get_guest_config", {"dry_run": True}),  # read-only tool: no dry_run
+        # Strict types (issue 9.8): a JSON boolean is no integer, a string no number or boolean.
+        ("update_vm_resources", {"cores": True}),
+        ("update_vm_resources", {"sockets": False}),
+        ("update_vm_resources", {"vmid": True}),
+        ("update_vm_resources", {"cpulimit": True}),
+        ("update_vm_resources", {"cores": "4"}),
+        ("update_vm_resources", {"memory": 512.0}),
+        ("add_vm_disk", {"size": True}),
+        ("add_vm_disk", {"discard": 1}),
+        ("remove_vm_disk", {"delete_volume": "true"}),
+        ("add_vm_network", {"tag": True}),
+        ("add_vm_network", {"dry_run": "false"}),
+        # Size strings must be whole MiB within the option's range (they are converted, issue 9.9).
+        ("update_vm_resources", {"memory": "8M"}),
+        ("update_vm_resources", {"balloon": "1536K"}),
+        ("update_container_resources", {"swap": "100T"}),
     ],
 )
 def test_bad_input_is_rejected(tool, bad):
@@ -125,7 +141,18 @@ def test_bad_input_is_rejected(tool, bad):
         (
             "update_vm_resources",
             {"vmid": 100, "memory": "4G", "cores": 2, "dry_run": True},
-            {"vmid": 100, "memory": "4G", "cores": 2},
+            {"vmid": 100, "memory": 4096, "cores": 2},
+        ),
+        (  # every documented size string becomes the MiB integer the module takes (issue 9.9)
+            "update_vm_resources",
+            {"vmid": 100, "balloon": "8G", "memory": "1T"},
+            {"vmid": 100, "balloon": 8192, "memory": 1048576},
+        ),
+        ("update_vm_resources", {"vmid": 100, "balloon": "2048K"}, {"vmid": 100, "balloon": 2}),
+        (
+            "update_container_resources",
+            {"vmid": 200, "memory": "512M", "swap": "1G"},
+            {"vmid": 200, "memory": 512, "swap": 1024},
         ),
         (
             "add_vm_disk",
