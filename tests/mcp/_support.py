@@ -77,6 +77,18 @@ class Stub:
         return [json.loads(line) for line in self.record_path.read_text().splitlines()]
 
 
+def process_with_args(*args: str) -> int | None:
+    """The pid of the process whose command line holds `args` in this order (e.g. a bridge's unique audit path)."""
+    needle = ("\0".join(args) + "\0").encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle in (entry / "cmdline").read_bytes():
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
 def audit_entries(tmp_path: Path) -> list[dict[str, Any]]:
     path = tmp_path / "audit.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

@@ -7,8 +7,11 @@ their own bridge process (that is the point of stdio).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -19,7 +22,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from _support import INJECTED, INJECTION, VALID, string_fields
+from _support import INJECTED, INJECTION, VALID, process_with_args, string_fields
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -114,6 +117,12 @@ async def stdio_bridge(sim, artifacts: Path, name: str, *args: str, **client_kwa
     with (artifacts / f"{name}-server.log").open("w") as errlog:
         async with Client(stdio_client(params, errlog=errlog), **client_kwargs) as client:
             yield client
+
+
+def run_dirs_left(artifacts: Path) -> list[str]:
+    """What the bridges left in their TMPDIR besides the checkout's collection symlink dir of a running bridge
+    (a stdio bridge removes its own when it exits): no data dir or temp file of any run."""
+    return [p.name for p in (artifacts / "tmp").iterdir() if not p.name.startswith("pve-config-collections-")]
 
 
 def text(result) -> str:
@@ -219,6 +228,55 @@ async def test_stdio_elicitation_guards_volume_destruction(sim, artifacts, answe
     else:
         assert result.is_error and "did not confirm" in text(result)
         assert remaining["scsi1"].startswith("local-lvm:vm-101-disk-1") and writes(sim) == []
+
+
+async def test_stdio_sigterm_during_a_disk_task_stops_the_run_and_audits_a_reread(sim, artifacts):
+    """Issue 9.1: SIGTERM while add_vm_disk waits for its Proxmox task. The run's tree is stopped, its data dir
+    removed, and the audit line says "interrupted" with what the bridge's own re-read of the guest shows."""
+    sim.simulator.task_fault(type="any", exitstatus="OK", seconds=8)  # a slow allocation task
+    audit = artifacts / "stdio-sigterm-audit.jsonl"
+    answers = []
+    async with stdio_bridge(sim, artifacts, "stdio-sigterm") as client:
+        pid = process_with_args("--audit-log", str(audit))
+
+        async def add_disk() -> None:
+            answers.append(await client.call_tool("add_vm_disk", {"vmid": 102, "storage": "local-lvm", "size": 2}))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(add_disk)
+            deadline = time.monotonic() + 60
+            while not writes(sim):  # the module sent its write and now waits for the task
+                assert time.monotonic() < deadline
+                await anyio.sleep(0.1)
+            await anyio.sleep(1)
+            os.kill(pid, signal.SIGTERM)
+    assert answers[0].is_error and "shutting down (SIGTERM)" in text(answers[0])
+    [entry] = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert (entry["tool"], entry["outcome"]) == ("add_vm_disk", "interrupted")
+    reread = entry["reread"]
+    assert reread["node"] in ("pve1", "pve2") and reread["guest_type"] == "qemu" and "scsi0" in reread["config"]
+    current = config(sim, 102)
+    assert set(reread["config"]) - {"digest"} <= set(current["config"]) | set(current["pending"])
+    assert run_dirs_left(artifacts) == []
+
+
+async def test_stdio_bridge_ignores_a_planted_collection_directory(sim, artifacts):
+    """Issue 9.2: a directory another local user planted at the old predictable staging path (with a fake
+    guest_info) must not be used; the bridge stages the checkout in a new private directory of its own."""
+    planted = artifacts / "tmp" / f"pve-config-collections-{hashlib.sha1(str(REPO).encode()).hexdigest()[:10]}"
+    modules = planted / "ansible_collections" / "pve" / "config" / "plugins" / "modules"
+    modules.mkdir(parents=True)
+    shutil.copy(REPO / "galaxy.yml", modules.parents[1] / "galaxy.yml")
+    fake = "#!/usr/bin/python\nimport json\nprint(json.dumps({'changed': False, 'vmid': 100, 'name': 'planted'}))\n"
+    (modules / "guest_info.py").write_text(fake)
+    planted.chmod(0o777)
+    try:
+        async with stdio_bridge(sim, artifacts, "stdio-planted") as client:
+            result = await client.call_tool("get_guest_config", {"vmid": 100})
+    finally:
+        shutil.rmtree(planted)
+    assert not result.is_error, text(result)
+    assert result.structured_content["name"] == "web01"
 
 
 # --------------------------------------------------------------------------------------------------------- HTTP
@@ -388,9 +446,7 @@ async def test_zz_token_secret_appears_in_no_result_log_or_temp_file(http_bridge
     for result in results:
         assert secret not in result.model_dump_json()
     time.sleep(0.2)  # let the log copier catch up
-    # No data dir or temp file of any run is left; only the checkout's collection symlink dir may be there.
-    left = [p.name for p in (artifacts / "tmp").iterdir() if not p.name.startswith("pve-config-collections-")]
-    assert left == []
+    assert run_dirs_left(artifacts) == []
     files = sorted(p for p in artifacts.iterdir() if p.is_file())
     assert any(f.name.endswith("audit.jsonl") for f in files) and any(f.name.endswith("server.log") for f in files)
     for path in files:

@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 import pytest
-from _support import SECRET, Stub
+from _support import SECRET, Stub, process_with_args
 from conftest import build_stub_collection
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -52,14 +52,7 @@ class ProcessStub(Stub):
         return [json.loads(line) for line in self.audit.read_text().splitlines()] if self.audit.exists() else []
 
     def bridge_pid(self) -> int | None:
-        needle = f"--audit-log\0{self.audit}\0".encode()
-        for entry in Path("/proc").glob("[0-9]*"):
-            try:
-                if needle in (entry / "cmdline").read_bytes():
-                    return int(entry.name)
-            except OSError:
-                continue
-        return None
+        return process_with_args("--audit-log", str(self.audit))
 
 
 @pytest.fixture
