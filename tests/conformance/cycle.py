@@ -156,3 +156,10 @@ def same_disk_diff(predicted: Diff, real: Diff) -> bool:
             if p[key] != r[key] and not (isinstance(p[key], str) and same_drive(p[key], r[key])):
                 return False
     return True
+
+
+def mib(value: str | None, default: int) -> int:
+    """A VM's memory (``2048`` or, since qemu-server 8.1, ``current=2048,...``) in MiB."""
+    if value is None:
+        return default
+    return int(value.split(",")[0].rsplit("=", 1)[-1])

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from .cycle import assert_step, effective, plays, step
-
-
-def mib(value: str | None, default: int) -> int:
-    """A VM's memory (``2048`` or, since qemu-server 8.1, ``current=2048,...``) in MiB."""
-    if value is None:
-        return default
-    return int(value.split(",")[0].rsplit("=", 1)[-1])
+from .cycle import assert_step, effective, mib, plays, step
 
 
 def test_vm_resources_cycle(play, scratch):
