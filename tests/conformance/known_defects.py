@@ -16,11 +16,6 @@ CPUUNITS_THIRD_GET = (
     "(module_utils/cgroup.py): 3 GETs where design.md allows 2"
 )
 
-NAME_LAG = (
-    "a name that /cluster/resources does not show yet (pvestatd lag after a rename) is not confirmed through the "
-    "nodes' guest lists: 'no guest with name ...' (issue 13.7)"
-)
-
 
 def expect_defect(request: pytest.FixtureRequest, target: Target, reason: str) -> None:
     if not target.real:
