@@ -110,3 +110,53 @@ def test_a_failed_destroy_after_a_detach_reports_only_the_detach(play, sim):
     assert "scsi1" not in config and volume in config.values()
     volumes = {v["volid"] for v in api.nodes("pve1").storage("local-lvm").content.get(vmid=100)}
     assert volume in volumes
+
+
+def test_a_failed_hot_plug_leaves_a_pending_drive_and_its_volume_and_the_result_says_so(play, sim):
+    # realism: qemu-server writes the new drive as [PENDING] and allocates its volume before hot-plugging
+    # (API2/Qemu.pm $update_vm_api -> vmconfig_hotplug_pending); the failed hot-plug leaves both behind
+    assert sim.simulator.realism
+    sim.simulator.hotplug_fault(100, key="scsi1", message="device_add failed")
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: add
+      pve.config.vm_disk: {vmid: 100, disk: scsi1, storage: local-lvm, size: 1G}
+      ignore_errors: true
+""")
+    assert run.rc == 0, run.describe()
+    add = run["add"]
+    assert add.failed and add["changed"] is True, add.res
+    assert "device_add failed" in add.msg
+    pending = sim.simulator.guest_config(100)["pending"]["scsi1"]
+    volume = pending.split(",")[0]
+    assert add.msg.endswith(
+        f"; the write was accepted; its outcome: left pending: scsi1; new volume left behind: {volume} (scsi1)"
+    )
+    assert add["pending"]["scsi1"] == pending
+
+
+def test_a_volume_delete_slower_than_pveproxy_is_waited_for_through_its_task(play, sim):
+    # realism: vdisk_free inside a synchronous PUT outlives pveproxy's 30 s (596) while the delete goes on;
+    # the module sends delete=unusedN with POST and waits for the qmconfig task instead (issue 13.3)
+    api = proxmox_client(sim)
+    api.nodes("pve1").qemu(100).config.post(scsi1="local-lvm:1")
+    volume = sim.simulator.guest_config(100)["config"]["scsi1"].split(",")[0]
+    sim.simulator.proxy_timeout = 2  # pveproxy's 30 s, shortened for the test
+    sim.simulator.slow_free("local-lvm", 4)
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: purge
+      pve.config.vm_disk: {vmid: 100, disk: scsi1, state: absent, purge: true}
+""")
+    assert run.rc == 0, run.describe()
+    log = sim.simulator.requests()
+    purge = run["purge"]
+    assert purge.changed and purge["destroyed_volume"] == volume, purge.res
+    assert purge.writes(log) == [("POST", "/nodes/pve1/qemu/100/config")] * 2
+    assert all(e["status"] == 200 for e in purge.requests(log))
+    assert purge.end - purge.start >= 4  # the destroy task ran longer than the (shortened) proxy timeout
+    assert volume not in sim.simulator.guest_config(100)["config"].values()
