@@ -11,16 +11,22 @@ class ModuleDocFragment(object):
 options:
   vmid:
     description:
-      - ID of the guest. One of O(vmid) or O(name) is required.
+      - ID of the guest (100 to 999999999). One of O(vmid) or O(name) is required.
     type: int
   name:
     description:
       - Name of the guest, used when O(vmid) is not given; it must match exactly one guest in the cluster.
+      - C(/cluster/resources) shows names as the Proxmox status daemon last saw them (missing for a guest created
+        moments ago, the old one after a rename). A name it does not match exactly once, or a guest whose config
+        turns out to carry another name, is looked up again in the online nodes' own guest lists before the
+        module fails or writes. Two guests with the name is an error that lists their IDs.
     type: str
   node:
     description:
       - Node that runs the guest. When omitted, it is found with one call to C(/cluster/resources).
       - Giving O(node) together with O(vmid) saves that call.
+      - Must be a Proxmox node name (ASCII letters, digits and V(-), starting and ending with a letter or digit);
+        anything else fails before any request is sent.
     type: str
 """
 
@@ -29,13 +35,17 @@ options:
 options:
   lock_timeout:
     description:
-      - Seconds to wait, with growing pauses, while the guest is locked (backup, migration, snapshot...)
-        before failing with the name of the lock. Nothing is written while the guest is locked.
+      - Seconds to wait in all, with growing pauses (up to 2 s), while the guest is locked (backup, migration,
+        snapshot...) before failing with the name of the lock. The wait is bounded by this time only, however
+        many re-reads it takes. Nothing is written while the guest is locked.
     type: int
     default: 60
   task_timeout:
     description:
-      - Seconds to wait for a Proxmox task (disk allocation, resize) to finish.
+      - Seconds to wait for a Proxmox task to finish (disk allocation, resize, and every VM config write that
+        touches a drive, an unused disk or a network device, as those go through the task API).
+      - A task still running after that time fails the module with C(changed=true) and what a re-read of the
+        guest shows so far; the task itself goes on.
     type: int
     default: 300
 """
