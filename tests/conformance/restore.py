@@ -183,7 +183,7 @@ class ScratchGuest:
         done: list[str] = []
         errors: list[str] = []
         locked_since = None
-        for _ in range(ROUNDS):
+        for _round in range(ROUNDS):
             reading = self.read()
             if "lock" in reading.current:
                 locked_since = locked_since or time.monotonic()

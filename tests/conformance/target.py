@@ -92,7 +92,7 @@ class Target:
 def split_host(value: str, default_port: int) -> tuple[str, int]:
     """``pve1``, ``pve1:8006``, ``[fe80::1]:8006`` or a bare IPv6 address -> (host, port)."""
     if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
+        host, _bracket, rest = value[1:].partition("]")
         return host, int(rest[1:]) if rest.startswith(":") else default_port
     if value.count(":") == 1:
         host, port = value.split(":")

@@ -39,7 +39,7 @@ def test_vm_disk_cycle(play, scratch, target, which):
     volume = added["volume"]
     assert volume.startswith(storage + ":") and added["disk"] == first
     assert size_bytes(added["size"]) >= size_bytes("1030M")
-    assert any(path.endswith("/config") for _, path in run["add"].writes(log))
+    assert any(path.endswith("/config") for _method, path in run["add"].writes(log))
 
     grown = assert_step(run, log, "grow", same_disk_diff)
     assert size_bytes(grown["size"]) >= size_bytes("2050M")
