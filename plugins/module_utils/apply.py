@@ -27,6 +27,7 @@ from ansible_collections.pve.config.plugins.module_utils.client import (
 )
 from ansible_collections.pve.config.plugins.module_utils.errors import (
     ApiError,
+    AuthFailed,
     ConfigChanged,
     GuestLocked,
     PveError,
@@ -216,6 +217,8 @@ class Rounds(object):
         except (ConfigChanged, GuestLocked):
             raise
         except PveError as exc:
+            if refused_before_running(exc):
+                raise
             raise self.failed(change.failed(exc), accepted=False) from None
         if not is_upid(upid):
             return
@@ -284,6 +287,13 @@ class Rounds(object):
             result["task"] = self.task
         result.update(change.result)
         return result
+
+
+def refused_before_running(exc):
+    """True for an answer given before the API handler ran, so nothing can have been written: 401 (pveproxy's
+    authentication, pve-http-server src/PVE/APIServer/AnyEvent.pm) and 403 (pve-manager PVE/HTTPServer.pm
+    ``rest_handler`` checks the permissions with ``check_api2_permissions`` before it calls the handler)."""
+    return isinstance(exc, AuthFailed) or getattr(exc, "status", None) == 403
 
 
 def plan_summary(change):

@@ -14,6 +14,7 @@ from ansible_collections.pve.config.plugins.module_utils.errors import (
     GuestLocked,
     GuestNotFound,
     InvalidRequest,
+    PveError,
     TaskFailed,
     TaskTimeout,
 )
@@ -508,3 +509,13 @@ def test_a_validation_error_after_a_write_names_the_write_instead_of_nothing_cha
         apply_change(pve, VM, PARAMS, plan_then_refuse)
     assert exc.value.msg == "cores 0 is out of range; already applied: set memory"
     assert exc.value.details == {"changed": True}
+
+
+@pytest.mark.parametrize("status, message", [(403, "Permission check failed (/vms/100, VM.Config.Memory)"), (401, "")])
+def test_a_write_refused_before_the_handler_ran_changed_nothing_without_a_re_read(api, pve, status, message):
+    read(api, CONFIG, "d1")
+    pve_error(api, "PUT", VM.path + "/config", message, status=status)
+    with pytest.raises(PveError) as exc:
+        apply_change(pve, VM, PARAMS, plan_memory)
+    assert exc.value.msg.endswith("; nothing was changed") and exc.value.details["changed"] is False
+    assert [m for m, _p, _a in requests_made(api)] == ["GET", "PUT"]  # no re-read: nothing can have been written
