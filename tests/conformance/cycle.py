@@ -55,6 +55,13 @@ def gets(result: TaskResult, log: Log) -> list[tuple[str, str]]:
     return [call for call in result.calls(log) if call[0] == "GET"]
 
 
+def assert_config_writes_are_tasks(result: TaskResult, log: Log) -> None:
+    """QEMU writes that touch a drive, ``unusedN`` or ``netN`` go through ``POST .../config`` and its task:
+    qemu-server hot-plugs and frees volumes inside the request, which can outlive pveproxy's 30 s (issue 13.3)."""
+    synchronous = [call for call in writes(result, log) if call[1].endswith("/config") and call[0] != "POST"]
+    assert not synchronous, f"{result.task}: synchronous config writes {synchronous}"
+
+
 def assert_changed(result: TaskResult, log: Log) -> None:
     assert not result.failed, f"{result.task}: {result.msg}"
     assert result.changed, f"{result.task}: expected a change, got {result.res}"

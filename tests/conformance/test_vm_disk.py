@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from .choose import free_slots
-from .cycle import assert_step, drive, plays, same_disk_diff, size_bytes, step, task
+from .cycle import assert_config_writes_are_tasks, assert_step, drive, plays, same_disk_diff, size_bytes, step, task
 from .target import MODE, SIMULATOR
 
 STORAGES = ["test storage", "rounding storage"] if MODE == SIMULATOR else ["test storage"]
@@ -60,6 +60,8 @@ def test_vm_disk_cycle(play, scratch, target, which):
     # second disk may reuse the purged one's name, so compare the sets of new volumes
     new = vm.owned_volumes() - vm.volumes
     assert new == {kept}, f"new volumes on {storage}: {sorted(new)}, expected only the detached {kept}"
+    for name in ("add", "options", "purge", "add second", "detach"):
+        assert_config_writes_are_tasks(run[name], log)
     allocated = {item["volid"]: item["size"] for item in vm.endpoint_storage(storage).content.get(vmid=vm.vmid)}
     assert allocated[kept] >= size_bytes("1030M")
     if which == "rounding storage":  # the simulator's thick LVM: 4 MiB extents, so the cycle met a rounded size

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .choose import free_nic, local_mac
-from .cycle import assert_step, effective, plays, step
+from .cycle import assert_config_writes_are_tasks, assert_step, effective, plays, step
 
 
 def test_vm_nic_cycle(play, scratch, target):
@@ -29,3 +29,5 @@ def test_vm_nic_cycle(play, scratch, target):
 
     removed = assert_step(run, log, "remove")
     assert nic not in removed["config"]
+    for name in ("add", "change", "remove"):
+        assert_config_writes_are_tasks(run[name], log)
