@@ -27,6 +27,16 @@ LXC_NEW_DISK_RE = re.compile(r"^([^:\s]+):(\d+(\.\d+)?)$")
 DRIVE_RE = re.compile(r"^(ide|sata|scsi|virtio)(\d+)$|^(efidisk0|tpmstate0)$")
 
 
+def clamp_cpu_shares(value):
+    """``cpuunits`` as the update API stores it on a cgroup v2 node (the PVE 8/9 default).
+
+    pve-common src/PVE/CGroup.pm clamp_cpu_shares, called from qemu-server src/PVE/API2/Qemu.pm update_vm_api and
+    pve-container src/PVE/API2/LXC/Config.pm update_vm: v2 caps at 10000 and keeps lower values as they are
+    ("v2 can be lower"); only v1 raises values below 2.
+    """
+    return str(min(int(value), 10000))
+
+
 def true(value):
     """Perl truthiness of a parameter value."""
     return value not in (None, "", "0", 0, False)

@@ -19,6 +19,7 @@ from .common import (
     add_unused_volume,
     check_lock,
     check_protection,
+    clamp_cpu_shares,
     cleanup_pending,
     parse_lxc_net,
     parse_mountpoint,
@@ -307,7 +308,7 @@ def update_vm(ctx, params):
     delete = split_list(params.pop("delete", None))
     revert = split_list(params.pop("revert", None))
     if "cpuunits" in params:
-        params["cpuunits"] = str(min(max(int(params["cpuunits"]), 1), 10000))
+        params["cpuunits"] = clamp_cpu_shares(params["cpuunits"])
     # Realism: the config is not written when update_pct_config reports errors ("don't write to config if we
     # get any errors", pve-container API2/LXC/Config.pm update_vm), but volumes it allocated for new mount
     # points (LXC/Config.pm apply_pending_mountpoint -> LXC.pm create_disks) or freed for unusedN stay so.

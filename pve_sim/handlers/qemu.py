@@ -24,6 +24,7 @@ from .common import (
     add_unused_volume,
     check_lock,
     check_protection,
+    clamp_cpu_shares,
     cleanup_pending,
     drive_is_cdrom,
     drive_is_cloudinit,
@@ -97,12 +98,6 @@ def print_bootorder(devs):
     if not devs:
         return ""
     return print_property_string({"order": ";".join(devs)}, BOOT_FORMAT)
-
-
-def clamp_cpu_shares(value):
-    # PVE::CGroup::clamp_cpu_shares on cgroup v2 (the PVE 8/9 default)
-    v = int(value)
-    return str(min(max(v, 1), 10000))
 
 
 # -- read side ------------------------------------------------------------------------------------
