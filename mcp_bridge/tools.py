@@ -333,9 +333,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         result=DiskResult,
         title="Add a disk to a VM",
         description="Create a new volume on a storage and attach it to a VM (first free slot of the bus unless "
-        "disk_id is given). Returns the slot used. Each call without disk_id adds another disk.",
+        "disk_id is given). Returns the slot used. Each call without disk_id adds another disk. A disk_id that "
+        "is already in use is refused and nothing is written: an existing disk is never grown or changed here "
+        "(use resize_vm_disk to grow one).",
+        # Additive only (destructive_hint false is true): vm_disk's if_exists=fail refuses an occupied slot before
+        # any write (issue 9.5: disk_id scsi0 grew the boot disk from 32G to 64G).
         annotations=_hints(),
-        fixed={"state": "present"},
+        fixed={"state": "present", "if_exists": "fail"},
         renames={"type": "bus", "disk_id": "disk"},
     ),
     ToolSpec(

@@ -282,6 +282,18 @@ async def test_stdio_bridge_ignores_a_planted_collection_directory(sim, artifact
 # --------------------------------------------------------------------------------------------------------- HTTP
 
 
+async def test_http_add_vm_disk_refuses_an_occupied_slot_and_writes_nothing(http_bridge, sim):
+    """Issue 9.5: {vmid: 101, storage: local-lvm, size: 64, disk_id: scsi0} grew the 32G boot disk to 64G (growth
+    cannot be undone); with scsi1 it rewrote its cache and backup options. Now: refused, nothing written."""
+    before = config(sim, 101)
+    async with http_bridge.client() as client:
+        for slot in ("scsi0", "scsi1"):
+            args = {"vmid": 101, "storage": "local-lvm", "size": 64, "disk_id": slot, "cache": "writeback"}
+            result = await client.call_tool("add_vm_disk", args)
+            assert result.is_error and "in use" in text(result), text(result)
+    assert writes(sim) == [] and config(sim, 101) == before
+
+
 async def test_http_refuses_requests_without_the_right_token_or_host(http_bridge):
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}

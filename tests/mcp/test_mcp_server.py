@@ -421,3 +421,20 @@ async def test_look_alike_names_and_node_values_are_refused(make_server, stub, t
     async with Client(make_server(), raise_exceptions=True) as client:
         result = await client.call_tool(tool, args)
     assert result.is_error and stub.calls() == []
+
+
+async def test_add_vm_disk_on_an_occupied_slot_is_refused_and_changes_nothing(make_server, stub, tmp_path):
+    """Issue 9.5: add_vm_disk with disk_id scsi0 grew the boot disk; the tool now sends vm_disk's if_exists=fail."""
+    stub.seed(100, {"scsi0": "local-lvm:vm-100-disk-0,size=32G"})
+    async with Client(make_server(), raise_exceptions=True) as client:
+        refused = await client.call_tool(
+            "add_vm_disk", {"vmid": 100, "storage": "local-lvm", "size": 64, "disk_id": "scsi0"}
+        )
+        added = await client.call_tool(
+            "add_vm_disk", {"vmid": 100, "storage": "local-lvm", "size": 8, "disk_id": "scsi1"}
+        )
+    assert refused.is_error and "in use" in text(refused)
+    assert not added.is_error
+    assert stub.guest(100)["scsi0"] == "local-lvm:vm-100-disk-0,size=32G"
+    assert [c["args"]["if_exists"] for c in stub.calls()] == ["fail", "fail"]
+    assert [e["outcome"] for e in audit_entries(tmp_path)] == ["failed", "ok"]

@@ -157,12 +157,27 @@ def test_bad_input_is_rejected(tool, bad):
         (
             "add_vm_disk",
             {"vmid": 100, "storage": "local-lvm", "size": 32, "type": "virtio", "ssd": False},
-            {"vmid": 100, "storage": "local-lvm", "size": 32, "bus": "virtio", "ssd": False, "state": "present"},
+            {
+                "vmid": 100,
+                "storage": "local-lvm",
+                "size": 32,
+                "bus": "virtio",
+                "ssd": False,
+                "state": "present",
+                "if_exists": "fail",
+            },
         ),
         (
             "add_vm_disk",
             {"vmid": 100, "storage": "local-lvm", "size": "1T", "disk_id": "sata2"},
-            {"vmid": 100, "storage": "local-lvm", "size": "1T", "disk": "sata2", "state": "present"},
+            {
+                "vmid": 100,
+                "storage": "local-lvm",
+                "size": "1T",
+                "disk": "sata2",
+                "state": "present",
+                "if_exists": "fail",
+            },
         ),
         (
             "resize_vm_disk",
