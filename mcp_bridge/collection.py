@@ -39,6 +39,15 @@ def _is_checkout(root: Path) -> bool:
     return (root / "galaxy.yml").is_file() and (root / "plugins").is_dir()
 
 
+def collection_dir() -> Path:
+    """The directory of the collection that comes with this bridge (wheel or checkout), to read files from."""
+    if _holds_collection(_HERE):
+        return _HERE / "ansible_collections" / NAMESPACE / NAME
+    if _is_checkout(_HERE):
+        return _HERE
+    raise CollectionNotFound(f"the {NAMESPACE}.{NAME} collection was not found next to {_HERE}")
+
+
 def _link_collection(base: Path, repo: Path) -> Path:
     """Make ``base/ansible_collections/pve/config`` a symlink to `repo` (base: a private directory of ours)."""
     link = base / "ansible_collections" / NAMESPACE / NAME

@@ -64,7 +64,6 @@ Size = Annotated[
 
 
 _KIB = {"K": 1, "M": 1024, "G": 1024**2, "T": 1024**3}
-MAX_MEMORY_MIB = 64 * 1024 * 1024
 
 
 def mebibytes_of(size: str) -> int:
@@ -81,13 +80,13 @@ def mebibytes(minimum: int, description: str) -> Any:
 
     def to_mebibytes(size: str) -> int:
         mib = mebibytes_of(size)
-        if not minimum <= mib <= MAX_MEMORY_MIB:
-            raise ValueError(f"{size} is {mib} MiB, outside {minimum}..{MAX_MEMORY_MIB} MiB")
+        if mib < minimum:
+            raise ValueError(f"{size} is {mib} MiB, less than the minimum of {minimum} MiB")
         return mib
 
     size_string = Annotated[str, StringConstraints(pattern=SIZE_PATTERN), *_GUARD, AfterValidator(to_mebibytes)]
     return Annotated[
-        Annotated[int, Field(ge=minimum, le=MAX_MEMORY_MIB)] | size_string,
+        Annotated[int, Field(ge=minimum)] | size_string,
         Field(description=f"{description} MiB as an integer, or a size string such as '4G' or '512M'."),
     ]
 
@@ -95,8 +94,3 @@ def mebibytes(minimum: int, description: str) -> Any:
 BRIDGE = safe_str(r"^[A-Za-z][A-Za-z0-9_.-]{0,15}$", "Host bridge to attach to, e.g. 'vmbr0'.")
 MAC = safe_str(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$", "MAC address XX:XX:XX:XX:XX:XX.")
 STORAGE = safe_str(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$", "Storage ID that holds the volume, e.g. 'local-lvm'.")
-NET_ID = safe_str(r"^net([0-9]|[12][0-9]|3[01])$", "Network interface slot, net0..net31.")
-DISK_ID = safe_str(
-    r"^(scsi([0-9]|[12][0-9]|30)|sata[0-5]|virtio([0-9]|1[0-5])|ide[0-3])$",
-    "Disk slot: scsi0..scsi30, sata0..sata5, virtio0..virtio15 or ide0..ide3.",
-)

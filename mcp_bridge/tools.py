@@ -15,28 +15,17 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .fields import BRIDGE, DISK_ID, MAC, NET_ID, STORAGE, VMID, Size, mebibytes, safe_str
+from .fields import BRIDGE, MAC, STORAGE, VMID, Size, mebibytes, safe_str
+from .ranges import choice, integer, minimum, number, slot_pattern
 
 COLLECTION = "pve.config"
 
-# NIC models from the Proxmox VE schema (qemu net[n] keyAlias model), the same list vm_nic accepts.
-NIC_MODELS = (
-    "e1000",
-    "e1000-82540em",
-    "e1000-82544gc",
-    "e1000-82545em",
-    "e1000e",
-    "i82551",
-    "i82557b",
-    "i82559er",
-    "ne2k_isa",
-    "ne2k_pci",
-    "pcnet",
-    "rtl8139",
-    "virtio",
-    "vmxnet3",
-)
 DISK_BUSES = ("scsi", "sata", "virtio", "ide")
+# Slots as the collection's table counts them (qemu-server Drive.pm $MAX_*_DISKS, QemuServer.pm $MAX_NETS).
+DISK_ID = safe_str(
+    slot_pattern("qemu", *DISK_BUSES), "Disk slot: scsi0..scsi30, sata0..sata5, virtio0..virtio15 or ide0..ide3."
+)
+NET_ID = safe_str(slot_pattern("qemu", "net"), "Network interface slot, net0..net31.")
 
 DRY_RUN_HELP = "Only predict: run the module in check + diff mode and return what would change; nothing is written."
 
@@ -67,20 +56,18 @@ VM_RESOURCE_OPTIONS = ("memory", "balloon", "cores", "sockets", "vcpus", "cpu", 
 
 
 class VmResourcesArgs(ChangeArgs):
-    memory: mebibytes(16, "Memory (RAM) of the VM:") | None = None
-    balloon: mebibytes(0, "Minimum memory for the balloon device (0 disables ballooning):") | None = None
-    cores: Annotated[int, Field(ge=1, le=8192, description="CPU cores per socket.")] | None = None
-    sockets: Annotated[int, Field(ge=1, le=64, description="CPU sockets.")] | None = None
-    vcpus: Annotated[int, Field(ge=1, le=8192, description="Hot-plugged vCPUs (at most cores x sockets).")] | None = (
-        None
-    )
+    memory: mebibytes(minimum("qemu", "memory"), "Memory (RAM) of the VM:") | None = None
+    balloon: (
+        mebibytes(minimum("qemu", "balloon"), "Minimum memory for the balloon device (0 disables ballooning):") | None
+    ) = None
+    cores: integer("qemu", "cores", "CPU cores per socket.") | None = None
+    sockets: integer("qemu", "sockets", "CPU sockets.") | None = None
+    vcpus: integer("qemu", "vcpus", "Hot-plugged vCPUs (at most cores x sockets).") | None = None
     cpu: safe_str(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$", "CPU type, e.g. 'host', 'x86-64-v2-AES', 'kvm64'.") | None = (
         None
     )
-    cpulimit: Annotated[float, Field(ge=0, le=128, description="CPU usage limit in CPUs (0 = unlimited).")] | None = (
-        None
-    )
-    cpuunits: Annotated[int, Field(ge=1, le=262144, description="CPU weight relative to other guests.")] | None = None
+    cpulimit: number("qemu", "cpulimit", "CPU usage limit in CPUs (0 = unlimited).") | None = None
+    cpuunits: integer("qemu", "cpuunits", "CPU weight relative to other guests.") | None = None
 
     @model_validator(mode="after")
     def _one_option(self) -> VmResourcesArgs:
@@ -92,13 +79,11 @@ CT_RESOURCE_OPTIONS = ("memory", "swap", "cores", "cpulimit", "cpuunits")
 
 
 class ContainerResourcesArgs(ChangeArgs):
-    memory: mebibytes(16, "Memory of the container:") | None = None
-    swap: mebibytes(0, "Swap of the container:") | None = None
-    cores: Annotated[int, Field(ge=1, le=8192, description="CPU cores visible to the container.")] | None = None
-    cpulimit: Annotated[float, Field(ge=0, le=8192, description="CPU usage limit in CPUs (0 = unlimited).")] | None = (
-        None
-    )
-    cpuunits: Annotated[int, Field(ge=0, le=500000, description="CPU weight relative to other guests.")] | None = None
+    memory: mebibytes(minimum("lxc", "memory"), "Memory of the container:") | None = None
+    swap: mebibytes(minimum("lxc", "swap"), "Swap of the container:") | None = None
+    cores: integer("lxc", "cores", "CPU cores visible to the container.") | None = None
+    cpulimit: number("lxc", "cpulimit", "CPU usage limit in CPUs (0 = unlimited).") | None = None
+    cpuunits: integer("lxc", "cpuunits", "CPU weight relative to other guests.") | None = None
 
     @model_validator(mode="after")
     def _one_option(self) -> ContainerResourcesArgs:
@@ -113,9 +98,7 @@ class AddVmDiskArgs(ChangeArgs):
         None, description="Bus of the new disk: scsi (the default), sata, virtio or ide. Taken from disk_id if given."
     )
     disk_id: DISK_ID | None = Field(None, description="Slot to use (e.g. 'scsi1'); default: the first free slot.")
-    cache: Literal["none", "writethrough", "writeback", "unsafe", "directsync"] | None = Field(
-        None, description="Cache mode."
-    )
+    cache: choice("qemu_scsi", "cache") | None = Field(None, description="Cache mode.")
     discard: bool | None = Field(None, description="Pass discard/TRIM requests to the storage.")
     iothread: bool | None = Field(
         None, description="Use a dedicated I/O thread (virtio, or scsi with virtio-scsi-single)."
@@ -153,14 +136,14 @@ class RemoveVmDiskArgs(ChangeArgs):
 
 class AddVmNetworkArgs(ChangeArgs):
     bridge: BRIDGE = "vmbr0"
-    model: Literal[NIC_MODELS] = Field("virtio", description="NIC model.")
+    model: choice("qemu_net", "model") = Field("virtio", description="NIC model.")
     interface_id: NET_ID | None = Field(None, description="Slot to use (e.g. 'net1'); default: the first free slot.")
-    tag: Annotated[int, Field(ge=1, le=4094, description="VLAN tag.")] | None = None
+    tag: integer("qemu_net", "tag", "VLAN tag.") | None = None
     firewall: bool | None = Field(None, description="Protect the interface with the Proxmox firewall.")
     link_down: bool | None = Field(None, description="Disconnect the interface (like pulling the plug).")
-    rate: Annotated[float, Field(ge=0, description="Rate limit in MB/s.")] | None = None
-    mtu: Annotated[int, Field(ge=1, le=65520, description="MTU (1 = use the bridge's MTU).")] | None = None
-    queues: Annotated[int, Field(ge=0, le=64, description="Packet queues (multiqueue, virtio).")] | None = None
+    rate: number("qemu_net", "rate", "Rate limit in MB/s.") | None = None
+    mtu: integer("qemu_net", "mtu", "MTU (1 = use the bridge's MTU).") | None = None
+    queues: integer("qemu_net", "queues", "Packet queues (multiqueue, virtio).") | None = None
     trunks: safe_str(r"^[0-9]+(-[0-9]+)?(;[0-9]+(-[0-9]+)?)*$", "VLAN trunks, e.g. '10;20-30'.") | None = None
     macaddr: MAC | None = None
 
@@ -185,11 +168,11 @@ class AddContainerNetworkArgs(ChangeArgs):
     gw: safe_str(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$", "IPv4 default gateway.") | None = None
     ip6: IPV6_CONF | None = None
     gw6: safe_str(r"^[0-9A-Fa-f:.]{2,45}$", "IPv6 default gateway.") | None = None
-    tag: Annotated[int, Field(ge=1, le=4094, description="VLAN tag.")] | None = None
+    tag: integer("lxc_net", "tag", "VLAN tag.") | None = None
     firewall: bool | None = Field(None, description="Use the interface's firewall rules.")
     link_down: bool | None = Field(None, description="Disconnect the interface.")
-    rate: Annotated[float, Field(ge=0, description="Rate limit in MB/s.")] | None = None
-    mtu: Annotated[int, Field(ge=64, le=65535, description="MTU.")] | None = None
+    rate: number("lxc_net", "rate", "Rate limit in MB/s.") | None = None
+    mtu: integer("lxc_net", "mtu", "MTU.") | None = None
     hwaddr: MAC | None = None
 
 

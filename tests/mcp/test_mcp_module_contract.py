@@ -66,3 +66,114 @@ def test_shared_result_fields_are_return_keys_of_the_changing_modules(docs):
 def test_the_tool_sends_no_connection_option(spec):
     sent = {spec.renames.get(n, n) for n in spec.args.model_fields} | set(spec.fixed)
     assert not {o for o in sent if o.startswith("api_") or o in ("validate_certs", "ca_path")}
+
+
+# --------------------------------------------------------------------------------- ranges and choices (issue 13.9)
+
+# tool argument -> (table, key) of option_ranges.OPTIONS that the module checks it against (validate.check).
+CHECKED = {
+    ("update_vm_resources", "memory"): ("qemu", "memory"),
+    ("update_vm_resources", "balloon"): ("qemu", "balloon"),
+    ("update_vm_resources", "cores"): ("qemu", "cores"),
+    ("update_vm_resources", "sockets"): ("qemu", "sockets"),
+    ("update_vm_resources", "vcpus"): ("qemu", "vcpus"),
+    ("update_vm_resources", "cpulimit"): ("qemu", "cpulimit"),
+    ("update_vm_resources", "cpuunits"): ("qemu", "cpuunits"),
+    ("update_container_resources", "memory"): ("lxc", "memory"),
+    ("update_container_resources", "swap"): ("lxc", "swap"),
+    ("update_container_resources", "cores"): ("lxc", "cores"),
+    ("update_container_resources", "cpulimit"): ("lxc", "cpulimit"),
+    ("update_container_resources", "cpuunits"): ("lxc", "cpuunits"),
+    ("add_vm_network", "tag"): ("qemu_net", "tag"),
+    ("add_vm_network", "rate"): ("qemu_net", "rate"),
+    ("add_vm_network", "mtu"): ("qemu_net", "mtu"),
+    ("add_vm_network", "queues"): ("qemu_net", "queues"),
+    ("add_vm_network", "model"): ("qemu_net", "model"),
+    ("add_container_network", "tag"): ("lxc_net", "tag"),
+    ("add_container_network", "rate"): ("lxc_net", "rate"),
+    ("add_container_network", "mtu"): ("lxc_net", "mtu"),
+    ("add_vm_disk", "cache"): ("qemu_scsi", "cache"),
+}
+# The drift issue 13.9 found: the bridge and the module disagreed on these.
+KNOWN_DRIFT = [
+    ("update_vm_resources", "cores", 2000),
+    ("update_vm_resources", "sockets", 128),
+    ("add_vm_network", "mtu", 100),
+]
+
+
+def probes(spec: dict) -> list:
+    """Values at and beyond the edges of an option's range, its `also` values, every choice and a wrong one."""
+    if "enum" in spec:
+        return [*spec["enum"], "no-such-choice"]
+    step = 1 if spec["type"] == "integer" else 0.5
+    values = [True, False]
+    for edge in ("minimum", "maximum"):
+        if edge in spec:
+            values += [spec[edge] - step, spec[edge], spec[edge] + step]
+    if "maximum" not in spec:
+        values.append(10**7)
+    for also in spec.get("also", ()):
+        values += [also - step, also, also + step]
+    return values
+
+
+def module_accepts(table: str, key: str, value) -> bool:
+    from ansible_collections.pve.config.plugins.module_utils import validate
+    from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
+
+    try:
+        validate.check(table, key, value)
+    except InvalidRequest:
+        return False
+    return True
+
+
+def tool_accepts(tool: str, argument: str, value) -> bool:
+    from _support import VALID
+    from pydantic import ValidationError
+
+    from mcp_bridge.tools import TOOLS_BY_NAME
+
+    try:
+        TOOLS_BY_NAME[tool].args.model_validate({**VALID[tool], argument: value})
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("tool", "argument"), list(CHECKED), ids="-".join)
+def test_the_tool_accepts_exactly_what_the_module_accepts(tool, argument):
+    from ansible_collections.pve.config.plugins.module_utils.option_ranges import OPTIONS
+
+    table, key = CHECKED[(tool, argument)]
+    spec = OPTIONS[table][key]
+    disagree = [v for v in probes(spec) if tool_accepts(tool, argument, v) != module_accepts(table, key, v)]
+    assert disagree == [], f"{tool}.{argument} vs {table}.{key} ({spec})"
+
+
+@pytest.mark.parametrize(("tool", "argument", "value"), KNOWN_DRIFT, ids=str)
+def test_the_known_drift_is_gone(tool, argument, value):
+    table, key = CHECKED[(tool, argument)]
+    assert tool_accepts(tool, argument, value) == module_accepts(table, key, value)
+
+
+def test_every_tabled_option_of_the_modules_is_checked_here():
+    """Every numeric or enum argument of a tool that names a tabled option is in CHECKED (no silent copy)."""
+    from mcp_bridge.ranges import OPTIONS
+
+    tables = {"vm_resources": "qemu", "container_resources": "lxc", "vm_nic": "qemu_net", "container_nic": "lxc_net"}
+    for spec in TOOLS:
+        table = tables.get(spec.module)
+        for name in spec.args.model_fields:
+            option = spec.renames.get(name, name)
+            tabled = table is not None and option in OPTIONS[table]
+            if tabled and (OPTIONS[table][option]["type"] in ("integer", "number") or "enum" in OPTIONS[table][option]):
+                assert (spec.name, name) in CHECKED, (spec.name, name)
+
+
+def test_the_schemas_come_from_the_collections_own_table():
+    from mcp_bridge import ranges
+    from mcp_bridge.collection import collection_dir
+
+    assert Path(ranges.TABLE.__file__) == collection_dir() / "plugins" / "module_utils" / "option_ranges.py"
