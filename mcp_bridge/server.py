@@ -255,9 +255,14 @@ class Bridge:
                 await audit("unconfirmed" if isinstance(exc, Unconfirmed) else "denied", error=str(exc))
                 raise CallRefused(str(exc)) from None
             except ModuleFailed as exc:
-                # `changed` as the module reports it: a failed write may have left part of the change behind.
+                # `changed` as the module reports it: a failed write may have left part of the change behind,
+                # and the module's re-read (`config`, `pending`) says what persisted.
                 message = failure_message(exc)
-                await audit("failed", changed=bool(exc.result.get("changed")), error=message)
+                persisted = {
+                    k: exc.result[k] for k in ("config", "pending") if exc.result.get("changed") and k in exc.result
+                }
+                extra = {"persisted": persisted} if persisted else {}
+                await audit("failed", changed=bool(exc.result.get("changed")), error=message, **extra)
                 raise CallRefused(message) from None
             except RunError as exc:
                 outcome = "interrupted" if self.stopping else _RUN_OUTCOMES.get(type(exc), "error")
@@ -396,9 +401,10 @@ def validation_message(exc: ValidationError) -> str:
 
 
 def failure_message(exc: ModuleFailed) -> str:
-    """The module's own message; when its result says the guest changed, the message says so too."""
+    """The module's own message, which says what persisted after a failed write (its re-read: "the write was
+    accepted; its outcome: ..."); when its result says the guest changed and the message does not, it is added."""
     message = str(exc)
-    if exc.result.get("changed") and "changed" not in message and "applied" not in message:
+    if exc.result.get("changed") and not any(w in message for w in ("accepted", "applied", "changed")):
         message += " (the module reports that the guest was changed: check it with get_guest_config)"
     return message
 

@@ -374,6 +374,27 @@ async def test_http_elicitation(http_bridge, sim, answer):
     assert ("scsi1" in config(sim, 101)["config"]) is (answer == "decline")
 
 
+async def test_http_a_write_accepted_before_a_failure_is_reported_and_audited_as_changed(http_bridge, sim):
+    """Issue 9.3: with the task status unreadable, the result said "nothing was changed" while the disk existed,
+    and a retry without disk_id added a second disk. The bridge passes on the module's re-read outcome and audits
+    `changed: true` with what persisted; a retry on the same slot is refused (add_vm_disk creates only)."""
+    sim.simulator.http_error(path="^/nodes/pve1/tasks/[^/]+/status$", method="GET", status=500, message="proxy loop")
+    args = {"vmid": 100, "storage": "local-lvm", "size": "4G", "disk_id": "scsi1"}
+    async with http_bridge.client() as client:
+        failed = await client.call_tool("add_vm_disk", args)
+        sim.simulator.clear_faults()
+        retry = await client.call_tool("add_vm_disk", args)
+    assert failed.is_error and "the write was accepted; its outcome: already applied: set scsi1" in text(failed)
+    assert "nothing was changed" not in text(failed)
+    entries = [json.loads(line) for line in http_bridge.audit.read_text().splitlines()]
+    first = next(e for e in reversed(entries[:-1]) if e["tool"] == "add_vm_disk")
+    assert (first["outcome"], first["changed"]) == ("failed", True)
+    assert first["persisted"]["config"]["scsi1"].startswith("local-lvm:vm-100-disk-")
+    assert retry.is_error and "in use" in text(retry)
+    merged = {**config(sim, 100)["config"], **config(sim, 100)["pending"]}
+    assert sorted(k for k in merged if k[:4] == "scsi" and k[4:].isdigit()) == ["scsi0", "scsi1"]  # no second disk
+
+
 async def test_http_concurrent_calls_on_one_guest_lose_no_update(http_bridge, sim):
     results = {}
 

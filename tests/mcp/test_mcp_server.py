@@ -438,3 +438,16 @@ async def test_add_vm_disk_on_an_occupied_slot_is_refused_and_changes_nothing(ma
     assert stub.guest(100)["scsi0"] == "local-lvm:vm-100-disk-0,size=32G"
     assert [c["args"]["if_exists"] for c in stub.calls()] == ["fail", "fail"]
     assert [e["outcome"] for e in audit_entries(tmp_path)] == ["failed", "ok"]
+
+
+async def test_a_failed_run_that_changed_the_guest_says_so_and_is_audited_as_changed(make_server, stub, tmp_path):
+    """Issue 9.3 (bridge side): `changed` in the audit line follows the module's result, with what persisted."""
+    async with Client(make_server(), raise_exceptions=True) as client:
+        result = await client.call_tool("add_container_network", {"vmid": 200, "name": "halfway"})
+    assert result.is_error
+    assert text(result).endswith(
+        "timed out waiting for the task (the module reports that the guest was changed: check it with get_guest_config)"
+    )
+    [entry] = audit_entries(tmp_path)
+    assert (entry["outcome"], entry["changed"]) == ("failed", True)
+    assert entry["persisted"]["config"]["net0"].endswith("bridge=vmbr0") and entry["persisted"]["pending"] == {}
