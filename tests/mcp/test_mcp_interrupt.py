@@ -60,8 +60,7 @@ def pstub(tmp_path: Path) -> ProcessStub:
     return ProcessStub(tmp_path)
 
 
-@asynccontextmanager
-async def stdio_bridge(pstub: ProcessStub):
+def bridge_env(pstub: ProcessStub) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_", "PVE_MCP_"))}
     env.update(
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
@@ -74,6 +73,12 @@ async def stdio_bridge(pstub: ProcessStub):
         PROXMOX_TIMEOUT="3",
         PVE_MCP_TOKEN=HTTP_TOKEN,
     )
+    return env
+
+
+@asynccontextmanager
+async def stdio_bridge(pstub: ProcessStub):
+    env = bridge_env(pstub)
     args = ["-m", "mcp_bridge", "--collections-path", str(pstub.root), "--audit-log", str(pstub.audit)]
     params = StdioServerParameters(command=sys.executable, args=args, env=env, cwd=str(REPO))
     with pstub.errlog.open("w") as errlog:
@@ -168,4 +173,39 @@ async def test_a_cancelled_call_is_audited_with_a_reread_and_leaves_nothing(pstu
         ("get_guest_config", "ok"),
     ]
     assert "reread" in lines[0] and "reread" not in lines[1]
+    assert_nothing_left(pstub)
+
+
+async def test_an_http_bridge_stopped_by_sigterm_stops_its_runs_like_a_cancel(pstub):
+    """The same through streamable HTTP: uvicorn's SIGTERM handling interrupts the bridge instead of waiting for
+    the runs to finish."""
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    from mcp_bridge.testing import BridgeProcess
+
+    pstub.sleep(SLEEP)
+    env = {**bridge_env(pstub)}
+    args = ["--collections-path", str(pstub.root), "--audit-log", str(pstub.audit)]
+    bridge = BridgeProcess(args, env, pstub.errlog, cwd=REPO)
+    answers: list[Any] = []
+    try:
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {HTTP_TOKEN}"})
+        async with http, Client(streamable_http_client(bridge.url, http_client=http)) as client:
+            async with anyio.create_task_group() as tg:
+
+                async def call() -> None:
+                    answers.append(await client.call_tool("update_vm_resources", {"vmid": 100, "memory": 512}))
+
+                tg.start_soon(call)
+                await wait_for(pstub.calls)
+                bridge.proc.send_signal(signal.SIGTERM)
+                await wait_for(lambda: answers, timeout=15)
+        assert bridge.proc.wait(timeout=15) is not None
+    finally:
+        bridge.stop()
+    assert answers[0].is_error and "shutting down (SIGTERM)" in answers[0].content[0].text
+    lines = pstub.audit_lines()
+    assert [(e["tool"], e["outcome"]) for e in lines] == [("update_vm_resources", "interrupted")]
+    assert "reread" in lines[0]
     assert_nothing_left(pstub)
