@@ -10,7 +10,7 @@ Run by file path (``python -I -S launch.py PARENT_PID DATA_DIR NONCE ANSIBLE ARG
    environment of `ansible` only (the modules read them through their ``PROXMOX_*`` fallbacks).
 2. **No run outlives the bridge.** The launcher asks the kernel for SIGTERM when the bridge dies
    (``PR_SET_PDEATHSIG``), becomes the child subreaper of the run (``PR_SET_CHILD_SUBREAPER``: ansible's workers
-   call setsid(), but stay below it) and also polls its parent. On SIGTERM, SIGINT, SIGHUP or the death of the
+   call setsid(), but stay below it); where that signal is not available it polls its parent. On SIGTERM, SIGINT, SIGHUP or the death of the
    bridge it kills every process below it and removes the run's data dir. ansible-runner's own cancel
    (SIGKILL to this process group) is backed by the bridge killing what remains (runner.kill_processes_using).
 """
@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import termios
 import time
@@ -33,10 +32,11 @@ POLL = 0.1
 
 
 def prctl(option, value):
+    """True when the kernel took the setting (Linux); False elsewhere, where the parent is polled instead."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the parent poll below still applies
-        pass
+        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 def descendants(root):
@@ -101,9 +101,26 @@ def read_credentials(nonce):
     return {str(k): str(v) for k, v in values.items()}
 
 
+def wait_for(child, parent, armed):
+    """The exit status of `child`, reaping every orphan of the run meanwhile. With the parent-death signal armed
+    this blocks in waitpid (the signal's handler ends the launcher); otherwise it polls the parent."""
+    while True:
+        if armed:
+            pid, status = os.waitpid(-1, 0)
+            if pid == child:
+                return status
+            continue
+        status = reap().get(child)
+        if status is not None:
+            return status
+        if os.getppid() != parent:
+            return None
+        time.sleep(POLL)
+
+
 def main(argv):
     parent, data_dir, nonce, command = int(argv[1]), argv[2], argv[3], argv[4:]
-    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    armed = prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     prctl(PR_SET_CHILD_SUBREAPER, 1)
 
     def stop(signum=None, frame=None):
@@ -117,16 +134,13 @@ def main(argv):
     if os.getppid() != parent:  # the bridge died before PDEATHSIG was armed
         stop()
     env = {**os.environ, **read_credentials(nonce)}
-    child = subprocess.Popen(command, env=env)  # noqa: S603 - the command ansible-runner built
-    while True:
-        status = reap().get(child.pid)
-        if status is not None:
-            kill_tree()  # nothing of the run may stay behind
-            code = os.waitstatus_to_exitcode(status)
-            os._exit(code if code >= 0 else 128 - code)
-        if os.getppid() != parent:
-            stop()
-        time.sleep(POLL)
+    child = os.posix_spawnp(command[0], command, env)  # the command ansible-runner built
+    status = wait_for(child, parent, armed)
+    if status is None:  # the bridge died
+        stop()
+    kill_tree()  # nothing of the run may stay behind
+    code = os.waitstatus_to_exitcode(status)
+    os._exit(code if code >= 0 else 128 - code)
 
 
 if __name__ == "__main__":
