@@ -61,7 +61,7 @@ def descendants(root):
 
 
 def kill_tree():
-    for _ in range(3):  # processes may fork while we kill: repeat until nothing is left
+    for _attempt in range(3):  # processes may fork while we kill: repeat until nothing is left
         pids = descendants(os.getpid())
         if not pids:
             return

@@ -46,7 +46,7 @@ def test_a_guest_pvestatd_has_not_seen_has_no_name_and_status_unknown(realism):
 
 def test_node_rows_carry_cgroup_mode_2(realism):
     api = proxmox_client(realism)
-    nodes = [r for r in api.cluster.resources.get(type="node")]
+    nodes = list(api.cluster.resources.get(type="node"))
     assert [(n["node"], n["cgroup-mode"]) for n in nodes] == [("pve1", 2), ("pve2", 2)]
 
 

@@ -74,7 +74,7 @@ def run_cli(tmp_path, *args, realism_env=None):
         env=env,
     )
     try:
-        lines = [proc.stdout.readline() for _ in range(9)]
+        lines = [proc.stdout.readline() for _line in range(9)]
         return next(m.group(1) for line in lines if (m := re.match(r"^\s+realism:\s+(\w+)$", line)))
     finally:
         proc.terminate()

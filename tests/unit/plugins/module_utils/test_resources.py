@@ -1,7 +1,6 @@
 """resources.Resource: checking user values, reading the effective value, writing raw values (tables)."""
 
 import pytest
-from ansible_warnings import ansible_warnings  # noqa: F401 - fixture
 
 from ansible_collections.pve.config.plugins.module_utils.apply import Context
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest

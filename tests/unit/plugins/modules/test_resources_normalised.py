@@ -2,7 +2,6 @@
 by the node's cgroup version, memory hot-plugged in whole DIMMs. Exact requests; a re-run is a no-op."""
 
 import pytest
-from ansible_warnings import ansible_warnings  # noqa: F401 - fixture
 from harness import pending, requests_made, resources, run_module, url, writes
 from responses import matchers
 
