@@ -98,7 +98,10 @@ def gone(pid: int) -> bool:
 
 
 def assert_nothing_left(pstub: ProcessStub) -> None:
-    """No process of a run, no data dir, no write by the module (after its sleep), no secret in any file."""
+    """No process of a run, no data dir, no write by the module (after its sleep), no secret in any file; and
+    the runs got the Proxmox credentials but never the bridge-only PVE_MCP_TOKEN."""
+    for call in pstub.calls():
+        assert "PROXMOX_TOKEN_SECRET" in call["env"] and "PVE_MCP_TOKEN" not in call["env"]
     assert processes_using(pstub.tmp_root) == []
     assert os.listdir(pstub.tmp_root) == []
     time.sleep(SLEEP + 1)
