@@ -35,6 +35,19 @@ OPTIONS: dict[str, dict[str, dict[str, Any]]] = TABLE.OPTIONS
 SLOTS: dict[str, dict[str, int]] = TABLE.SLOTS
 
 
+def check_same_table(collections_root: Path) -> None:
+    """Refuse a configured collection whose table differs from the one the tool schemas were built from (a
+    ``collections_path`` holding another version of pve.config): its modules would check other ranges."""
+    other = (
+        collections_root / "ansible_collections" / "pve" / "config" / "plugins" / "module_utils" / "option_ranges.py"
+    )
+    if other.is_file() and other.read_bytes() != Path(TABLE.__file__).read_bytes():
+        raise ValueError(
+            f"{other} differs from {TABLE.__file__}, which the tool schemas come from: run the bridge that comes "
+            "with that collection, or point collections_path at the same version"
+        )
+
+
 def option(table: str, key: str) -> dict[str, Any]:
     return OPTIONS[table][key]
 

@@ -36,6 +36,7 @@ from .collection import collections_root
 from .config import Config
 from .policy import Policy, PolicyError, PoolLookup, PoolOf
 from .proxmox import GuestReader
+from .ranges import check_same_table
 from .runner import ModuleFailed, ModuleRunner, RunCancelled, RunError, RunTimeout, redact
 from .tools import TOOLS, TOOLS_BY_NAME, ToolArgs, ToolSpec, summarize
 
@@ -139,9 +140,11 @@ class Bridge:
         self.secrets = config.secrets()
         self.policy = Policy.from_settings(config.bridge)
         self.timeout = config.bridge.timeout
-        self.runner = runner or ModuleRunner(
-            collections_root(config.bridge.collections_path), config.proxmox.envvars(), secrets=self.secrets
-        )
+        if runner is None:
+            root = collections_root(config.bridge.collections_path)
+            check_same_table(root)
+            runner = ModuleRunner(root, config.proxmox.envvars(), secrets=self.secrets)
+        self.runner = runner
         self.audit = audit if audit is not None else AuditLog(config.bridge.audit_log, secrets=self.secrets)
         self.pool_of = pool_of if pool_of is not None else (PoolLookup(config.proxmox) if self.policy.pools else None)
         self.read_guest = read_guest if read_guest is not None else GuestReader(config.proxmox)

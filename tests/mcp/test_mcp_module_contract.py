@@ -177,3 +177,24 @@ def test_the_schemas_come_from_the_collections_own_table():
     from mcp_bridge.collection import collection_dir
 
     assert Path(ranges.TABLE.__file__) == collection_dir() / "plugins" / "module_utils" / "option_ranges.py"
+
+
+def test_a_collections_path_with_another_table_is_refused(tmp_path):
+    """The schemas come from the bridge's own collection; a configured collection whose option_ranges.py differs
+    (another version of pve.config) would check other ranges, so the bridge does not start with it."""
+    import shutil
+
+    from mcp_bridge import ranges
+    from mcp_bridge.config import load
+    from mcp_bridge.server import Bridge
+
+    utils = tmp_path / "ansible_collections" / "pve" / "config" / "plugins" / "module_utils"
+    utils.mkdir(parents=True)
+    shutil.copy(collections_root() / "ansible_collections/pve/config/galaxy.yml", utils.parents[1] / "galaxy.yml")
+    table = Path(ranges.TABLE.__file__).read_text()
+    (utils / "option_ranges.py").write_text(table)
+    settings = {"bridge": {"collections_path": str(tmp_path), "audit_log": "off"}}
+    Bridge(load(None, environ={}, overrides=settings))  # the same table: fine
+    (utils / "option_ranges.py").write_text(table.replace('"maximum": 4094', '"maximum": 4000'))
+    with pytest.raises(ValueError, match="differs from"):
+        Bridge(load(None, environ={}, overrides=settings))
