@@ -27,7 +27,6 @@ from ansible_collections.pve.config.plugins.module_utils import property_string,
 from ansible_collections.pve.config.plugins.module_utils.change import Change
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.option_ranges import OPTIONS, SLOTS
-from ansible_collections.pve.config.plugins.module_utils.validate import NOTHING
 
 MAX_NICS = SLOTS["qemu"]["net"]  # = SLOTS["lxc"]["net"]
 _SLOT = re.compile(r"^net(0|[1-9][0-9]*)$")
@@ -46,12 +45,12 @@ def slot_index(slot, inside_name="the name inside the guest"):
     if not match:
         raise InvalidRequest(
             "interface must be a config slot net0 to net%d, got %r: interface is the key netN of "
-            "the NIC in the guest config, not %s%s" % (MAX_NICS - 1, slot, inside_name, NOTHING)
+            "the NIC in the guest config, not %s" % (MAX_NICS - 1, slot, inside_name)
         )
     index = int(match.group(1))
     if index >= MAX_NICS:
         raise InvalidRequest(
-            "interface %s is out of range: Proxmox has the NIC slots net0 to net%d%s" % (text, MAX_NICS - 1, NOTHING)
+            "interface %s is out of range: Proxmox has the NIC slots net0 to net%d" % (text, MAX_NICS - 1)
         )
     return index
 
@@ -67,9 +66,7 @@ def first_free_slot(config, label="the guest"):
     for index in range(MAX_NICS):
         if "net%d" % index not in config:
             return "net%d" % index
-    raise InvalidRequest(
-        "all %d NIC slots of %s are in use (net0 to net%d)%s" % (MAX_NICS, label, MAX_NICS - 1, NOTHING)
-    )
+    raise InvalidRequest("all %d NIC slots of %s are in use (net0 to net%d)" % (MAX_NICS, label, MAX_NICS - 1))
 
 
 # --- value checks (each returns the value to write, or raises naming the option and the value) ------------
@@ -79,13 +76,13 @@ def mac_address(name, value):
     """A unicast MAC address (``XX:XX:XX:XX:XX:XX``, first byte even, not all zero), written upper-case."""
     text = str(value).strip()
     if not _MAC.match(text):
-        raise InvalidRequest("%s must be a MAC address such as BC:24:11:12:34:56, got %r%s" % (name, value, NOTHING))
+        raise InvalidRequest("%s must be a MAC address such as BC:24:11:12:34:56, got %r" % (name, value))
     if int(text[:2], 16) & 1:
         raise InvalidRequest(
-            "%s %s is a multicast address (odd first byte); a NIC needs a unicast MAC address%s" % (name, text, NOTHING)
+            "%s %s is a multicast address (odd first byte); a NIC needs a unicast MAC address" % (name, text)
         )
     if text.replace(":", "").strip("0") == "":
-        raise InvalidRequest("%s must not be 00:00:00:00:00:00%s" % (name, NOTHING))
+        raise InvalidRequest("%s must not be 00:00:00:00:00:00" % name)
     return text.upper()
 
 
@@ -104,8 +101,8 @@ def ip_config(version, words):
         address, _slash, prefix = text.partition("/")
         if not (_is_address(address, version) and _PREFIX.fullmatch(prefix) and 8 <= int(prefix) <= _BITS[version]):
             raise InvalidRequest(
-                "%s must be %s or an IPv%d address with prefix length such as %s, got %r (prefix length 8 to %d)%s"
-                % (name, ", ".join(words), version, _EXAMPLE[version], value, _BITS[version], NOTHING)
+                "%s must be %s or an IPv%d address with prefix length such as %s, got %r (prefix length 8 to %d)"
+                % (name, ", ".join(words), version, _EXAMPLE[version], value, _BITS[version])
             )
         return text
 
@@ -120,7 +117,7 @@ def ip_address(version):
     def check(name, value):
         text = str(value).strip()
         if not _is_address(text, version):
-            raise InvalidRequest("%s must be an IPv%d address, got %r%s" % (name, version, value, NOTHING))
+            raise InvalidRequest("%s must be an IPv%d address, got %r" % (name, version, value))
         return text
 
     return check
@@ -232,9 +229,7 @@ class NicKind(object):
             index = slot_index(params["interface"], self.inside_name)
             params["interface"] = "net%d" % index
         elif params.get("state") == "absent":
-            raise InvalidRequest(
-                "state=absent needs interface (the slot net0 to net%d to remove)%s" % (MAX_NICS - 1, NOTHING)
-            )
+            raise InvalidRequest("state=absent needs interface (the slot net0 to net%d to remove)" % (MAX_NICS - 1))
         for field in self.fields:
             if params.get(field.name) is None:
                 continue

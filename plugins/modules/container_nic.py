@@ -225,7 +225,6 @@ from ansible_collections.pve.config.plugins.module_utils.nic import (
     BRIDGE,
     FIREWALL,
     LINK_DOWN,
-    NOTHING,
     RATE,
     TAG,
     Field,
@@ -264,8 +263,8 @@ def check_nic(ctx, slot, values, desired):
         if nic.get("name") == values["name"]:
             hint = "" if "name" in desired else "; give another name"
             raise InvalidRequest(
-                "name %s is already used by %s of %s: interface names must be unique%s%s"
-                % (values["name"], other, ctx.guest.label, hint, NOTHING)
+                "name %s is already used by %s of %s: interface names must be unique%s"
+                % (values["name"], other, ctx.guest.label, hint)
             )
 
 

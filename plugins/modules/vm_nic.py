@@ -201,7 +201,6 @@ from ansible_collections.pve.config.plugins.module_utils.nic import (
     BRIDGE,
     FIREWALL,
     LINK_DOWN,
-    NOTHING,
     RATE,
     TAG,
     Field,
@@ -231,8 +230,8 @@ def new_defaults(_index):
 def check_nic(ctx, slot, values, desired):
     if values.get("mtu") is not None and values.get("model") != "virtio" and ("mtu" in desired or "model" in desired):
         raise InvalidRequest(
-            "mtu is only supported by the virtio model, but %s of %s would be %s%s"
-            % (slot, ctx.guest.label, values.get("model"), NOTHING)
+            "mtu is only supported by the virtio model, but %s of %s would be %s"
+            % (slot, ctx.guest.label, values.get("model"))
         )
 
 
