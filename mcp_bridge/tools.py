@@ -355,10 +355,14 @@ TOOLS: tuple[ToolSpec, ...] = (
         args=AddVmNetworkArgs,
         result=VmNicResult,
         title="Add a network interface to a VM",
-        description="Add a NIC to a VM (first free netN unless interface_id is given; with interface_id an existing "
-        "NIC is updated, keeping its MAC). Returns the netN used and its MAC address.",
+        description="Add a new NIC to a VM (first free netN unless interface_id is given). Returns the netN used and "
+        "its MAC address. Each call without interface_id adds another NIC. An interface_id that is already in use, "
+        "or a macaddr that an existing NIC has, is refused and nothing is written: an existing NIC is never changed "
+        "here.",
+        # Additive only (destructive_hint false is true): vm_nic's if_exists=fail refuses an existing NIC before any
+        # write (with interface_id net0 this tool used to rewrite the VM's NIC, as add_vm_disk grew disks: 9.5).
         annotations=_hints(),
-        fixed={"state": "present"},
+        fixed={"state": "present", "if_exists": "fail"},
         renames={"interface_id": "interface"},
     ),
     ToolSpec(
@@ -378,10 +382,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         args=AddContainerNetworkArgs,
         result=ContainerNicResult,
         title="Add a network interface to a container",
-        description="Add a NIC to an LXC container (first free netN unless interface_id is given), named eth<N> by "
-        "default, on vmbr0 with DHCP by default. Returns the netN used.",
+        description="Add a new NIC to an LXC container (first free netN unless interface_id is given), named eth<N> "
+        "by default, on vmbr0 with DHCP by default. Returns the netN used. An interface_id that is already in use, "
+        "or a name that an existing interface has, is refused and nothing is written: an existing interface is "
+        "never changed here.",
+        # Additive only, as add_vm_network: container_nic's if_exists=fail.
         annotations=_hints(),
-        fixed={"state": "present"},
+        fixed={"state": "present", "if_exists": "fail"},
         renames={"interface_id": "interface"},
     ),
     ToolSpec(

@@ -12,7 +12,10 @@ current config into a ``Change``:
 - ``state: absent`` deletes the slot (nothing to do when it is empty);
 - ``state: present`` on an empty slot writes a new NIC (defaults first, Proxmox's key order);
 - ``state: present`` on a NIC merges only the given sub-keys into it (``property_string.merge``), so the MAC
-  address and every option not given are kept.
+  address and every option not given are kept;
+- ``if_exists: fail`` adds NICs only: an occupied ``interface`` (also one whose removal is pending), or a
+  ``match_key`` value (vm_nic's MAC, container_nic's name) that an existing NIC has, is refused before any
+  write, naming that NIC (issue 9.5's defect for disks, here for NICs).
 
 The slot of a new NIC is remembered (``Change.remember``) so the engine's re-plan after the write looks at
 the same NIC and reports the MAC address Proxmox generated.
@@ -218,6 +221,7 @@ class NicKind(object):
         spec = dict(
             state=dict(type="str", default="present", choices=["present", "absent"]),
             interface=dict(type="str"),
+            if_exists=dict(type="str", default="update", choices=["update", "fail"]),
         )
         for field in self.fields:
             spec[field.name] = field.argspec()
@@ -257,13 +261,15 @@ class NicKind(object):
                 result=self._result(slot, current),
             )
         desired = self.desired(params)
+        if params.get("if_exists") == "fail" and "added" not in ctx.memory:  # not the re-plan after our own add
+            self.refuse_existing(ctx, slot, desired)
         slot = slot or self.find(config, desired) or first_free_slot(config, label)
         if slot not in config:
             values = self.new_nic(slot, desired)
             self._check(ctx, slot, values, desired)
             return Change(
                 set={slot: property_string.format(values, self.fmt)},
-                remember={"interface": slot},
+                remember={"interface": slot, "added": slot},
                 summary="add %s" % slot,
                 result=self._result(slot, values),
             )
@@ -291,6 +297,21 @@ class NicKind(object):
             if value is not None and property_string.same_value(self.match_key, value, wanted, self.fmt):
                 return slot
         return None
+
+    def refuse_existing(self, ctx, slot, desired):
+        """``if_exists=fail``: InvalidRequest when ``slot`` holds a NIC (in the config or, its removal pending,
+        still in effect) or when an existing NIC already has the ``match_key`` value asked for."""
+        label = ctx.guest.label
+        if slot is not None and (slot in ctx.config or slot in ctx.state.current):
+            raise InvalidRequest(
+                "interface %s of %s is in use (%s); if_exists=fail adds NICs only" % (slot, label, describe(ctx, slot))
+            )
+        found = self.find(ctx.config, desired)
+        if found is not None:
+            raise InvalidRequest(
+                "%s %s is already used by %s of %s (%s); if_exists=fail adds NICs only"
+                % (self.match_key, desired[self.match_key], found, label, describe(ctx, found))
+            )
 
     def new_nic(self, slot, desired):
         """Sub-keys of a new NIC: the required key first, then the others sorted, as Proxmox writes them."""
@@ -323,6 +344,13 @@ class NicKind(object):
         for key in self.result_keys:
             result[key] = values.get(key)
         return result
+
+
+def describe(ctx, slot):
+    """What a slot holds, for messages: its NIC string (a pending removal said so)."""
+    if slot in ctx.config:
+        return ctx.config[slot]
+    return "%s, its removal pending until the guest reboots" % ctx.state.current[slot]
 
 
 def other_nics(config, slot, fmt):

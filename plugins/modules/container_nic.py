@@ -31,6 +31,7 @@ attributes:
     details:
       - Without O(interface) and without O(name), every run adds another interface in the first free slot.
         Give O(interface) (or a O(name)) to make the task idempotent.
+      - With O(if_exists=fail), a re-run that names the same O(interface) or O(name) fails instead of reporting no change.
 options:
   vmid:
     description:
@@ -58,6 +59,16 @@ options:
         when not given. Must be unique among the container's interfaces.
       - ASCII letters, digits, V(-), V(_) and V(.) only.
     type: str
+  if_exists:
+    description:
+      - What to do, with O(state=present), when the interface asked for already exists.
+      - V(update) compares it with the options given and changes it where it differs.
+      - V(fail) adds interfaces only; an O(interface) that is in use (also one whose removal is still pending) or a
+        O(name) that an existing interface has is refused before anything is written, naming the existing interface, so an
+        existing interface is never changed.
+    type: str
+    choices: [update, fail]
+    default: update
   bridge:
     description:
       - Bridge to attach the interface to. A new interface gets V(vmbr0) when not given.
@@ -147,6 +158,13 @@ EXAMPLES = r"""
     name: mgmt
     bridge: vmbr2
     firewall: true
+
+- name: Add an interface named backup, refused if the container already has one by that name
+  pve.config.container_nic:
+    vmid: 200
+    name: backup
+    bridge: vmbr1
+    if_exists: fail
 
 - name: Remove net1
   pve.config.container_nic:

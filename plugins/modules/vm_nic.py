@@ -31,6 +31,7 @@ attributes:
     details:
       - Without O(interface) (and without a O(macaddr) that an existing NIC already has), every run adds another NIC
         in the first free slot. Give O(interface) to make the task idempotent.
+      - With O(if_exists=fail), a re-run that names the same O(interface) or O(macaddr) fails instead of reporting no change.
 options:
   state:
     description:
@@ -46,6 +47,16 @@ options:
         one; otherwise a new NIC is added in the first free slot, which RV(interface) returns.
       - Required with O(state=absent).
     type: str
+  if_exists:
+    description:
+      - What to do, with O(state=present), when the NIC asked for already exists.
+      - V(update) compares it with the options given and changes it where it differs.
+      - V(fail) adds NICs only; an O(interface) that is in use (also one whose removal is still pending) or a
+        O(macaddr) that an existing NIC has (its MAC address) is refused before anything is written, naming the existing NIC, so an
+        existing NIC is never changed.
+    type: str
+    choices: [update, fail]
+    default: update
   bridge:
     description:
       - Bridge to attach the NIC to. A new NIC gets V(vmbr0) when not given.
@@ -129,6 +140,13 @@ EXAMPLES = r"""
 - name: Show where it went
   ansible.builtin.debug:
     msg: "{{ nic.interface }} has MAC {{ nic.macaddr }}"
+
+- name: Add net3 only if it is free (an existing net3 is refused, never changed)
+  pve.config.vm_nic:
+    vmid: 100
+    interface: net3
+    bridge: vmbr1
+    if_exists: fail
 
 - name: Remove net2
   pve.config.vm_nic:

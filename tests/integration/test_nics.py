@@ -143,3 +143,55 @@ def test_nic_bad_input_fails_and_writes_nothing(play, sim):
             "vm for container_nic": "not a LXC container",
         },
     )
+
+
+def test_if_exists_fail_refuses_existing_nics_and_writes_nothing(play, sim):
+    """The add tools' mode (the NIC side of issue 9.5): with if_exists=fail an occupied interface, a MAC address
+    (vm_nic) or a name (container_nic) that an existing NIC has is refused before any write; a free slot is
+    added once and its re-run is refused, never turned into a change of that NIC."""
+    before = {vmid: sim.simulator.guest_config(vmid)["digest"] for vmid in (101, 200)}
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - {name: vm slot in use, pve.config.vm_nic: {vmid: 101, interface: net0, tag: 20, if_exists: fail},
+       ignore_errors: true}
+    - {name: vm mac in use, pve.config.vm_nic: {vmid: 101, macaddr: "bc:24:11:00:01:01", if_exists: fail},
+       ignore_errors: true}
+    - {name: ct slot in use, pve.config.container_nic: {vmid: 200, interface: net0, ip: manual, if_exists: fail},
+       ignore_errors: true}
+    - {name: ct name in use, pve.config.container_nic: {vmid: 200, name: eth0, bridge: vmbr1, if_exists: fail},
+       ignore_errors: true}
+""")
+    assert run.rc == 0, run.describe()
+    log = sim.simulator.requests()
+    assert [e for e in log if e["method"] != "GET"] == []
+    assert {vmid: sim.simulator.guest_config(vmid)["digest"] for vmid in (101, 200)} == before
+    expect_clean_failures(
+        run,
+        {
+            "vm slot in use": "interface net0 of QEMU VM 101 is in use (virtio=BC:24:11:00:01:01,bridge=vmbr0",
+            "vm mac in use": "macaddr BC:24:11:00:01:01 is already used by net0 of QEMU VM 101",
+            "ct slot in use": "interface net0 of LXC container 200 is in use (name=eth0,",
+            "ct name in use": "name eth0 is already used by net0 of LXC container 200",
+        },
+    )
+    assert all(
+        "if_exists=fail adds NICs only; nothing was changed" in run[t].msg for t in (r.task for r in run.results)
+    ), run.describe()
+
+    sim.simulator.clear_requests()
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - {name: add, pve.config.vm_nic: {vmid: 101, interface: net1, bridge: vmbr1, if_exists: fail}}
+    - {name: again, pve.config.vm_nic: {vmid: 101, interface: net1, bridge: vmbr2, if_exists: fail},
+       ignore_errors: true}
+""")
+    assert run.rc == 0, run.describe()
+    add, again = run["add"], run["again"]
+    assert add.changed and add["interface"] == "net1" and add["macaddr"]
+    assert again.failed and "interface net1 of QEMU VM 101 is in use" in again.msg, again.res
+    assert again.writes(sim.simulator.requests()) == []
+    assert sim.simulator.guest_config(101)["config"]["net1"] == f"virtio={add['macaddr']},bridge=vmbr1"

@@ -294,6 +294,34 @@ async def test_http_add_vm_disk_refuses_an_occupied_slot_and_writes_nothing(http
     assert writes(sim) == [] and config(sim, 101) == before
 
 
+async def test_http_add_network_tools_refuse_an_existing_nic_and_write_nothing(http_bridge, sim):
+    """The NIC side of issue 9.5: add_vm_network with interface_id net0 rewrote the VM's NIC (tag, bridge), and
+    add_container_network with a name in use changed that interface. Now: refused, naming the NIC, nothing
+    written; a free slot is still added."""
+    before = {vmid: config(sim, vmid) for vmid in (101, 200)}
+    calls = [
+        ("add_vm_network", {"vmid": 101, "interface_id": "net0", "bridge": "vmbr1", "tag": 20}),
+        ("add_vm_network", {"vmid": 101, "macaddr": "BC:24:11:00:01:01"}),
+        ("add_container_network", {"vmid": 200, "interface_id": "net0", "ip": "10.0.0.5/24"}),
+        ("add_container_network", {"vmid": 200, "name": "eth0", "bridge": "vmbr1"}),
+    ]
+    async with http_bridge.client() as client:
+        refused = [await client.call_tool(tool, args) for tool, args in calls]
+        assert writes(sim) == [] and {vmid: config(sim, vmid) for vmid in (101, 200)} == before
+        added = await client.call_tool("add_vm_network", {"vmid": 101, "interface_id": "net1", "bridge": "vmbr1"})
+    words = [
+        "interface net0 of QEMU VM 101 is in use (virtio=BC:24:11:00:01:01,bridge=vmbr0",
+        "macaddr BC:24:11:00:01:01 is already used by net0 of QEMU VM 101",
+        "interface net0 of LXC container 200 is in use (name=eth0,",
+        "name eth0 is already used by net0 of LXC container 200",
+    ]
+    for result, expected in zip(refused, words, strict=True):
+        assert result.is_error and expected in text(result), text(result)
+        assert "if_exists=fail adds NICs only; nothing was changed" in text(result)
+    assert not added.is_error and added.structured_content["interface"] == "net1", text(added)
+    assert config(sim, 101)["config"]["net0"] == before[101]["config"]["net0"]
+
+
 async def test_http_refuses_requests_without_the_right_token_or_host(http_bridge):
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}

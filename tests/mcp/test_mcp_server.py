@@ -440,6 +440,26 @@ async def test_add_vm_disk_on_an_occupied_slot_is_refused_and_changes_nothing(ma
     assert [e["outcome"] for e in audit_entries(tmp_path)] == ["failed", "ok"]
 
 
+async def test_add_network_tools_send_if_exists_fail_and_an_occupied_interface_changes_nothing(
+    make_server, stub, tmp_path
+):
+    """add_vm_network / add_container_network with an interface_id in use updated that NIC (the NIC side of 9.5):
+    the tools now send the modules' if_exists=fail."""
+    stub.seed(100, {"net0": "virtio=BC:24:11:00:00:00,bridge=vmbr0"})
+    stub.seed(200, {"net0": "name=eth0,bridge=vmbr0"})
+    async with Client(make_server(), raise_exceptions=True) as client:
+        refused_vm = await client.call_tool("add_vm_network", {"vmid": 100, "interface_id": "net0", "tag": 20})
+        refused_ct = await client.call_tool("add_container_network", {"vmid": 200, "interface_id": "net0"})
+        added = await client.call_tool("add_vm_network", {"vmid": 100, "interface_id": "net1"})
+    assert refused_vm.is_error and "in use" in text(refused_vm)
+    assert refused_ct.is_error and "in use" in text(refused_ct)
+    assert not added.is_error
+    assert stub.guest(100)["net0"] == "virtio=BC:24:11:00:00:00,bridge=vmbr0"
+    assert stub.guest(200) == {"net0": "name=eth0,bridge=vmbr0"}
+    assert [c["args"]["if_exists"] for c in stub.calls()] == ["fail", "fail", "fail"]
+    assert [e["outcome"] for e in audit_entries(tmp_path)] == ["failed", "failed", "ok"]
+
+
 async def test_a_failed_run_that_changed_the_guest_says_so_and_is_audited_as_changed(make_server, stub, tmp_path):
     """Issue 9.3 (bridge side): `changed` in the audit line follows the module's result, with what persisted."""
     async with Client(make_server(), raise_exceptions=True) as client:

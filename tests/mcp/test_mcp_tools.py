@@ -192,7 +192,7 @@ def test_bad_input_is_rejected(tool, bad):
         (
             "add_vm_network",
             {"vmid": 100, "tag": 20},
-            {"vmid": 100, "bridge": "vmbr0", "model": "virtio", "tag": 20, "state": "present"},
+            {"vmid": 100, "bridge": "vmbr0", "model": "virtio", "tag": 20, "state": "present", "if_exists": "fail"},
         ),
         (
             "remove_vm_network",
@@ -202,7 +202,14 @@ def test_bad_input_is_rejected(tool, bad):
         (
             "add_container_network",
             {"vmid": 200, "ip": "10.1.2.3/24", "gw": "10.1.2.1"},
-            {"vmid": 200, "bridge": "vmbr0", "ip": "10.1.2.3/24", "gw": "10.1.2.1", "state": "present"},
+            {
+                "vmid": 200,
+                "bridge": "vmbr0",
+                "ip": "10.1.2.3/24",
+                "gw": "10.1.2.1",
+                "state": "present",
+                "if_exists": "fail",
+            },
         ),
         ("get_guest_config", {"vmid": 100}, {"vmid": 100}),
     ],

@@ -250,10 +250,12 @@ def test_vm_plan(params, config, to_set, delete, result):
     assert change.result == result
 
 
-def test_new_nic_is_remembered_and_found_again_after_the_write():
-    params = vm_params()
+@pytest.mark.parametrize("if_exists", ["update", "fail"])
+def test_new_nic_is_remembered_and_found_again_after_the_write(if_exists):
+    """With if_exists=fail too: the re-plan after the add finds the NIC it added, it does not refuse it."""
+    params = vm_params(if_exists=if_exists)
     first = plan(vm_nic.VM_NIC, params, VM)
-    assert first.remember == {"interface": "net1"}
+    assert first.remember == {"interface": "net1", "added": "net1"}
     after = dict(VM, net1="virtio=BC:24:11:00:02:00,bridge=vmbr0")
     again = plan(vm_nic.VM_NIC, params, after, memory=first.remember)
     assert again.empty

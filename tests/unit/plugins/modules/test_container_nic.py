@@ -275,3 +275,35 @@ def test_digest_conflict_rereads_and_retries(api):
     result, failed = run_module("container_nic", dict(vmid=200, interface="net0", rate=5))
     assert not failed, result
     assert [w[2]["digest"] for w in writes(api)] == ["d1", "d2"]
+
+
+# --- if_exists: fail (the add tools' create-only mode, like vm_disk's for issue 9.5) ---------------------------
+
+FAIL_TAIL = "; if_exists=fail adds NICs only; nothing was changed"
+
+
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        (dict(interface="net0", ip="10.0.0.5/24"), f"interface net0 of LXC container 200 is in use ({NET0})"),
+        (dict(name="eth0", bridge="vmbr1"), f"name eth0 is already used by net0 of LXC container 200 ({NET0})"),
+        (dict(interface="net3", name="eth0"), "name eth0 is already used by net0 of LXC container 200"),
+    ],
+)
+def test_if_exists_fail_refuses_an_existing_interface_before_any_write(api, params, words):
+    guest(api)
+    result, failed = run_module("container_nic", dict(vmid=200, if_exists="fail", **params))
+    assert failed
+    assert words in result["msg"] and result["msg"].endswith(FAIL_TAIL), result["msg"]
+    assert requests_made(api) == READS and result["changed"] is False
+
+
+def test_if_exists_fail_adds_a_new_name_and_accepts_its_own_interface_after_the_write(api):
+    guest(api)
+    put(api, {"net1": "name=backup,bridge=vmbr1,type=veth"})
+    written = f"name=backup,bridge=vmbr1,hwaddr={NEW_MAC},type=veth"
+    after(api, dict(CONFIG, net1=written))
+    result, failed = run_module("container_nic", dict(vmid=200, name="backup", bridge="vmbr1", if_exists="fail"))
+    assert not failed, result
+    assert writes(api) == [put_request({"net1": "name=backup,bridge=vmbr1,type=veth"})]
+    assert result["changed"] is True and result["interface"] == "net1" and result["name"] == "backup"

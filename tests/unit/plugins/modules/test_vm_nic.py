@@ -378,3 +378,63 @@ def test_digest_conflict_on_a_given_slot_retries_with_the_new_digest(api):
     assert not failed, result
     assert [w[2]["digest"] for w in writes(api)] == ["d1", "d2"]
     assert result["changed"] is True
+
+
+# --- if_exists: fail (the add tools' create-only mode, like vm_disk's for issue 9.5) ---------------------------
+
+FAIL_TAIL = "; if_exists=fail adds NICs only; nothing was changed"
+
+
+@pytest.mark.parametrize(
+    "params, kw, words",
+    [
+        (dict(interface="net0", tag=20), {}, f"interface net0 of QEMU VM 100 is in use ({NET0})"),
+        (
+            dict(interface="net1"),
+            dict(config=dict(CONFIG, net1="e1000=BC:24:11:00:01:01,bridge=vmbr1"), deletes=("net1",)),
+            "interface net1 of QEMU VM 100 is in use (e1000=BC:24:11:00:01:01,bridge=vmbr1, its removal pending "
+            "until the guest reboots)",
+        ),
+        (
+            dict(interface="net1"),
+            dict(pending_values={"net1": "virtio=BC:24:11:00:01:01,bridge=vmbr0"}),
+            "interface net1 of QEMU VM 100 is in use (virtio=BC:24:11:00:01:01,bridge=vmbr0)",
+        ),
+        (dict(macaddr=MAC.lower()), {}, f"macaddr {MAC} is already used by net0 of QEMU VM 100 ({NET0})"),
+        (dict(interface="net2", macaddr=MAC), {}, f"macaddr {MAC} is already used by net0 of QEMU VM 100"),
+    ],
+)
+def test_if_exists_fail_refuses_an_existing_nic_before_any_write(api, params, kw, words):
+    guest(api, **kw)
+    result, failed = run_module("vm_nic", dict(vmid=100, if_exists="fail", **params))
+    assert failed
+    assert words in result["msg"] and result["msg"].endswith(FAIL_TAIL), result["msg"]
+    assert requests_made(api) == READS and result["changed"] is False
+
+
+def test_if_exists_fail_adds_in_an_empty_slot_and_accepts_its_own_nic_after_the_write(api):
+    guest(api)
+    post(api, {"net1": "virtio,bridge=vmbr1"})
+    after(api, dict(CONFIG, net1=f"virtio={NEW_MAC},bridge=vmbr1"))
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net1", bridge="vmbr1", if_exists="fail"))
+    assert not failed, result
+    assert writes(api) == [post_request({"net1": "virtio,bridge=vmbr1"})]
+    assert result["changed"] is True and result["interface"] == "net1" and result["macaddr"] == NEW_MAC
+
+
+def test_if_exists_fail_with_a_new_mac_in_the_first_free_slot(api):
+    guest(api)
+    result, failed = run_module("vm_nic", dict(vmid=100, macaddr=NEW_MAC, if_exists="fail"), check=True)
+    assert not failed, result
+    assert result["changed"] is True and result["interface"] == "net1" and requests_made(api) == READS
+
+
+def test_if_exists_update_is_the_default(api):
+    guest(api)
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", tag=20), check=True)
+    assert not failed and result["changed"] is True and requests_made(api) == READS
+
+
+def test_if_exists_rejects_other_values(api):
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", if_exists="replace"))
+    assert failed and "if_exists" in result["msg"] and requests_made(api) == []
