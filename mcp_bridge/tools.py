@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .fields import BRIDGE, MAC, STORAGE, VMID, Size, mebibytes, safe_str
 from .ranges import choice, integer, minimum, number, slot_pattern
@@ -207,13 +207,40 @@ class ChangeResult(BaseModel):
     reboot_required: bool = False
     task: str | None = Field(None, description="UPID of the last Proxmox task waited for.")
     msg: str = ""
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="The module's Ansible warnings, such as a value Proxmox stores differently from the request.",
+    )
+
+    @field_validator("warnings", mode="before")
+    @classmethod
+    def _warning_texts(cls, value: Any) -> Any:
+        return warning_texts(value)
+
+
+class ResourcesResult(ChangeResult):
+    normalised: list[str] = Field(
+        default_factory=list,
+        description="Requested values Proxmox stores differently, in words: cpuunits clamped to 10000 on a cgroup v2 "
+        "node, memory hot-plugged in whole DIMMs. Each is also a warning.",
+    )
 
 
 class DiskResult(ChangeResult):
     disk: str | None = Field(None, description="The disk slot used, e.g. 'scsi1'.")
     volume: str | None = Field(None, description="Volume ID, e.g. 'local-lvm:vm-100-disk-1'.")
-    size: str | None = None
+    size: str | None = Field(None, description="Size of the disk as Proxmox records it, e.g. '32G'.")
+    size_rounded: bool | None = Field(
+        None,
+        description="True when the disk is larger than the size asked only by rounding (whole MiB, the storage's "
+        "allocation unit, or a volume the storage already made larger).",
+    )
     destroyed_volume: str | None = Field(None, description="The volume destroyed (delete_volume), if any.")
+    unused: str | dict[str, str] | None = Field(
+        None,
+        description="Unused volumes of the VM (unusedN -> volume ID) when delete_volume names an empty slot, one of "
+        "which may be left from an earlier detach.",
+    )
 
 
 class VmNicResult(ChangeResult):
@@ -294,7 +321,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="update_vm_resources",
         module="vm_resources",
         args=VmResourcesArgs,
-        result=ChangeResult,
+        result=ResourcesResult,
         title="Update VM resources",
         description="Set memory, ballooning, CPU cores/sockets/vCPUs, CPU type and CPU limits of a QEMU VM. Only the "
         "options given are changed; some take effect after a reboot (see `pending`).",
@@ -304,7 +331,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="update_container_resources",
         module="container_resources",
         args=ContainerResourcesArgs,
-        result=ChangeResult,
+        result=ResourcesResult,
         title="Update container resources",
         description="Set memory, swap, cores and CPU limits of an LXC container. Only the options given are changed.",
         annotations=_hints(idempotent=True),
@@ -416,8 +443,23 @@ TOOLS: tuple[ToolSpec, ...] = (
 TOOLS_BY_NAME: dict[str, ToolSpec] = {spec.name: spec for spec in TOOLS}
 
 
+def warning_texts(value: Any) -> list[str]:
+    """A module result's `warnings` as plain strings: ansible-core 2.19 may hand them on as strings or as
+    dicts (a warning summary whose text is `msg`, or `event.msg`)."""
+    if not isinstance(value, list | tuple):
+        return []
+    texts = []
+    for item in value:
+        if isinstance(item, Mapping):
+            event = item.get("event")
+            item = item.get("msg") or (event.get("msg") if isinstance(event, Mapping) else None) or item
+        texts.append(" ".join(str(item).split()))
+    return texts
+
+
 def summarize(spec: ToolSpec, result: Mapping[str, Any], *, dry_run: bool) -> str:
-    """One line for humans: the module's own `msg` (it names the guest), or a short fallback."""
+    """One line for humans: the module's own `msg` (it names the guest), or a short fallback, then what a reader
+    would otherwise miss: each warning (a clamped or DIMM-aligned value) and a disk size rounded up."""
     text = " ".join(str(result.get("msg") or "").split())
     if not text:
         guest = {"qemu": "VM", "lxc": "CT"}.get(str(result.get("guest_type")), "guest")
@@ -426,4 +468,8 @@ def summarize(spec: ToolSpec, result: Mapping[str, Any], *, dry_run: bool) -> st
         else:
             detail = "changed" if result.get("changed") else "no change"
         text = f"{guest} {result.get('vmid')}: {detail or 'config read'}"
+    warnings = dict.fromkeys(warning_texts(result.get("warnings")) + warning_texts(result.get("normalised")))
+    text += "".join(f" [warning: {note}]" for note in warnings)
+    if result.get("size_rounded") and "rounded" not in text:
+        text += f" [size rounded: the disk is {result.get('size')}, larger than asked only by rounding]"
     return f"[dry run, nothing written] {text}" if dry_run else text

@@ -52,7 +52,7 @@ def sim() -> Iterator[Any]:
 
 @pytest.fixture(autouse=True)
 def fresh_sim(sim):
-    sim.simulator.reset()
+    sim.simulator.reset(realism=False)  # the ideal case unless a test turns realism on
     sim.simulator.clear_requests()
     yield
     sim.simulator.clear_faults()
@@ -320,6 +320,31 @@ async def test_http_add_network_tools_refuse_an_existing_nic_and_write_nothing(h
         assert "if_exists=fail adds NICs only; nothing was changed" in text(result)
     assert not added.is_error and added.structured_content["interface"] == "net1", text(added)
     assert config(sim, 101)["config"]["net0"] == before[101]["config"]["net0"]
+
+
+async def test_http_results_carry_warnings_normalised_and_disk_rounding(http_bridge, sim):
+    """Issue 13.8 wants the clamp warning "in the bridge's result": with realism on (cgroup v2 node), cpuunits
+    20000 is stored as 10000 and the result says so in `warnings`, `normalised` and the summary, for the preview,
+    the change and the no-op re-run. A disk size that is not whole MiB comes back with `size_rounded` and its
+    `volume`."""
+    sim.simulator.realism = True
+    note = "cpuunits 20000 is stored as 10000: node pve1 uses cgroup v2, where Proxmox clamps cpuunits to at most 10000"
+    async with http_bridge.client() as client:
+        preview, change, rerun = [
+            await client.call_tool("update_vm_resources", {"vmid": 100, "cpuunits": 20000, "dry_run": dry_run})
+            for dry_run in (True, False, False)
+        ]
+        disk = await client.call_tool("add_vm_disk", {"vmid": 100, "storage": "local-lvm", "size": "4097K"})
+    for result, changed in ((preview, True), (change, True), (rerun, False)):
+        data = result.structured_content
+        assert not result.is_error and data["changed"] is changed, text(result)
+        assert data["warnings"] == [note] and data["normalised"] == [note], data
+        assert data["summary"].endswith(f" [warning: {note}]") and data["summary"].count(note) == 1
+    assert str(config(sim, 100)["config"]["cpuunits"]) == "10000"
+    data = disk.structured_content
+    assert not disk.is_error and data["size_rounded"] is True, text(disk)
+    assert data["volume"] == config(sim, 100)["config"][data["disk"]].split(",")[0]
+    assert data["volume"].startswith("local-lvm:vm-100-disk-") and "rounded up" in data["summary"]
 
 
 async def test_http_refuses_requests_without_the_right_token_or_host(http_bridge):

@@ -14,7 +14,8 @@ import pytest
 from mcp_bridge.collection import collections_root
 from mcp_bridge.tools import TOOLS, ChangeResult
 
-BRIDGE_ONLY_RESULT_KEYS = {"summary", "dry_run", "changed"}  # changed: every module returns it
+# changed and warnings: Ansible's common return keys (every module's result may carry them; no RETURN lists them).
+BRIDGE_ONLY_RESULT_KEYS = {"summary", "dry_run", "changed", "warnings"}
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from _support import INJECTION, VALID, string_fields
 from pydantic import ValidationError
 
 from mcp_bridge.fields import find_template_marker, reject_template
+from mcp_bridge.server import to_call_result
 from mcp_bridge.tools import TOOLS, TOOLS_BY_NAME, summarize
 
 # tool -> (module, read_only, destructive, idempotent)
@@ -228,3 +229,61 @@ def test_summary_is_one_line_and_marks_dry_runs():
     assert summarize(
         info, {"vmid": 100, "guest_type": "qemu", "name": "web01", "status": "running"}, dry_run=False
     ) == ("VM 100: web01 running")
+
+
+V2_NOTE = "cpuunits 20000 is stored as 10000: node pve1 uses cgroup v2, where Proxmox clamps cpuunits to at most 10000"
+
+
+@pytest.mark.parametrize(
+    "warnings",
+    [[V2_NOTE], [{"msg": V2_NOTE}], [{"event": {"msg": V2_NOTE}}]],
+    ids=["string", "summary", "event"],
+)
+def test_warnings_and_normalised_reach_the_result_and_the_summary_once(warnings):
+    """Issue 13.8: a clamped value is warned about "in the bridge's result"; each note once in the summary."""
+    spec = TOOLS_BY_NAME["update_vm_resources"]
+    module_result = {
+        "changed": True,
+        "vmid": 100,
+        "msg": "set cpuunits of QEMU VM 100 on pve1",
+        "normalised": [V2_NOTE],
+        "warnings": warnings,
+    }
+    result = to_call_result(spec, module_result, dry_run=False)
+    data = result.structured_content
+    assert data["warnings"] == [V2_NOTE] and data["normalised"] == [V2_NOTE]
+    assert data["summary"] == f"set cpuunits of QEMU VM 100 on pve1 [warning: {V2_NOTE}]"
+    assert result.content[0].text == data["summary"]
+    schema = spec.result.model_json_schema()["properties"]
+    assert schema["warnings"]["items"] == {"type": "string"} and schema["normalised"]["items"] == {"type": "string"}
+
+
+def test_disk_results_keep_volume_size_rounded_and_unused():
+    spec = TOOLS_BY_NAME["remove_vm_disk"]
+    module_result = {
+        "changed": False,
+        "vmid": 100,
+        "disk": "scsi3",
+        "msg": "scsi3 of QEMU VM 100 on pve1 is empty; unused volumes: unused0 (local-lvm:vm-100-disk-3)",
+        "unused": {"unused0": "local-lvm:vm-100-disk-3"},
+    }
+    data = to_call_result(spec, module_result, dry_run=True).structured_content
+    assert data["unused"] == {"unused0": "local-lvm:vm-100-disk-3"} and data["warnings"] == []
+    grown = {
+        "changed": False,
+        "vmid": 100,
+        "guest_type": "qemu",
+        "disk": "scsi0",
+        "volume": "local-lvm:vm-100-disk-0",
+        "size": "32G",
+    }
+    data = to_call_result(TOOLS_BY_NAME["resize_vm_disk"], dict(grown, size_rounded=True), dry_run=False)
+    assert data.structured_content["size_rounded"] is True
+    assert data.structured_content["volume"] == "local-lvm:vm-100-disk-0"
+    assert data.structured_content["summary"] == (
+        "VM 100: no change [size rounded: the disk is 32G, larger than asked only by rounding]"
+    )
+    plain = to_call_result(TOOLS_BY_NAME["resize_vm_disk"], grown, dry_run=False).structured_content
+    assert plain["size_rounded"] is None and plain["summary"] == "VM 100: no change"
+    failed_destroy = dict(grown, unused="unused0")  # the unusedN a volume was left as
+    assert to_call_result(spec, failed_destroy, dry_run=False).structured_content["unused"] == "unused0"
