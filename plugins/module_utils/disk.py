@@ -35,7 +35,6 @@ from ansible_collections.pve.config.plugins.module_utils.storage import (
 from ansible_collections.pve.config.plugins.module_utils.units import MIB, format_size, gib_for_allocation, parse_size
 from ansible_collections.pve.config.plugins.module_utils.validate import choices
 
-NOTHING = "nothing was changed"
 # Number of slots per bus (ide0-3, sata0-5, scsi0-30, virtio0-15) and of unusedN entries, from the one table
 # (option_ranges.SLOTS: qemu-server QemuServer/Drive.pm $MAX_*_DISKS).
 BUS_SLOTS = {bus: SLOTS["qemu"][bus] for bus in ("ide", "sata", "scsi", "virtio")}
@@ -76,14 +75,11 @@ def parse_slot(slot, what="disk"):
     """``scsi1`` -> ``("scsi", 1)``; an unknown bus or an index out of the bus's range is an error."""
     match = SLOT.match(str(slot).strip().lower())
     if not match or match.group("bus") not in BUS_SLOTS:
-        raise InvalidRequest(
-            "%s %r is not a disk slot: use ide0-3, sata0-5, scsi0-30 or virtio0-15; %s" % (what, slot, NOTHING)
-        )
+        raise InvalidRequest("%s %r is not a disk slot: use ide0-3, sata0-5, scsi0-30 or virtio0-15" % (what, slot))
     bus, index = match.group("bus"), int(match.group("index"))
     if index >= BUS_SLOTS[bus]:
         raise InvalidRequest(
-            "%s %r is out of range: the %s bus has slots %s0 to %s%d; %s"
-            % (what, slot, bus, bus, bus, BUS_SLOTS[bus] - 1, NOTHING)
+            "%s %r is out of range: the %s bus has slots %s0 to %s%d" % (what, slot, bus, bus, bus, BUS_SLOTS[bus] - 1)
         )
     return bus, index
 
@@ -107,7 +103,7 @@ def first_free_slot(bus, *configs):
         slot = "%s%d" % (bus, index)
         if not any(slot in config for config in configs):
             return slot
-    raise InvalidRequest("all %d %s slots are in use; %s" % (BUS_SLOTS[bus], bus, NOTHING))
+    raise InvalidRequest("all %d %s slots are in use" % (BUS_SLOTS[bus], bus))
 
 
 def parse_drive(slot, text):
@@ -185,25 +181,24 @@ def check_params(params):
         bus, index = parse_slot(params["disk"])
         if params["bus"] and params["bus"] != bus:
             raise InvalidRequest(
-                "disk %s is on the %s bus, not on bus %s; omit bus or pick a %s slot; %s"
-                % (params["disk"], bus, params["bus"], params["bus"], NOTHING)
+                "disk %s is on the %s bus, not on bus %s; omit bus or pick a %s slot"
+                % (params["disk"], bus, params["bus"], params["bus"])
             )
         params["disk"], params["bus"] = "%s%d" % (bus, index), bus
     elif params["state"] == "absent":
-        raise InvalidRequest("state=absent needs disk (the slot to detach, such as scsi1); %s" % NOTHING)
+        raise InvalidRequest("state=absent needs disk (the slot to detach, such as scsi1)")
     params["bus"] = params["bus"] or "scsi"
     if params["state"] == "absent":
         return
     if params["purge"]:
-        raise InvalidRequest("purge only applies with state=absent; %s" % NOTHING)
+        raise InvalidRequest("purge only applies with state=absent")
     if params["size"] is not None:
         params["size"] = parse_size(params["size"])
     allowed = bus_options(params["bus"])
     for key in DRIVE_OPTIONS:
         if params[key] is not None and key not in allowed:
             raise InvalidRequest(
-                "%s is not an option of %s disks (%s); %s"
-                % (key, params["bus"], params["disk"] or "bus " + params["bus"], NOTHING)
+                "%s is not an option of %s disks (%s)" % (key, params["bus"], params["disk"] or "bus " + params["bus"])
             )
 
 
@@ -212,18 +207,17 @@ def _check_unused(params):
     slot = "unused%d" % int(UNUSED.match(str(params["disk"]).strip().lower()).group("index"))
     if int(slot[6:]) >= MAX_UNUSED:
         raise InvalidRequest(
-            "disk %r is out of range: unused volumes are unused0 to unused%d; %s"
-            % (params["disk"], MAX_UNUSED - 1, NOTHING)
+            "disk %r is out of range: unused volumes are unused0 to unused%d" % (params["disk"], MAX_UNUSED - 1)
         )
     if params["state"] != "absent":
         raise InvalidRequest(
             "disk %s is an unused volume, not a disk slot: it can only be destroyed (state=absent, purge=true); "
-            "to attach it again, edit the VM config; %s" % (slot, NOTHING)
+            "to attach it again, edit the VM config" % slot
         )
     if not params["purge"]:
         raise InvalidRequest(
             "removing %s destroys its volume (Proxmox frees the volume of a deleted unusedN entry): "
-            "set purge=true to destroy it; %s" % (slot, NOTHING)
+            "set purge=true to destroy it" % slot
         )
     return slot
 
@@ -253,8 +247,8 @@ def plan(ctx):
     in_use = slot in ctx.config or slot in ctx.state.current
     if in_use and params["if_exists"] == "fail" and ctx.memory.get("created") != slot:
         raise InvalidRequest(
-            "slot %s of %s is in use (%s); if_exists=fail creates disks only; %s"
-            % (slot, ctx.guest.label, describe_slot(ctx, slot), NOTHING)
+            "slot %s of %s is in use (%s); if_exists=fail creates disks only"
+            % (slot, ctx.guest.label, describe_slot(ctx, slot))
         )
     if slot not in ctx.config:
         return plan_create(ctx, slot)
@@ -281,12 +275,12 @@ def inspect(ctx, slot):
     kind = drive_kind(values)
     if kind == "cdrom":
         raise InvalidRequest(
-            "%s of VM %d holds a CD-ROM drive (%s), not a disk; %s" % (slot, ctx.guest.vmid, ctx.config[slot], NOTHING)
+            "%s of VM %d holds a CD-ROM drive (%s), not a disk" % (slot, ctx.guest.vmid, ctx.config[slot])
         )
     if kind == "passthrough":
         raise InvalidRequest(
-            "%s of VM %d holds the passed-through device %s, not a storage volume; %s"
-            % (slot, ctx.guest.vmid, values.get("file"), NOTHING)
+            "%s of VM %d holds the passed-through device %s, not a storage volume"
+            % (slot, ctx.guest.vmid, values.get("file"))
         )
     return values
 
@@ -296,8 +290,7 @@ def plan_create(ctx, slot, remember=None):
     missing = [key for key in ("storage", "size") if params[key] is None]
     if missing:
         raise InvalidRequest(
-            "%s is empty on VM %d: creating a disk there needs %s; %s"
-            % (slot, ctx.guest.vmid, " and ".join(missing), NOTHING)
+            "%s is empty on VM %d: creating a disk there needs %s" % (slot, ctx.guest.vmid, " and ".join(missing))
         )
     check_storage(ctx.api, ctx.guest.node, params["storage"], "images")
     # qemu-server API2/Qemu.pm create_disks takes STORAGE:SIZE in GiB (decimals allowed) and turns it into
@@ -330,13 +323,12 @@ def plan_update(ctx, slot):
     where = "%s (%s) of VM %d" % (slot, volid, ctx.guest.vmid)
     if params["storage"] and params["storage"] != volume_storage(volid):
         raise InvalidRequest(
-            "%s is on storage %s, not %s; moving disks is not done by this module; %s"
-            % (where, volume_storage(volid), params["storage"], NOTHING)
+            "%s is on storage %s, not %s; moving disks is not done by this module"
+            % (where, volume_storage(volid), params["storage"])
         )
     if params["format"] and params["format"] != volume_format(values):
         raise InvalidRequest(
-            "%s has format %s, not %s; converting needs a disk move; %s"
-            % (where, volume_format(values), params["format"], NOTHING)
+            "%s has format %s, not %s; converting needs a disk move" % (where, volume_format(values), params["format"])
         )
     in_effect = current_drive(ctx, slot, volid)
     result = {"disk": slot, "volume": volid, "size": size_text(drive_size(in_effect or values))}
@@ -390,14 +382,12 @@ def grow_to(ctx, where, volid, values, in_effect, result):
     recorded = drive_size(in_effect or values)
     if recorded is None:
         raise InvalidRequest(
-            "%s has no recorded size (size= missing), cannot compare it with %s; %s"
-            % (where, format_size(requested), NOTHING)
+            "%s has no recorded size (size= missing), cannot compare it with %s" % (where, format_size(requested))
         )
     if recorded >= requested:
         if recorded > round_up(requested, LARGEST_UNIT):
             raise InvalidRequest(
-                "%s is %s; shrinking it to %s is not supported; %s"
-                % (where, format_size(recorded), format_size(requested), NOTHING)
+                "%s is %s; shrinking it to %s is not supported" % (where, format_size(recorded), format_size(requested))
             )
         if recorded > requested:
             result["size_rounded"] = True
@@ -405,7 +395,7 @@ def grow_to(ctx, where, volid, values, in_effect, result):
     if in_effect is None:
         raise InvalidRequest(
             "%s is pending until the VM reboots, and Proxmox resizes only the disk in effect (resize_vm); "
-            "grow it to %s after the reboot; %s" % (where, format_size(requested), NOTHING)
+            "grow it to %s after the reboot" % (where, format_size(requested))
         )
     actual = volume_size(ctx.api, ctx.guest.node, volid, ctx.guest.vmid)
     if actual is not None and actual >= requested:

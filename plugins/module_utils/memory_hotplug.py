@@ -21,7 +21,6 @@ from __future__ import annotations
 from ansible_collections.pve.config.plugins.module_utils import property_string
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.resources import Stored
-from ansible_collections.pve.config.plugins.module_utils.validate import NOTHING
 
 STATIC_MEMORY = 1024  # Memory.pm: my $STATICMEM = 1024
 DEFAULT_MEMORY = 512  # Memory.pm: $memory_fmt current default
@@ -100,8 +99,7 @@ def stored_memory(ctx, wanted):
     if wanted < static:
         raise InvalidRequest(
             "memory %d MiB is less than the %d MiB that running %s keeps with memory hotplug (qemu-server refuses "
-            'it: "memory can\'t be lower than %d MB"); stop the VM first%s'
-            % (wanted, static, ctx.guest.label, static, NOTHING)
+            'it: "memory can\'t be lower than %d MB"); stop the VM first' % (wanted, static, ctx.guest.label, static)
         )
     note = "memory %d MiB is hot-plugged in whole DIMMs on running %s: Proxmox stores %s MiB" % (
         wanted,

@@ -86,14 +86,14 @@ def _number(key, text):
     try:
         return float(text.strip())
     except ValueError:
-        raise InvalidRequest("%s must be a number, got %r%s" % (key, text, validate.NOTHING)) from None
+        raise InvalidRequest("%s must be a number, got %r" % (key, text)) from None
 
 
 def _check_text(res, value):
     if not str(value).strip():
-        raise InvalidRequest("%s must not be empty%s" % (res.key, validate.NOTHING))
+        raise InvalidRequest("%s must not be empty" % res.key)
     if res.pattern and not re.match(r"\A(?:%s)\Z" % res.pattern, str(value)):
-        raise InvalidRequest("%s takes %s, got %r%s" % (res.key, res.what, value, validate.NOTHING))
+        raise InvalidRequest("%s takes %s, got %r" % (res.key, res.what, value))
 
 
 def check_params(params, resources):

@@ -49,17 +49,16 @@ def check_storage(api, node, storage, content="images"):
     ``content`` (``images`` for VM disks, ``rootdir`` for container volumes). Returns its status item."""
     item = storage_status(api, node, storage)
     if item is None:
-        raise InvalidRequest("storage %r does not exist on node %s; nothing was changed" % (storage, node))
+        raise InvalidRequest("storage %r does not exist on node %s" % (storage, node))
     if str(item.get("enabled", 1)) in ("0", "False", "false"):
-        raise InvalidRequest("storage %r is disabled on node %s; nothing was changed" % (storage, node))
+        raise InvalidRequest("storage %r is disabled on node %s" % (storage, node))
     contents = [c.strip() for c in str(item.get("content", "")).split(",") if c.strip()]
     if content not in contents:
         raise InvalidRequest(
-            "storage %r cannot hold %s (its content types: %s); nothing was changed"
-            % (storage, content, ", ".join(contents) or "none")
+            "storage %r cannot hold %s (its content types: %s)" % (storage, content, ", ".join(contents) or "none")
         )
     if str(item.get("active", 1)) in ("0", "False", "false"):
-        raise InvalidRequest("storage %r is not active on node %s; nothing was changed" % (storage, node))
+        raise InvalidRequest("storage %r is not active on node %s" % (storage, node))
     return item
 
 

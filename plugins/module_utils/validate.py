@@ -6,7 +6,7 @@
 PRIVATE to the pve.config collection.
 
 - ``check(table, key, value, name=None)``: the value to write, or InvalidRequest
-  ``"<name> must be <allowed>, got <value>; nothing was changed"``. Integers refuse booleans (Ansible's ``int``
+  ``"<name> must be <allowed>, got <value>"`` (the engine adds what the failure did: ``outcome.tell``). Integers refuse booleans (Ansible's ``int``
   type keeps ``True`` as ``True``, which would be written as ``1``), numbers refuse booleans, NaN and infinity,
   and ranges, ``also`` values, enums and patterns come from the table. Patterns match the whole value and are
   ASCII (``vmbr０`` with a full-width zero or ``eth١`` with an Arabic digit fail, issue 9.11).
@@ -73,26 +73,26 @@ def check(table, key, value, name=None):
     elif kind == "number":
         value = strict_number(name, value)
     if "enum" in spec and str(value) not in [str(v) for v in spec["enum"]]:
-        raise InvalidRequest("%s must be %s, got %r%s" % (name, allowed(table, key), value, NOTHING))
+        raise InvalidRequest("%s must be %s, got %r" % (name, allowed(table, key), value))
     if kind in ("integer", "number") and not _in_range(spec, value):
-        raise InvalidRequest("%s must be %s, got %s%s" % (name, allowed(table, key), _num(value), NOTHING))
+        raise InvalidRequest("%s must be %s, got %s" % (name, allowed(table, key), _num(value)))
     if "pattern" in spec and not re.fullmatch(spec["pattern"], str(value), re.ASCII):
         looks = EXAMPLES.get(key) or "the pattern %s" % spec["pattern"]
-        raise InvalidRequest("%s must look like %s, got %r%s" % (name, looks, value, NOTHING))
+        raise InvalidRequest("%s must look like %s, got %r" % (name, looks, value))
     return value
 
 
 def strict_int(name, value):
     """An integer that is not a boolean (``cores: true`` must not become ``cores: 1``)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRequest("%s must be an integer, got %s%s" % (name, _shown(value), NOTHING))
+        raise InvalidRequest("%s must be an integer, got %s" % (name, _shown(value)))
     return value
 
 
 def strict_number(name, value):
     """A finite int or float that is not a boolean."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidRequest("%s must be a number, got %s%s" % (name, _shown(value), NOTHING))
+        raise InvalidRequest("%s must be a number, got %s" % (name, _shown(value)))
     return value
 
 

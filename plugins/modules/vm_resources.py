@@ -210,16 +210,14 @@ def plan(ctx):
         # update_vm_api (qemu-server src/PVE/API2/Qemu.pm) checks this only when memory or balloon is written
         if ("memory" in to_set or "balloon" in to_set) and balloon is not None and int(balloon) > memory:
             raise InvalidRequest(
-                "balloon %s MiB is larger than memory %d MiB of VM %d; nothing was changed"
-                % (balloon, memory, ctx.guest.vmid)
+                "balloon %s MiB is larger than memory %d MiB of VM %d" % (balloon, memory, ctx.guest.vmid)
             )
         vcpus = ctx.config.get("vcpus") if "vcpus" not in to_set else to_set["vcpus"]
         if vcpus is not None:
             slots = effective(ctx.config, to_set, BY_KEY["cores"]) * effective(ctx.config, to_set, BY_KEY["sockets"])
             if int(vcpus) > slots:
                 raise InvalidRequest(
-                    "vcpus %s is more than cores x sockets = %d of VM %d; nothing was changed"
-                    % (vcpus, slots, ctx.guest.vmid)
+                    "vcpus %s is more than cores x sockets = %d of VM %d" % (vcpus, slots, ctx.guest.vmid)
                 )
     return planned.change()
 

@@ -48,22 +48,22 @@ def test_check(res, value, checked):
 @pytest.mark.parametrize(
     "res, value, words",
     [
-        (QEMU_MEMORY, 8, "memory must be at least 16, got 8; nothing was changed"),
+        (QEMU_MEMORY, 8, "memory must be at least 16, got 8"),
         (QEMU_MEMORY, 0, "memory must be positive, got 0"),
         (SWAP, -1, "swap must be at least 0, got -1"),
-        (CORES, 0, "cores must be 1 to 8192, got 0; nothing was changed"),  # ranges from option_ranges
-        (CORES, 8193, "cores must be 1 to 8192, got 8193; nothing was changed"),
+        (CORES, 0, "cores must be 1 to 8192, got 0"),  # ranges from option_ranges
+        (CORES, 8193, "cores must be 1 to 8192, got 8193"),
         (CPULIMIT, 128.5, "cpulimit must be 0 to 128, got 128.5"),
-        (CPU, "  ", "cpu must not be empty; nothing was changed"),
-        (CPULIMIT, float("nan"), "cpulimit must be a number, got nan; nothing was changed"),
+        (CPU, "  ", "cpu must not be empty"),
+        (CPULIMIT, float("nan"), "cpulimit must be a number, got nan"),
         (CPULIMIT, float("inf"), "cpulimit must be a number, got inf"),
-        (CPULIMIT, "lots", "cpulimit must be a number, got 'lots'; nothing was changed"),
+        (CPULIMIT, "lots", "cpulimit must be a number, got 'lots'"),
         (CPULIMIT, "nan", "cpulimit must be a number, got nan"),
-        (CORES, True, "cores must be an integer, got the boolean true; nothing was changed"),
-        (CPULIMIT, False, "cpulimit must be a number, got the boolean false; nothing was changed"),
+        (CORES, True, "cores must be an integer, got the boolean true"),
+        (CPULIMIT, False, "cpulimit must be a number, got the boolean false"),
         (BALLOON, "8X", "balloon must be a whole number of MiB of at least 0 or a size such as 4G, got '8X'"),
         (BALLOON, -1, "balloon must be at least 0, got -1"),
-        (CPU, "host,flags=+aes", "cpu takes the CPU type only, got 'host,flags=+aes'; nothing was changed"),
+        (CPU, "host,flags=+aes", "cpu takes the CPU type only, got 'host,flags=+aes'"),
         (CPU, "cputype=host", "cpu takes the CPU type only, got 'cputype=host'"),
         (CPU, "host\n", "cpu takes the CPU type only, got 'host\\n'"),
     ],
@@ -71,7 +71,7 @@ def test_check(res, value, checked):
 def test_check_errors(res, value, words):
     with pytest.raises(InvalidRequest) as exc:
         res.check(value)
-    assert words in exc.value.msg
+    assert words in exc.value.msg and "nothing was changed" not in exc.value.msg  # the outcome is outcome.tell's
 
 
 @pytest.mark.parametrize(

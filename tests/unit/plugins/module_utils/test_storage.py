@@ -48,30 +48,30 @@ def test_usable_storage(api, pve, item, content):
 @pytest.mark.parametrize(
     "items, content, words",
     [
-        ([], "images", "storage 'local-lvm' does not exist on node pve1; nothing was changed"),
+        ([], "images", "storage 'local-lvm' does not exist on node pve1"),
         ([dict(LVM, storage="other")], "images", "storage 'local-lvm' does not exist on node pve1"),
-        ([dict(LVM, enabled=0)], "images", "storage 'local-lvm' is disabled on node pve1; nothing was changed"),
+        ([dict(LVM, enabled=0)], "images", "storage 'local-lvm' is disabled on node pve1"),
         ([dict(LVM, enabled="0")], "images", "is disabled"),
         (
             [dict(LVM, content="iso,vztmpl,backup")],
             "images",
-            "storage 'local-lvm' cannot hold images (its content types: iso, vztmpl, backup); nothing was changed",
+            "storage 'local-lvm' cannot hold images (its content types: iso, vztmpl, backup)",
         ),
         ([dict(LVM, content="images")], "rootdir", "cannot hold rootdir (its content types: images)"),
         ([dict(LVM, content="")], "images", "cannot hold images (its content types: none)"),
-        ([dict(LVM, active=0)], "images", "storage 'local-lvm' is not active on node pve1; nothing was changed"),
+        ([dict(LVM, active=0)], "images", "storage 'local-lvm' is not active on node pve1"),
     ],
 )
 def test_unusable_storage(api, pve, items, content, words):
     answer(api, items)
     with pytest.raises(InvalidRequest) as exc:
         check_storage(pve, "pve1", "local-lvm", content=content)
-    assert words in exc.value.msg
+    assert words in exc.value.msg and "nothing was changed" not in exc.value.msg  # the outcome is outcome.tell's
 
 
 def test_storage_that_the_api_says_does_not_exist(api, pve):
     pve_error(api, "GET", "nodes/pve1/storage", "storage 'nope' does not exist")
-    with pytest.raises(InvalidRequest, match="storage 'nope' does not exist on node pve1; nothing was changed"):
+    with pytest.raises(InvalidRequest, match="^storage 'nope' does not exist on node pve1$"):
         check_storage(pve, "pve1", "nope")
 
 

@@ -39,22 +39,22 @@ def test_allowed_values_pass_unchanged(table, key, value):
 @pytest.mark.parametrize(
     "table, key, value, message",
     [
-        ("qemu_net", "tag", 0, "tag must be 1 to 4094, got 0; nothing was changed"),
-        ("qemu_net", "tag", 4095, "tag must be 1 to 4094, got 4095; nothing was changed"),
-        ("qemu_net", "rate", -0.5, "rate must be at least 0, got -0.5; nothing was changed"),
-        ("lxc_net", "rate", -1.0, "rate must be at least 0, got -1; nothing was changed"),
-        ("qemu_net", "mtu", 100, "mtu must be 1 or 576 to 65520, got 100; nothing was changed"),
-        ("qemu_net", "mtu", 65521, "mtu must be 1 or 576 to 65520, got 65521; nothing was changed"),
-        ("lxc_net", "mtu", 63, "mtu must be 64 to 65535, got 63; nothing was changed"),
-        ("qemu", "cpulimit", 129.0, "cpulimit must be 0 to 128, got 129; nothing was changed"),
-        ("qemu", "cores", 0, "cores must be at least 1, got 0; nothing was changed"),
+        ("qemu_net", "tag", 0, "tag must be 1 to 4094, got 0"),
+        ("qemu_net", "tag", 4095, "tag must be 1 to 4094, got 4095"),
+        ("qemu_net", "rate", -0.5, "rate must be at least 0, got -0.5"),
+        ("lxc_net", "rate", -1.0, "rate must be at least 0, got -1"),
+        ("qemu_net", "mtu", 100, "mtu must be 1 or 576 to 65520, got 100"),
+        ("qemu_net", "mtu", 65521, "mtu must be 1 or 576 to 65520, got 65521"),
+        ("lxc_net", "mtu", 63, "mtu must be 64 to 65535, got 63"),
+        ("qemu", "cpulimit", 129.0, "cpulimit must be 0 to 128, got 129"),
+        ("qemu", "cores", 0, "cores must be at least 1, got 0"),
         ("qemu_net", "model", "virtio2", "model must be one of e1000, "),
-        ("qemu_net", "tag", True, "tag must be an integer, got the boolean true; nothing was changed"),
-        ("qemu", "cores", False, "cores must be an integer, got the boolean false; nothing was changed"),
-        ("qemu", "cpulimit", True, "cpulimit must be a number, got the boolean true; nothing was changed"),
-        ("qemu", "cpulimit", math.nan, "cpulimit must be a number, got nan; nothing was changed"),
-        ("qemu_net", "rate", math.inf, "rate must be a number, got inf; nothing was changed"),
-        ("qemu", "cores", "4", "cores must be an integer, got '4'; nothing was changed"),
+        ("qemu_net", "tag", True, "tag must be an integer, got the boolean true"),
+        ("qemu", "cores", False, "cores must be an integer, got the boolean false"),
+        ("qemu", "cpulimit", True, "cpulimit must be a number, got the boolean true"),
+        ("qemu", "cpulimit", math.nan, "cpulimit must be a number, got nan"),
+        ("qemu_net", "rate", math.inf, "rate must be a number, got inf"),
+        ("qemu", "cores", "4", "cores must be an integer, got '4'"),
         # patterns are ASCII: look-alike characters fail (issue 9.11)
         ("qemu_net", "bridge", "vmbr\uff10", "bridge must look like vmbr0 (ASCII letters, digits, - _ .), got "),
         ("lxc_net", "bridge", "vmbr\u0430", "bridge must look like vmbr0"),
@@ -67,7 +67,7 @@ def test_allowed_values_pass_unchanged(table, key, value):
 def test_refusals_share_one_wording(table, key, value, message):
     with pytest.raises(InvalidRequest) as exc:
         validate.check(table, key, value)
-    assert exc.value.msg.startswith(message)
+    assert exc.value.msg.startswith(message) and "nothing was changed" not in exc.value.msg  # outcome.tell says it
 
 
 def test_name_overrides_the_key_in_messages():

@@ -13,8 +13,16 @@ def test_a_node_that_is_not_a_node_name_fails_before_any_request(api, module, no
     assert failed
     assert result["msg"].startswith(f"node {node!r} is not a Proxmox node name (")
     assert requests_made(api) == []
-    if module != "guest_info":
+    assert_outcome_told(module, result)
+
+
+def assert_outcome_told(module, result):
+    """A changing module ends its error with the outcome, once; read-only guest_info says nothing of changes."""
+    if module == "guest_info":
+        assert "changed" not in result["msg"], result["msg"]
+    else:
         assert result["msg"].endswith("; nothing was changed") and result["changed"] is False
+        assert result["msg"].count("nothing was changed") == 1, result["msg"]
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -22,6 +30,7 @@ def test_a_vmid_outside_the_pve_vmid_range_fails_before_any_request(api, module)
     result, failed = run_module(module, dict(vmid=-5, node="pve1"))
     assert failed and result["msg"].startswith("vmid -5 is not a Proxmox VM ID (100 to 999999999)")
     assert requests_made(api) == []
+    assert_outcome_told(module, result)
 
 
 def test_a_stale_name_in_the_resources_is_caught_on_the_first_read_and_looked_up_again(api):
