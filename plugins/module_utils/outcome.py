@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 NOTHING_CHANGED = "nothing was changed"
-# A "nothing was changed" that a validation error wrote itself: the outcome here replaces it.
+# A "nothing was changed" that an error wrote itself (only nic.py's still do): the outcome here replaces it.
 _SAID_NOTHING = re.compile(r"[;,.]?\s*nothing was changed[.;]?\s*$")
 _VOLUME_KEY = re.compile(r"^(?:(?:ide|sata|scsi|virtio|unused|mp)\d+|efidisk0|tpmstate0|rootfs)$")
 
