@@ -17,8 +17,6 @@ from __future__ import annotations
 import re
 
 NOTHING_CHANGED = "nothing was changed"
-# A "nothing was changed" that an error wrote itself (only nic.py's still do): the outcome here replaces it.
-_SAID_NOTHING = re.compile(r"[;,.]?\s*nothing was changed[.;]?\s*$")
 _VOLUME_KEY = re.compile(r"^(?:(?:ide|sata|scsi|virtio|unused|mp)\d+|efidisk0|tpmstate0|rootfs)$")
 
 
@@ -58,7 +56,7 @@ def tell(exc, steps, first=None, failed=None):
     """
     if getattr(exc, "outcome_told", False):
         return exc
-    base = _SAID_NOTHING.sub("", exc.msg.rstrip()).rstrip().rstrip(";.")
+    base = exc.msg.rstrip().rstrip(";.")
     parts = []
     if steps:
         parts.append("already applied: %s" % "; ".join(summary(s) for s in steps))

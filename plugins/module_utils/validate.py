@@ -12,7 +12,6 @@ PRIVATE to the pve.config collection.
   ASCII (``vmbr０`` with a full-width zero or ``eth١`` with an Arabic digit fail, issue 9.11).
 - ``choices(table, key)``: the enum of an option, for an argument spec's ``choices``.
 - ``allowed(table, key)``: the allowed values in words (``1 to 4094``, ``1 or 576 to 65520``), for docs and errors.
-- ``NOTHING``: only nic.py's own refusals still carry it (``outcome.tell`` drops it); nothing else may use it.
 
 ``table`` and ``key`` name an entry of ``option_ranges.OPTIONS`` (``check("qemu_net", "tag", 20)``).
 """
@@ -25,7 +24,6 @@ import re
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.option_ranges import OPTIONS
 
-NOTHING = "; nothing was changed"
 # How a value of a patterned option looks, for the error message (else the pattern itself is shown).
 EXAMPLES = {
     "bridge": "vmbr0 (ASCII letters, digits, - _ .)",

@@ -1,5 +1,7 @@
 """outcome: the one wording of what a failure did to the guest (issues 13.4, 9.3, 9.4)."""
 
+from pathlib import Path
+
 import pytest
 
 from ansible_collections.pve.config.plugins.module_utils.change import Change
@@ -57,9 +59,20 @@ def test_an_unknown_outcome_of_a_write_that_was_not_accepted_is_not_nothing():
     assert exc.details["changed"] is False
 
 
-def test_the_outcome_is_told_once_and_replaces_a_validation_message_own_words():
-    exc = InvalidRequest("tag must be 1 to 4094, got 0; nothing was changed")
+def test_the_outcome_is_told_once():
+    exc = InvalidRequest("tag must be 1 to 4094, got 0")
     tell(exc, [Change(set={"memory": "4096"})])
     assert exc.msg == "tag must be 1 to 4094, got 0; already applied: set memory"
     assert tell(exc, []).msg == exc.msg  # a second tell does not touch it
     assert exc.args == (exc.msg,)
+
+
+def test_only_outcome_says_nothing_was_changed():
+    """One owner of the wording (issue 13.4): the errors raised anywhere else state only what is wrong."""
+    plugins = Path(__file__).resolve().parents[4] / "plugins"
+    sayers = sorted(
+        str(path.relative_to(plugins))
+        for path in plugins.rglob("*.py")
+        if "nothing was changed" in path.read_text(encoding="utf-8")
+    )
+    assert sayers == ["module_utils/outcome.py"]
