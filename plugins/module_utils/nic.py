@@ -64,11 +64,16 @@ def nic_slots(config):
     return [key for _index, key in sorted(found)]
 
 
-def first_free_slot(config, label="the guest"):
-    """The lowest ``netN`` not used in ``config``."""
+def first_free_slot(config, label="the guest", current=None):
+    """The lowest ``netN`` used neither in ``config`` nor in ``current`` (the values in effect now): a NIC whose
+    removal is still pending keeps its slot, as a disk does (disk.first_free_slot), because writing that key would
+    cancel the pending removal and replace the NIC (qemu-server PVE::QemuConfig remove_from_pending_delete in
+    src/PVE/API2/Qemu.pm $update_vm_api)."""
+    current = current or {}
     for index in range(MAX_NICS):
-        if "net%d" % index not in config:
-            return "net%d" % index
+        slot = "net%d" % index
+        if slot not in config and slot not in current:
+            return slot
     raise InvalidRequest("all %d NIC slots of %s are in use (net0 to net%d)" % (MAX_NICS, label, MAX_NICS - 1))
 
 
@@ -263,7 +268,7 @@ class NicKind(object):
         desired = self.desired(params)
         if params.get("if_exists") == "fail" and "added" not in ctx.memory:  # not the re-plan after our own add
             self.refuse_existing(ctx, slot, desired)
-        slot = slot or self.find(config, desired) or first_free_slot(config, label)
+        slot = slot or self.find(config, desired) or first_free_slot(config, label, ctx.state.current)
         if slot not in config:
             values = self.new_nic(slot, desired)
             self._check(ctx, slot, values, desired)

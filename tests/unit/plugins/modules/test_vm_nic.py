@@ -91,6 +91,17 @@ def test_first_free_slot_fills_a_gap_and_writes_the_options_in_proxmox_order(api
     assert result["interface"] == "net1" and result["macaddr"] == "02:00:00:00:00:01"
 
 
+def test_a_nic_whose_removal_is_pending_keeps_its_slot(api):
+    config = dict(CONFIG, net1="virtio=BC:24:11:00:03:00,bridge=vmbr0")
+    guest(api, config, deletes=("net1",))
+    post(api, {"net2": "virtio,bridge=vmbr0"})
+    after(api, dict(config, net2=f"virtio={NEW_MAC},bridge=vmbr0"), deletes=("net1",))
+    result, failed = run_module("vm_nic", dict(vmid=100))
+    assert not failed, result
+    assert writes(api) == [post_request({"net2": "virtio,bridge=vmbr0"})]
+    assert result["interface"] == "net2"
+
+
 def test_mac_given_without_interface_finds_the_nic_again(api):
     guest(api)
     result, failed = run_module("vm_nic", dict(vmid=100, macaddr=MAC.lower(), bridge="vmbr0"))
