@@ -185,7 +185,7 @@ BRIDGE = Field("bridge", "str")  # ASCII pattern of pve-bridge-id from the table
 TAG = Field("tag", "int")
 FIREWALL = Field("firewall", "bool")
 LINK_DOWN = Field("link_down", "bool")
-RATE = Field("rate", "float")
+RATE = Field("rate", "raw")  # not float: Ansible's float type turns a boolean into 1.0; validate.check refuses it
 
 
 class NicKind(object):

@@ -69,6 +69,8 @@ def check(table, key, value, name=None):
     if kind == "integer":
         value = strict_int(name, value)
     elif kind == "number":
+        if isinstance(value, str):  # a raw option given as text ("12.5" from a template or a quote)
+            value = number_text(name, value)
         value = strict_number(name, value)
     if "enum" in spec and str(value) not in [str(v) for v in spec["enum"]]:
         raise InvalidRequest("%s must be %s, got %r" % (name, allowed(table, key), value))
@@ -85,6 +87,14 @@ def strict_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidRequest("%s must be an integer, got %s" % (name, _shown(value)))
     return value
+
+
+def number_text(name, text):
+    """``"12.5"`` -> 12.5; InvalidRequest naming the option for anything that is not a number."""
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise InvalidRequest("%s must be a number, got %r" % (name, text)) from None
 
 
 def strict_number(name, value):

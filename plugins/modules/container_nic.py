@@ -111,8 +111,8 @@ options:
     type: bool
   rate:
     description:
-      - Rate limit in MB/s (megabytes per second), V(0) or more.
-    type: float
+      - Rate limit in MB/s (megabytes per second), V(0) or more. A boolean is refused.
+    type: raw
   mtu:
     description:
       - MTU of the interface, V(64) to V(65535).

@@ -87,8 +87,8 @@ options:
     type: bool
   rate:
     description:
-      - Rate limit in MB/s (megabytes per second), V(0) or more.
-    type: float
+      - Rate limit in MB/s (megabytes per second), V(0) or more. A boolean is refused.
+    type: raw
   mtu:
     description:
       - MTU of the NIC, V(576) to V(65520); V(1) uses the MTU of the bridge. Only supported with O(model=virtio).

@@ -301,6 +301,8 @@ def test_remove_missing_is_no_change(api):
         (dict(tag=True), "tag must be an integer, got the boolean true"),
         (dict(queues=False), "queues must be an integer, got the boolean false"),
         (dict(rate=float("nan")), "rate must be a number, got nan"),
+        (dict(rate=True), "rate must be a number, got the boolean true"),
+        (dict(rate="fast"), "rate must be a number, got 'fast'"),
         (dict(queues=-1), "queues must be 0 to 64"),
         (dict(trunks="10,20"), "trunks must look like"),
         (dict(trunks="\u0661\u0660;20"), "trunks must look like 10;20;30 or 100-110"),
@@ -315,6 +317,15 @@ def test_bad_input_fails_before_any_request(api, args, words):
     assert failed
     assert words in result["msg"], result["msg"]
     assert requests_made(api) == []
+
+
+def test_rate_given_as_text_is_written_as_a_number(api):
+    guest(api)
+    post(api, {"net0": NET0 + ",rate=12.5"})
+    after(api, dict(CONFIG, net0=NET0 + ",rate=12.5"))
+    result, failed = run_module("vm_nic", dict(vmid=100, interface="net0", rate="12.5"))
+    assert not failed, result
+    assert writes(api) == [post_request({"net0": NET0 + ",rate=12.5"})]
 
 
 def test_eth_name_as_interface_explains_slot(api):
