@@ -85,16 +85,28 @@ class Context(object):
         self.config = state.config
 
 
-def run_config_module(options, kind, plan, prepare=None, **module_kwargs):
-    """Entry point of a changing module: parse arguments, apply, exit with the shared result keys."""
+def run_config_module(options, kind, plan, prepare=None, node_facts=None, **module_kwargs):
+    """Entry point of a changing module: parse arguments, apply, exit with the shared result keys.
+
+    ``node_facts(params)``: whether the plan will need the guest's node row (``Guest.node_info``), asked after
+    ``prepare``; then the lookup reads it in the same request as the guest's row (``guest.locate``).
+    """
     module = build_module(options, **module_kwargs)
+    params = module.params
     try:
-        check_selection(module.params)
+        check_selection(params)
         if prepare:
-            prepare(module.params)
-        api = connect(module.params)
-        guest = locate(api, kind, vmid=module.params["vmid"], name=module.params["name"], node=module.params["node"])
-        result = apply_change(api, guest, module.params, plan, check_mode=module.check_mode)
+            prepare(params)
+        api = connect(params)
+        guest = locate(
+            api,
+            kind,
+            vmid=params["vmid"],
+            name=params["name"],
+            node=params["node"],
+            node_facts=bool(node_facts and node_facts(params)),
+        )
+        result = apply_change(api, guest, params, plan, check_mode=module.check_mode)
     except PveError as exc:
         tell(exc, [])
         module.fail_json(msg=exc.msg, **exc.details)

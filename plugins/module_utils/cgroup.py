@@ -34,28 +34,49 @@ def kept_everywhere(shares):
     return V1_MINIMUM <= shares <= V2_MAXIMUM
 
 
-def node_cgroup_mode(api, node):
-    """The ``cgroup-mode`` of ``node`` from its row in ``GET /cluster/resources?type=node``.
+def needs_cgroup_mode(params):
+    """Whether the ``cpuunits`` asked for depends on the node's cgroup version (the ``node_facts`` hint of
+    ``apply.run_config_module``: the guest lookup then brings the node's row along)."""
+    return params.get("cpuunits") is not None and not kept_everywhere(params["cpuunits"])
+
+
+def cgroup_mode(row):
+    """The ``cgroup-mode`` of a node row of ``/cluster/resources``.
 
     pvestatd broadcasts it (pve-manager ``PVE/Service/pvestatd.pm`` broadcast_static_node_info) and
     ``PVE/API2/Cluster.pm`` (resources) adds it to the node rows; the node status call does not carry it.
     A row without it (pvestatd not run yet) counts as cgroup v2, as the web UI does.
     """
+    mode = row.get("cgroup-mode")
+    return int(mode) if mode is not None else DEFAULT_MODE
+
+
+def node_cgroup_mode(api, node):
+    """The ``cgroup-mode`` of ``node`` from its row in ``GET /cluster/resources?type=node`` (v2 without a row)."""
     for row in api.get("cluster/resources", type="node") or []:
         if row.get("type", "node") == "node" and row.get("node") == node:
-            mode = row.get("cgroup-mode")
-            return int(mode) if mode is not None else DEFAULT_MODE
+            return cgroup_mode(row)
     return DEFAULT_MODE
 
 
-def stored_cpuunits(ctx, wanted):
-    """What Proxmox stores when ``cpuunits: wanted`` is written to ``ctx.guest`` (one extra GET, and only for
-    a value that some cgroup version changes; the mode is remembered for the re-plans of the same run)."""
-    if kept_everywhere(wanted):
-        return Stored(wanted)
+def guest_node_mode(ctx):
+    """The cgroup mode of the guest's node: from the node row the lookup read (``Guest.node_info``), else as an
+    earlier round of this run remembered it, else one ``GET /cluster/resources?type=node`` (``node`` was given,
+    so the lookup read no row)."""
+    if ctx.guest.node_info is not None:
+        return cgroup_mode(ctx.guest.node_info)
     mode = ctx.memory.get(MEMORY_KEY)
     if mode is None:
         mode = node_cgroup_mode(ctx.api, ctx.guest.node)
+    return mode
+
+
+def stored_cpuunits(ctx, wanted):
+    """What Proxmox stores when ``cpuunits: wanted`` is written to ``ctx.guest``. The node's mode is read only
+    for a value that some cgroup version changes (``guest_node_mode``) and remembered for the re-plans."""
+    if kept_everywhere(wanted):
+        return Stored(wanted)
+    mode = guest_node_mode(ctx)
     value = clamp_cpu_shares(wanted, mode)
     note = None
     if value != wanted:

@@ -47,15 +47,18 @@ def check_selection(params):
 
 class Guest(object):
     """Where a guest lives: ``kind`` is ``qemu`` or ``lxc``. ``vmid`` and ``node`` are checked here, so
-    ``path`` is only ever built from a valid node name and VM ID."""
+    ``path`` is only ever built from a valid node name and VM ID. ``name``, ``status`` and ``lock`` are those of
+    the guest's row when ``locate`` read one (``None`` otherwise); ``node_info``: the row of its node from the
+    unfiltered ``/cluster/resources`` when the module asked for node facts (``None`` when it was not read)."""
 
-    def __init__(self, vmid, node, kind, name=None, status=None, lock=None):
+    def __init__(self, vmid, node, kind, name=None, status=None, lock=None, node_info=None):
         self.vmid = check_vmid(int(vmid))
         self.node = check_node(node)
         self.kind = kind
         self.name = name
         self.status = status
         self.lock = lock
+        self.node_info = node_info
 
     @property
     def path(self):
@@ -66,18 +69,19 @@ class Guest(object):
         return "%s %d" % (KIND_LABEL[self.kind], self.vmid)
 
 
-def locate(api, kind, vmid=None, name=None, node=None, lists_only=False):
+def locate(api, kind, vmid=None, name=None, node=None, lists_only=False, node_facts=False):
     """Find the guest: one ``GET /cluster/resources?type=vm``, skipped when both ``vmid`` and ``node`` are given.
 
     ``kind`` is the type the module manages (``qemu``/``lxc``), or ``None`` to accept either. A ``name`` that
     the resource list does not match exactly once is confirmed through the nodes' own guest lists
     (``guests_named``) before anything fails; ``lists_only`` goes to those lists at once (the resource list
-    was found stale).
+    was found stale). ``node_facts``: the module needs its node's row too (``Guest.node_info``), so the one
+    request goes without the type filter and brings the node rows along (see ``read_resources``).
     """
     check_selection(dict(vmid=vmid, node=node))
     if vmid is not None and node and kind:
         return Guest(vmid, node, kind)
-    resources = [] if lists_only else api.get("cluster/resources", type="vm") or []
+    resources = [] if lists_only else read_resources(api, node_facts)
     guests = [r for r in resources if r.get("type") in ("qemu", "lxc")]
     if vmid is not None:
         found = [r for r in guests if int(r.get("vmid", -1)) == int(vmid)]
@@ -108,9 +112,30 @@ def locate(api, kind, vmid=None, name=None, node=None, lists_only=False):
             "guest %s is a %s, not a %s: use the %s modules for it"
             % (res["vmid"], KIND_LABEL[res["type"]], KIND_LABEL[kind], OTHER_MODULES[kind])
         )
+    node_info = None
+    if node_facts and not lists_only:
+        node_info = next((r for r in resources if r.get("type") == "node" and r.get("node") == res["node"]), {})
     return Guest(
-        res["vmid"], res["node"], res["type"], name=res.get("name"), status=res.get("status"), lock=res.get("lock")
+        res["vmid"],
+        res["node"],
+        res["type"],
+        name=res.get("name"),
+        status=res.get("status"),
+        lock=res.get("lock"),
+        node_info=node_info,
     )
+
+
+def read_resources(api, node_facts=False):
+    """The rows of ``GET /cluster/resources``: only the guests (``type=vm``) unless ``node_facts`` is asked for.
+
+    Without ``type`` the one call answers every kind of row at once: pool, vm, node, storage, sdn, network
+    (pve-manager PVE/API2/Cluster.pm ``resources``: each block runs ``if (!$param->{type} || $param->{type} eq
+    ...)``), so a guest's row and its node's row (with ``cgroup-mode``) cost one request, not two.
+    """
+    if node_facts:
+        return api.get("cluster/resources") or []
+    return api.get("cluster/resources", type="vm") or []
 
 
 def guests_named(api, name, node=None):

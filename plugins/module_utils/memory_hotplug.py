@@ -27,6 +27,7 @@ DEFAULT_MEMORY = 512  # Memory.pm: $memory_fmt current default
 DEFAULT_HOTPLUG = "network,disk,usb"  # QemuServer.pm: $confdesc->{hotplug}->{default}
 DIMM_ROUNDS = 8  # foreach_dimm: for ($j = 0; $j < 8; $j++)
 DIMMS_PER_ROUND = 32  # foreach_dimm: for ($i = 0; $i < 32; $i++)
+MEMORY_KEY = "memory_status_after_write"  # Change.remember: a memory write was planned on the VM's status
 
 
 def hotplug_features(value):
@@ -82,10 +83,10 @@ def stored_memory(ctx, wanted):
     """What Proxmox stores when ``memory: wanted`` is written to ``ctx.guest``.
 
     Only a VM that hot-plugs memory and is asked for an amount between two DIMM boundaries (or below its static
-    memory) costs one extra GET (``status/current``: whether it runs). A config that holds either boundary around
-    ``wanted`` already is as requested: writing would move it to the other one and a re-run back again. Less
-    than the static memory of a running VM is refused before the write: ``qemu_memory_hotplug`` dies on it after
-    the update wrote it as pending, and ``update_vm_api`` then fails the request.
+    memory) needs to know whether it runs (``runs``). A config that holds either boundary around ``wanted``
+    already is as requested: writing would move it to the other one and a re-run back again. Less than the
+    static memory of a running VM is refused before the write: ``qemu_memory_hotplug`` dies on it after the
+    update wrote it as pending, and ``update_vm_api`` then fails the request.
     """
     current = ctx.state.current
     if not plugs_memory(current):
@@ -94,8 +95,9 @@ def stored_memory(ctx, wanted):
     stored, neighbours = aligned(current, memory_mib(current.get("memory")), wanted)
     if neighbours == {wanted} and wanted >= static:
         return Stored(wanted)
-    if (ctx.api.get(ctx.guest.path + "/status/current") or {}).get("status") != "running":
-        return Stored(wanted)
+    remember = {MEMORY_KEY: True}  # a write planned on this: its re-plans read the status fresh
+    if not runs(ctx):
+        return Stored(wanted, remember=remember)
     if wanted < static:
         raise InvalidRequest(
             "memory %d MiB is less than the %d MiB that running %s keeps with memory hotplug (qemu-server refuses "
@@ -106,4 +108,20 @@ def stored_memory(ctx, wanted):
         ctx.guest.label,
         " or ".join(str(b) for b in sorted(neighbours)),
     )
-    return Stored(stored, accept=neighbours, note=note)
+    return Stored(stored, accept=neighbours, note=note, remember=remember)
+
+
+def runs(ctx):
+    """Whether the VM runs: the ``status`` of its ``/cluster/resources`` row when the lookup read one and no write
+    of this run came after it, else ``GET .../status/current``.
+
+    The row's status is what pvestatd saw at its last round (pve-manager PVE/API2Tools.pm ``extract_vm_stats``,
+    every 10 s: ``$updatetime`` in PVE/Service/pvestatd.pm), ``unknown`` before pvestatd saw the guest; the
+    status call asks the VM itself (qemu-server PVE/QemuServer.pm ``vmstatus``: ``check_running``). A stale row
+    costs at most one write that Proxmox stores differently; the re-plan after it (``MEMORY_KEY`` remembered)
+    reads the status fresh, so it compares with what Proxmox really stored and neither loops nor reports a
+    difference. Without a row (``node`` given) the status is always read.
+    """
+    if not ctx.memory.get(MEMORY_KEY) and ctx.guest.status in ("running", "stopped"):
+        return ctx.guest.status == "running"
+    return (ctx.api.get(ctx.guest.path + "/status/current") or {}).get("status") == "running"

@@ -141,7 +141,7 @@ normalised:
 """
 
 from ansible_collections.pve.config.plugins.module_utils.apply import run_config_module
-from ansible_collections.pve.config.plugins.module_utils.cgroup import stored_cpuunits
+from ansible_collections.pve.config.plugins.module_utils.cgroup import needs_cgroup_mode, stored_cpuunits
 from ansible_collections.pve.config.plugins.module_utils.resources import Resource, check_params, plan_resources
 
 # LXC memory and swap are plain integers of MiB (no property string, unlike QEMU memory); types and ranges from
@@ -172,7 +172,7 @@ def plan(ctx):
 
 
 def main():
-    run_config_module(OPTIONS, "lxc", plan, prepare=prepare)
+    run_config_module(OPTIONS, "lxc", plan, prepare=prepare, node_facts=needs_cgroup_mode)
 
 
 if __name__ == "__main__":

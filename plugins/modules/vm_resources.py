@@ -149,7 +149,7 @@ normalised:
 """
 
 from ansible_collections.pve.config.plugins.module_utils.apply import run_config_module
-from ansible_collections.pve.config.plugins.module_utils.cgroup import stored_cpuunits
+from ansible_collections.pve.config.plugins.module_utils.cgroup import needs_cgroup_mode, stored_cpuunits
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.memory_hotplug import stored_memory
 from ansible_collections.pve.config.plugins.module_utils.resources import (
@@ -223,7 +223,7 @@ def plan(ctx):
 
 
 def main():
-    run_config_module(OPTIONS, "qemu", plan, prepare=prepare)
+    run_config_module(OPTIONS, "qemu", plan, prepare=prepare, node_facts=needs_cgroup_mode)
 
 
 if __name__ == "__main__":

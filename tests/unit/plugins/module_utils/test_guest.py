@@ -125,6 +125,34 @@ def test_locate_with_node_but_unknown_kind_still_looks_up(api, pve):
     assert requests_made(api) == [LOOKUP]
 
 
+@pytest.mark.parametrize(
+    "args, node_info",
+    [
+        (dict(vmid=100), {"id": "node/pve1", "type": "node", "node": "pve1", "status": "online"}),
+        (dict(vmid=101), {}),  # no row of pve2 in the answer
+        (dict(name="web01", node="pve1"), {"id": "node/pve1", "type": "node", "node": "pve1", "status": "online"}),
+    ],
+)
+def test_locate_with_node_facts_reads_every_row_in_one_call(api, pve, args, node_info):
+    cluster(api)
+    guest = locate(pve, "qemu", node_facts=True, **args)
+    assert guest.node_info == node_info
+    assert guest.status == ("running" if guest.vmid == 100 else "stopped")  # the guest's row as without facts
+    assert requests_made(api) == [("GET", "/cluster/resources", {})]
+
+
+def test_locate_without_node_facts_keeps_the_type_filter(api, pve):
+    cluster(api)
+    assert locate(pve, "qemu", vmid=100).node_info is None
+    assert requests_made(api) == [LOOKUP]
+
+
+def test_locate_with_node_facts_node_and_vmid_still_sends_nothing(api, pve):
+    guest = locate(pve, "qemu", vmid=100, node="pve1", node_facts=True)
+    assert guest.node_info is None and guest.status is None  # the module reads what it needs itself
+    assert requests_made(api) == []
+
+
 def test_locate_of_an_empty_cluster(api, pve):
     cluster(api, {"data": []})
     with pytest.raises(GuestNotFound):

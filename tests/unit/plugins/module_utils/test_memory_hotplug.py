@@ -1,13 +1,18 @@
 """memory_hotplug: the DIMM boundaries of qemu-server's foreach_dimm and where qemu_memory_hotplug stops."""
 
 import pytest
+from harness import requests_made, url
 
+from ansible_collections.pve.config.plugins.module_utils.apply import Context
+from ansible_collections.pve.config.plugins.module_utils.guest import Guest, GuestState
 from ansible_collections.pve.config.plugins.module_utils.memory_hotplug import (
+    MEMORY_KEY,
     aligned,
     dimm_boundaries,
     hotplug_features,
     memory_mib,
     plugs_memory,
+    stored_memory,
 )
 
 HOTPLUG = {"hotplug": "network,disk,usb,memory", "numa": 1, "sockets": 1}
@@ -76,3 +81,43 @@ def test_dimm_boundaries_with_1g_hugepages():
 )
 def test_aligned(running, wanted, stored, neighbours):
     assert aligned(HOTPLUG, running, wanted) == (stored, neighbours)
+
+
+# -- whether the VM runs: its /cluster/resources row, or GET status/current ----------------------------------
+
+PATH = "nodes/pve1/qemu/100"
+STATUS = ("GET", "/" + PATH + "/status/current", {})
+
+
+def context(pve, row_status, memory=None, config_memory="2048"):
+    config = dict(HOTPLUG, memory=config_memory)
+    guest = Guest(100, "pve1", "qemu", status=row_status)
+    return Context(pve, guest, {}, GuestState(config, dict(config), {}, "d1"), dict(memory or {}))
+
+
+@pytest.mark.parametrize("row_status, runs", [("running", True), ("stopped", False)])
+def test_the_row_status_answers_without_a_request(api, pve, row_status, runs):
+    stored = stored_memory(context(pve, row_status), 3000)
+    assert stored.value == (3072 if runs else 3000)
+    assert requests_made(api) == []
+    assert stored.remember == {MEMORY_KEY: True}  # a write planned on it makes the re-plans read the status
+
+
+@pytest.mark.parametrize("row_status", [None, "unknown"])  # node given (no row), or pvestatd has not seen the VM
+def test_without_a_usable_row_the_status_is_read(api, pve, row_status):
+    api.get(url(PATH + "/status/current"), json={"data": {"status": "running", "vmid": 100}})
+    assert stored_memory(context(pve, row_status), 3000).value == 3072
+    assert requests_made(api) == [STATUS]
+
+
+def test_after_a_write_planned_on_it_the_status_is_read_fresh(api, pve):
+    """The row said stopped (pvestatd lags up to 10 s); after the write the VM itself says it runs."""
+    api.get(url(PATH + "/status/current"), json={"data": {"status": "running", "vmid": 100}})
+    stored = stored_memory(context(pve, "stopped", memory={MEMORY_KEY: True}, config_memory="3072"), 3000)
+    assert stored.accept == {2560, 3072} and "DIMMs on running" in stored.note  # 3072 is as requested
+    assert requests_made(api) == [STATUS]
+
+
+def test_a_boundary_needs_no_status_at_all(api, pve):
+    assert stored_memory(context(pve, None), 3072).value == 3072
+    assert requests_made(api) == []

@@ -169,10 +169,17 @@ def test_bad_input_fails_before_any_request(api, args, words):
 
 
 def test_zero_swap_and_zero_cpuunits_are_valid(api):
-    guest(api, config=dict(CONFIG, swap=0, cpuunits=0))
+    # cpuunits 0 is outside 2..10000 (cgroup v1 stores 2): the lookup brings the node rows along, unfiltered
+    api.get(
+        url("cluster/resources"),
+        json=resources((100, "qemu", "pve1"), (200, "lxc", "pve1")),
+        match=[matchers.query_param_matcher({})],
+    )
+    api.get(url(PATH + "/pending"), json=pending(dict(CONFIG, swap=0, cpuunits=0)))
     result, failed = run_module("container_resources", dict(vmid=200, swap="0M", cpuunits=0))
     assert not failed, result
     assert result["changed"] is False
+    assert requests_made(api) == [("GET", "/cluster/resources", {}), READ]
 
 
 def test_qemu_vmid_is_refused_with_a_clear_error(api):
