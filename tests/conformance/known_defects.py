@@ -11,16 +11,6 @@ import pytest
 
 from .target import Target
 
-CPUUNITS_THIRD_GET = (
-    "a no-op with cpuunits outside 2..9999 sends a second GET /cluster/resources for the node's cgroup-mode "
-    "(module_utils/cgroup.py): 3 GETs where design.md allows 2"
-)
-
-MEMORY_STATUS_THIRD_GET = (
-    "a no-op with memory between two DIMM boundaries on a VM that hot-plugs memory sends GET .../status/current "
-    "to learn whether the VM runs: 3 GETs where design.md allows 2"
-)
-
 
 def expect_defect(request: pytest.FixtureRequest, target: Target, reason: str) -> None:
     if not target.real:

@@ -7,12 +7,10 @@ from __future__ import annotations
 import pytest
 
 from .cycle import assert_step, effective, plays, step
-from .known_defects import CPUUNITS_THIRD_GET, expect_defect
 
 
 @pytest.mark.parametrize(("module", "kind"), [("vm_resources", "vm"), ("container_resources", "ct")])
-def test_cpuunits_clamped_cycle(play, scratch, target, request, module, kind):
-    expect_defect(request, target, CPUUNITS_THIRD_GET)
+def test_cpuunits_clamped_cycle(play, scratch, module, kind):
     guest = getattr(scratch, kind)
     run, log = play(plays(step("change", module, {"vmid": guest.vmid, "cpuunits": 20000})))
 

@@ -7,13 +7,10 @@ stopped VM, the amount is stored as asked. Either way: the check run predicts it
 from __future__ import annotations
 
 from .cycle import assert_noop, assert_predicted, assert_step, effective, mib, plays, step
-from .known_defects import MEMORY_STATUS_THIRD_GET, expect_defect
 
 
-def test_vm_memory_between_dimm_boundaries(play, scratch, target, request):
+def test_vm_memory_between_dimm_boundaries(play, scratch):
     vm = scratch.vm
-    if "memory" in vm.original.get("hotplug", ""):
-        expect_defect(request, target, MEMORY_STATUS_THIRD_GET)
     before = mib(vm.original.get("memory"), 512)
     asked = before + 500  # not a multiple of any DIMM size
     run, log = play(plays(step("change", "vm_resources", {"vmid": vm.vmid, "memory": asked})))
