@@ -67,3 +67,38 @@ notes:
   - "The modules talk to the API over HTTPS from the host that runs them; use C(delegate_to: localhost) or
     C(connection: local) as with other API modules."
 """
+
+    # The same options for controller plugins (the pve.config.guests inventory): modules get the PROXMOX_*
+    # fallbacks from AUTH_ARGSPEC, plugins from these env entries. Use after pve.config.auth; Ansible merges the
+    # two entries of each option (ansible.utils.plugin_docs.add_fragments). Kept apart because module docs take
+    # no env entries (validate-modules).
+    PLUGIN_ENV = r"""
+options:
+  api_host:
+    env:
+      - name: PROXMOX_HOST
+  api_port:
+    env:
+      - name: PROXMOX_PORT
+  api_user:
+    env:
+      - name: PROXMOX_USER
+  api_password:
+    env:
+      - name: PROXMOX_PASSWORD
+  api_token_id:
+    env:
+      - name: PROXMOX_TOKEN_ID
+  api_token_secret:
+    env:
+      - name: PROXMOX_TOKEN_SECRET
+  validate_certs:
+    env:
+      - name: PROXMOX_VALIDATE_CERTS
+  ca_path:
+    env:
+      - name: PROXMOX_CA_PATH
+  api_timeout:
+    env:
+      - name: PROXMOX_TIMEOUT
+"""
