@@ -154,7 +154,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, guests):
         strict = self.get_option("strict")
-        for host, hostvars in zip(host_names(guests), guests):
+        for host, hostvars in zip(host_names(guests), guests, strict=True):
             self.inventory.add_host(host)
             for key, value in hostvars.items():
                 self.inventory.set_variable(host, key, value)
@@ -227,7 +227,7 @@ def add_configs(api, guests, workers):
         return api.get("/nodes/%s/%s/%d/config" % (guest["pve_node"], guest["pve_type"], guest["pve_vmid"]))
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for guest, guest_config in zip(guests, pool.map(config, guests)):
+        for guest, guest_config in zip(guests, pool.map(config, guests), strict=True):
             guest["pve_config"] = guest_config
 
 
@@ -236,7 +236,8 @@ def host_names(guests):
     names = [guest["pve_name"] or str(guest["pve_vmid"]) for guest in guests]
     shared = {name for name, count in Counter(names).items() if count > 1}
     return [
-        "%s_%d" % (name, guest["pve_vmid"]) if name in shared else name for name, guest in zip(names, guests)
+        "%s_%d" % (name, guest["pve_vmid"]) if name in shared else name
+        for name, guest in zip(names, guests, strict=True)
     ]
 
 

@@ -48,7 +48,7 @@ class FakeApi:
         for answer in answers:
             mock.add_callback(
                 answer["method"],
-                "https://%s%s%s" % (answer["host"], BASE, answer["path"]),
+                "https://{}{}{}".format(answer["host"], BASE, answer["path"]),
                 callback=self.callback(answer),
                 match=[self.query(answer.get("query"))],
             )

@@ -26,7 +26,7 @@ SECRET_IN_FILE = "5ec2e7-from-the-file"
 
 def row(vmid, name=None, kind="qemu", node="pve1", status="running", **extra):
     """A /cluster/resources?type=vm row as pve-manager's extract_vm_stats builds it."""
-    entry = {"id": "%s/%d" % (kind, vmid), "vmid": vmid, "node": node, "type": kind, "status": status}
+    entry = {"id": f"{kind}/{vmid}", "vmid": vmid, "node": node, "type": kind, "status": status}
     if name is not None:
         entry.update(name=name, template=0, uptime=10, maxmem=2147483648, maxcpu=2)
     entry.update(extra)
@@ -38,7 +38,7 @@ def listing(*rows):
 
 
 def config_answer(guest, config, delay=0):
-    path = "/nodes/%s/%s/%d/config" % (guest["node"], guest["type"], guest["vmid"])
+    path = f"/nodes/{guest['node']}/{guest['type']}/{guest['vmid']}/config"
     return {"method": "GET", "path": path, "json": {"data": config}, "delay": delay}
 
 
@@ -49,7 +49,7 @@ def run_inventory(tmp_path, source, answers, env=None, name="cluster.pve.yml", m
     path = tmp_path / name
     path.write_text(source)
     answers_file = tmp_path / "answers.json"
-    answers_file.write_text(json.dumps([dict({"host": "%s:8006" % HOST}, **answer) for answer in answers]))
+    answers_file.write_text(json.dumps([dict({"host": f"{HOST}:8006"}, **answer) for answer in answers]))
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PROXMOX_")}
     full_env.update(ENV if env is None else env, ANSIBLE_NOCOLOR="1")
     proc = subprocess.run(
@@ -147,14 +147,14 @@ def test_shared_names_get_the_vmid_and_a_guest_without_name_its_vmid(tmp_path):
     ],
 )
 def test_filters_all_must_match(tmp_path, filters, hosts):
-    out = run_inventory(tmp_path, PLUGIN + "filters: %s\n" % filters, [listing(WEB, DB, CT)])
+    out = run_inventory(tmp_path, PLUGIN + f"filters: {filters}\n", [listing(WEB, DB, CT)])
 
     assert sorted(out["hosts"]) == hosts
     assert out["requests"] == [["GET", RESOURCES, {"type": "vm"}]]
 
 
 def test_want_config_fetches_each_config_concurrently_within_the_bound(tmp_path):
-    guests = [row(100 + i, "vm%d" % i, node="pve%d" % (i % 2 + 1)) for i in range(6)] + [CT]
+    guests = [row(100 + i, f"vm{i}", node=f"pve{i % 2 + 1}") for i in range(6)] + [CT]
     answers = [listing(*guests, TEMPLATE)]
     answers += [config_answer(g, {"name": g["name"], "memory": "2048"}, delay=0.2) for g in guests]
     source = PLUGIN + "want_config: true\nconfig_workers: 3\n"
@@ -162,7 +162,7 @@ def test_want_config_fetches_each_config_concurrently_within_the_bound(tmp_path)
 
     requests = out["requests"]
     assert requests[0] == ["GET", RESOURCES, {"type": "vm"}]
-    expected = sorted(["GET", "/nodes/%s/%s/%d/config" % (g["node"], g["type"], g["vmid"]), {}] for g in guests)
+    expected = sorted(["GET", f"/nodes/{g['node']}/{g['type']}/{g['vmid']}/config", {}] for g in guests)
     assert sorted(requests[1:]) == expected, "one config GET per guest that passed, none for the template"
     assert out["max_in_flight"] == 3, "config_workers requests at once"
     assert out["hosts"]["vm0"]["pve_config"] == {"name": "vm0", "memory": "2048"}
@@ -255,7 +255,7 @@ def test_missing_credentials(tmp_path):
 
 
 def test_options_in_the_file_win_over_the_environment(tmp_path):
-    source = PLUGIN + "api_host: other.test\napi_token_id: file\napi_token_secret: %s\n" % SECRET_IN_FILE
+    source = PLUGIN + f"api_host: other.test\napi_token_id: file\napi_token_secret: {SECRET_IN_FILE}\n"
     out = run_inventory(tmp_path, source, [dict(listing(WEB), host="other.test:8006")])
 
     assert sorted(out["hosts"]) == ["web01"]
