@@ -118,8 +118,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
-        filters = checked_filters(self.get_option("filters"))
+        config = self._read_config_data(path)
+        unknown = sorted(set(config) - set(self._options))
+        if unknown:
+            raise AnsibleParserError(
+                "unknown option(s) %s in %s (ansible-doc -t inventory pve.config.guests lists them)"
+                % (", ".join(map(str, unknown)), path)
+            )
+        filters = checked_filters(self.get_option("filters") or {})
         workers = self.get_option("config_workers")
         if not 1 <= workers <= MAX_CONFIG_WORKERS:
             raise AnsibleParserError("config_workers must be from 1 to %d, not %d" % (MAX_CONFIG_WORKERS, workers))

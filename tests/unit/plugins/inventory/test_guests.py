@@ -227,6 +227,7 @@ def test_a_plugin_error_reaches_the_user_through_the_inventory_manager(tmp_path)
         ("filters: {tags: web}\n", "filters.tags must be a list, not 'web'"),
         ("filters: {types: [vm]}\n", "filters.types: vm is not qemu or lxc"),
         ("want_config: true\nconfig_workers: 50\n", "config_workers must be from 1 to 10, not 50"),
+        ("want_configs: true\n", "unknown option(s) want_configs in "),
     ],
 )
 def test_bad_options_are_clear_errors_before_any_request(tmp_path, source, message):
@@ -235,6 +236,12 @@ def test_bad_options_are_clear_errors_before_any_request(tmp_path, source, messa
     assert out["error_type"] == "AnsibleParserError"
     assert message in out["error"]
     assert out["requests"] == []
+
+
+def test_empty_filters_keep_every_guest(tmp_path):
+    out = run_inventory(tmp_path, PLUGIN + "filters:\n", [listing(WEB, CT)])
+
+    assert sorted(out["hosts"]) == ["dns01", "web01"]
 
 
 def test_refused_credentials(tmp_path):
