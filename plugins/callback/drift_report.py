@@ -49,7 +49,7 @@ from ansible.plugins.callback import CallbackBase
 PREFIX = "pve.config."
 CONTEXT_ONLY = ("pve.config.guest_info",)
 # most severe first: a guest's status is the first of these that one of its results earns
-STATUSES = ("failed", "drifted", "in_sync", "skipped")
+STATUSES = ("failed", "drifted", "in_sync", "skipped", "info")
 REPORT_FORMAT = 1
 
 
@@ -183,15 +183,14 @@ class Report:
 
     @staticmethod
     def _status(guest):
-        seen = {r["status"] for r in guest["results"]}
-        drift = guest["keys"] or any(
-            r["status"] == "changed" and r["module"] not in CONTEXT_ONLY for r in guest["results"]
-        )
-        if "failed" in seen:
+        seen = {r["status"] for r in guest["results"] if r["module"] not in CONTEXT_ONLY}
+        if "failed" in seen or any(r["status"] == "failed" for r in guest["results"]):
             return "failed"
-        if drift:
+        if guest["keys"] or "changed" in seen:
             return "drifted"
-        return "in_sync" if seen & {"ok", "changed"} else "skipped"
+        if "ok" in seen:
+            return "in_sync"
+        return "skipped" if seen else "info"
 
 
 STYLE = """
@@ -288,7 +287,7 @@ def render_html(document):
     options = "".join(
         '<option value="%s">%s</option>' % (value, label)
         for value, label in (("", "all"), ("in_sync", "in sync"), ("drifted", "drifted"), ("failed", "failed"),
-                             ("skipped", "skipped"), ("reboot", "needs a reboot"))
+                             ("skipped", "skipped"), ("info", "info only"), ("reboot", "needs a reboot"))
     )  # fmt: skip
     rows = "\n".join(row for guest in document["guests"] for row in _rows(guest))
     head = "".join('<th scope="col">%s</th>' % name for name in COLUMNS)

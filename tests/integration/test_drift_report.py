@@ -121,7 +121,9 @@ def test_page_and_json_of_a_check_diff_run(sim, tmp_path):
     text, data = drift_report(sim, tmp_path)
 
     assert data["format"] == 1
-    assert data["summary"] == {"guests": 5, "in_sync": 1, "drifted": 2, "failed": 1, "skipped": 1, "reboot_required": 1}
+    assert data["summary"] == {
+        "guests": 5, "in_sync": 1, "drifted": 2, "failed": 1, "skipped": 1, "info": 0, "reboot_required": 1
+    }  # fmt: skip
     guests = {g["vmid"]: g for g in data["guests"]}
     assert set(guests) == {100, 101, 102, 200, 201}
     web01 = guests[100]
@@ -189,6 +191,37 @@ def test_hostile_diff_values_are_escaped():
     ]
     assert cells["args"][7] == "</td><b>x"
     assert "<img" not in text and "<b>x" not in text and "<i>" not in text
+
+
+def test_status_of_a_guest_from_its_results():
+    """failed > drifted > in_sync > skipped; a guest only guest_info looked at is "info" (nothing compared)."""
+    from ansible_collections.pve.config.plugins.callback.drift_report import Report
+
+    report = Report()
+    info, resources = "pve.config.guest_info", "pve.config.vm_resources"
+    report.add("h", "look", info, {"vmid": 1}, {"vmid": 1, "pending": {"cores": "4"}, "current": {"cores": "2"}}, None)
+    report.add("h", "look", info, {"vmid": 2}, {"vmid": 2}, None)
+    report.add(
+        "h", "set", resources, {"vmid": 2}, {"vmid": 2, "changed": False, "diff": {"before": {}, "after": {}}}, None
+    )
+    report.add("h", "set", resources, {"vmid": 3}, {"changed": True, "censored": "hidden"}, None)
+    report.add("h", "set", resources, {"vmid": "{{ item }}", "name": "db"}, {"msg": "no guest"}, "failed")
+    report.add(
+        "h", "set", resources, {"vmid": 4}, {"skipped": True, "skip_reason": "Conditional result was False"}, "skipped"
+    )
+    report.add("h", "look", info, {"vmid": 5}, {"msg": "VM 5 does not exist"}, "failed")
+    document = report.finish()
+    status = {g["id"]: (g["status"], g["reboot_required"]) for g in document["guests"]}
+    assert status == {
+        "vmid:1": ("info", True), "vmid:2": ("in_sync", False), "vmid:3": ("drifted", False),
+        "vmid:4": ("skipped", False), "vmid:5": ("failed", False), "name:db": ("failed", False),
+    }  # fmt: skip
+    assert document["guests"][0]["keys"] == [
+        {"key": "cores", "current": "2", "desired": "4", "pending": True, "task": None, "module": None}
+    ]
+    assert document["summary"] == {
+        "guests": 6, "failed": 2, "drifted": 1, "in_sync": 1, "skipped": 1, "info": 1, "reboot_required": 1
+    }  # fmt: skip
 
 
 # --- headless Chromium --------------------------------------------------------------------------------------
