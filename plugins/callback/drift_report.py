@@ -36,7 +36,7 @@ options:
       - section: callback_pve_drift_report
         key: report_path
 author:
-  - pve.config contributors
+  - pve.config contributors (!UNKNOWN)
 """
 
 import html

@@ -96,7 +96,7 @@ class Page(HTMLParser):
             self.headers.append(self._cell)
             self._cell = None
         elif tag == "div" and self._card is not None:
-            number, _, label = self._card.partition(" ")
+            number, label = self._card.split(" ", 1)
             self.cards[label.strip()] = int(number)
             self._card = None
         elif tag == "script":
@@ -281,7 +281,7 @@ def headless(browser: str, *args: str) -> subprocess.CompletedProcess:
 
 def test_chromium_filters_and_sorts_the_page(sim, tmp_path):
     browser = chromium()
-    text, _ = drift_report(sim, tmp_path)
+    text = drift_report(sim, tmp_path)[0]
     probe = tmp_path / "probe.html"
     probe.write_text(text.replace("</body>", PROBE + "</body>"), encoding="utf-8")
     dom = headless(browser, "--dump-dom", probe.as_uri())
