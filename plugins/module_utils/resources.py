@@ -54,8 +54,6 @@ class Resource(object):
         if self.kind == "memory":
             minimum = validate.option(self.table, self.key).get("minimum")
             value = parse_memory_mib(value, what=self.key, allow_zero=minimum == 0)
-        elif self.kind == "float" and isinstance(value, str):  # a raw option: "1.5" from a template or a quote
-            value = _number(self.key, value)
         elif self.kind == "str":
             _check_text(self, value)
         return validate.check(self.table, self.key, value)
@@ -80,13 +78,6 @@ class Resource(object):
             text, _changed = property_string.merge(config[self.key], {default_key: value}, self.fmt)
             return text
         return property_string.to_text(value)
-
-
-def _number(key, text):
-    try:
-        return float(text.strip())
-    except ValueError:
-        raise InvalidRequest("%s must be a number, got %r" % (key, text)) from None
 
 
 def _check_text(res, value):
