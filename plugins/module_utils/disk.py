@@ -26,27 +26,30 @@ from ansible_collections.pve.config.plugins.module_utils import property_string
 from ansible_collections.pve.config.plugins.module_utils.change import Change
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.option_ranges import SLOTS
-from ansible_collections.pve.config.plugins.module_utils.storage import (
-    LARGEST_UNIT,
-    check_storage,
-    round_up,
-    volume_size,
-)
-from ansible_collections.pve.config.plugins.module_utils.units import MIB, format_size, gib_for_allocation, parse_size
+from ansible_collections.pve.config.plugins.module_utils.units import format_size, parse_size
 from ansible_collections.pve.config.plugins.module_utils.validate import choices
+from ansible_collections.pve.config.plugins.module_utils.volumes import (
+    UNUSED,
+    after_detach,
+    allocation_size,
+    check_new_volume_storage,
+    destroy_unused,
+    detach,
+    empty_slot_result,
+    grow_size,
+    new_volume_text,
+    size_text,
+    volume_storage,
+)
+from ansible_collections.pve.config.plugins.module_utils.volumes import recorded_size as drive_size
 
 # Number of slots per bus (ide0-3, sata0-5, scsi0-30, virtio0-15) and of unusedN entries, from the one table
 # (option_ranges.SLOTS: qemu-server QemuServer/Drive.pm $MAX_*_DISKS).
 BUS_SLOTS = {bus: SLOTS["qemu"][bus] for bus in ("ide", "sata", "scsi", "virtio")}
 MAX_UNUSED = SLOTS["qemu"]["unused"]
 SLOT = re.compile(r"^(?P<bus>[a-z]+)(?P<index>\d+)$")
-UNUSED = re.compile(r"^unused(?P<index>\d+)$")
 # Formats a volume name can end with (``local:100/vm-100-disk-0.qcow2``); block storages hold raw volumes.
 VOLUME_FORMATS = ("raw", "qcow2", "vmdk", "qcow", "qed", "cloop")
-# The owner of a volume, as pve-storage's parse_volname reads it from the last part of the name.
-OWNER = re.compile(r"^(?:vm|base|subvol|basevol)-(\d+)-")
-# qemu-server QemuServer.pm try_deallocate_drive refuses to free a volume that a snapshot still uses.
-IN_USE = "volume is still in use"
 # Drive options vm_disk manages, in the order they are written, and what Proxmox does when unset.
 DRIVE_OPTIONS = ("cache", "discard", "iothread", "ssd", "backup")
 UNSET_MEANS = {"cache": "none", "discard": "ignore", "iothread": False, "ssd": False, "backup": True}
@@ -121,17 +124,6 @@ def drive_kind(values):
     return "disk"
 
 
-def volume_storage(volid):
-    """``local-lvm:vm-100-disk-1`` -> ``local-lvm``."""
-    return volid.split(":", 1)[0]
-
-
-def volume_owner(volid):
-    """The vmid owning a volume (``local:100/vm-100-disk-0.qcow2`` -> 100), or None for other names."""
-    match = OWNER.match(volid.split(":", 1)[-1].split("/")[-1])
-    return int(match.group(1)) if match else None
-
-
 def volume_format(values):
     """The data format of a drive: its ``format`` sub-key, else the volume name's extension, else raw."""
     if values.get("format"):
@@ -139,34 +131,6 @@ def volume_format(values):
     name = values.get("file", "")
     extension = name.rsplit(".", 1)[-1] if "." in name.split(":", 1)[-1] else ""
     return extension if extension in VOLUME_FORMATS else "raw"
-
-
-def drive_size(values):
-    """Size of a drive in bytes from its ``size=`` sub-key (bare numbers are bytes), or None."""
-    if not values.get("size"):
-        return None
-    try:
-        return parse_size(values["size"], default_unit="")
-    except InvalidRequest:
-        return None
-
-
-def size_text(size_bytes):
-    return None if size_bytes is None else format_size(size_bytes)
-
-
-def unused_volumes(config):
-    """``{unusedN: volid}`` of ``config``, in index order."""
-    keys = sorted((int(m.group("index")), key) for key, m in ((k, UNUSED.match(k)) for k in config) if m)
-    return {key: property_string.parse(config[key], "qemu_unused").get("file") for _index, key in keys}
-
-
-def find_unused(config, volid):
-    """The ``unusedN`` key whose volume is ``volid``, or None."""
-    for key, value in unused_volumes(config).items():
-        if value == volid:
-            return key
-    return None
 
 
 # --- arguments ---------------------------------------------------------------------------------------------
@@ -292,23 +256,19 @@ def plan_create(ctx, slot, remember=None):
         raise InvalidRequest(
             "%s is empty on VM %d: creating a disk there needs %s" % (slot, ctx.guest.vmid, " and ".join(missing))
         )
-    check_storage(ctx.api, ctx.guest.node, params["storage"], "images")
-    # qemu-server API2/Qemu.pm create_disks takes STORAGE:SIZE in GiB (decimals allowed) and turns it into
-    # KiB rounded up (pve-common Tools.pm convert_size); whole MiB suit every storage (storage.py).
-    size = round_up(params["size"], MIB)
-    values = {"file": "%s:%s" % (params["storage"], gib_for_allocation(size))}
-    if params["format"]:
-        values["format"] = params["format"]
+    check_new_volume_storage(ctx.api, ctx.guest.node, "qemu", params["storage"])
+    size = allocation_size(params["size"])
+    options = {"format": params["format"]} if params["format"] else {}
     for key, value in wanted_options(params).items():
         if not property_string.same_value(key, UNSET_MEANS[key], value, slot_format(slot)):
-            values[key] = value
+            options[key] = value
     result = {"disk": slot, "size": format_size(size)}
     rounded = ""
     if size != params["size"]:
         result["size_rounded"] = True
         rounded = ", %s rounded up to whole MiB" % format_size(params["size"])
     return Change(
-        set={slot: property_string.format(values, slot_format(slot))},
+        set={slot: new_volume_text("qemu", slot, params["storage"], size, options)},
         remember=dict(remember or {}, created=slot),
         result=result,
         summary="create %s (%s on %s%s)" % (slot, format_size(size), params["storage"], rounded),
@@ -371,143 +331,20 @@ def current_drive(ctx, slot, volid):
 
 
 def grow_to(ctx, where, volid, values, in_effect, result):
-    """The size to grow the disk to, or None when it is already as large as asked.
-
-    Adds ``size_rounded`` to ``result`` when the disk is larger than asked only by rounding: whole MiB asked
-    by this module, a storage's unit (up to ``storage.LARGEST_UNIT``), or a volume the storage already made
-    larger than its ``size=`` (resize_vm compares with ``volume_size_info``: an equal size is a no-op there and a smaller
-    one "shrinking disks is not supported").
-    """
-    requested = ctx.params["size"]
+    """The size to grow the disk to, or None when it is already as large as asked (``volumes.grow_size``)."""
     recorded = drive_size(in_effect or values)
-    if recorded is None:
-        raise InvalidRequest(
-            "%s has no recorded size (size= missing), cannot compare it with %s" % (where, format_size(requested))
-        )
-    if recorded >= requested:
-        if recorded > round_up(requested, LARGEST_UNIT):
-            raise InvalidRequest(
-                "%s is %s; shrinking it to %s is not supported" % (where, format_size(recorded), format_size(requested))
-            )
-        if recorded > requested:
-            result["size_rounded"] = True
-        return None
-    if in_effect is None:
-        raise InvalidRequest(
-            "%s is pending until the VM reboots, and Proxmox resizes only the disk in effect (resize_vm); "
-            "grow it to %s after the reboot" % (where, format_size(requested))
-        )
-    actual = volume_size(ctx.api, ctx.guest.node, volid, ctx.guest.vmid)
-    if actual is not None and actual >= requested:
-        result["size_rounded"] = True
-        return None
-    return round_up(requested, MIB)
+    return grow_size(ctx.api, ctx.guest, where, volid, ctx.params["size"], recorded, in_effect is not None, result)
 
 
 def plan_absent(ctx, slot):
-    params = ctx.params
+    """Detach the disk in ``slot`` (``volumes.detach``), then with ``purge`` destroy its ``unusedN``."""
     if slot in ctx.config:
         volid = inspect(ctx, slot)["file"]
-        result = {"disk": slot, "volume": volid}
-        if not params["purge"]:
-            return Change(
-                delete=[slot],
-                remember={"detached": volid},
-                result=result,
-                summary="detach %s (volume %s)" % (slot, volid),
-            )
-        return Change(
-            delete=[slot],
-            remember={"detached": volid, "purge": True},
-            result=dict(result, destroyed_volume=volid),
-            summary="detach %s (volume %s)" % (slot, volid),
-            preview="detach %s and destroy its volume %s" % (slot, volid),
-        )
-    volid = ctx.memory.get("detached")
-    if volid is None:
-        return Change(result=empty_slot_result(ctx, slot))
-    result = {"disk": slot, "volume": volid}
-    if not ctx.memory.get("purge"):
-        return Change(result=result)
-    unused = find_unused(ctx.config, volid)
-    if unused:
-        return destroy(ctx, unused, volid, result)
-    if ctx.memory.get("destroyed") == volid:
-        return Change(result=dict(result, destroyed_volume=volid))
-    if slot in ctx.state.pending:
-        return Change(
-            result=dict(
-                result,
-                msg="detached %s of %s on %s, but the removal is pending until the VM "
-                "reboots; volume %s was not destroyed, run again after the reboot"
-                % (slot, ctx.guest.label, ctx.guest.node, volid),
-            )
-        )
-    raise InvalidRequest(
-        "detached %s of %s, but its volume %s did not become an unused disk, so it was not "
-        "destroyed" % (slot, ctx.guest.label, volid)
-    )
-
-
-def empty_slot_result(ctx, slot):
-    """An empty slot with ``purge``: name the VM's unused volumes, one may be left from an earlier detach."""
-    result = {"disk": slot}
-    unused = unused_volumes(ctx.config)
-    if ctx.params["purge"] and unused:
-        result["unused"] = unused
-        result["msg"] = (
-            "%s of %s on %s is empty, nothing to detach; the VM keeps the unused volumes %s: to destroy one, "
-            "run with disk: unusedN, state: absent, purge: true"
-            % (slot, ctx.guest.label, ctx.guest.node, ", ".join("%s (%s)" % item for item in unused.items()))
-        )
-    return result
+        return detach(slot, volid, ctx.params["purge"], {"disk": slot, "volume": volid})
+    change = after_detach(ctx, slot, "disk")
+    return change if change is not None else Change(result=empty_slot_result(ctx, slot, "disk"))
 
 
 def plan_destroy_unused(ctx, slot):
-    """``disk: unusedN`` with ``purge``: destroy that volume (a re-plan after it reports what was destroyed)."""
-    if slot in ctx.config:
-        volid = unused_volumes(ctx.config)[slot]
-        return destroy(ctx, slot, volid, {"disk": slot, "volume": volid})
-    volid = ctx.memory.get("destroyed")
-    if volid is None:
-        return Change(result={"disk": slot})
-    return Change(result={"disk": slot, "volume": volid, "destroyed_volume": volid})
-
-
-def destroy(ctx, unused, volid, result):
-    """``delete=unusedN``: qemu-server (API2/Qemu.pm update_vm_api, QemuServer.pm try_deallocate_drive) frees
-    the volume when the VM owns it, else only drops the entry. A failure names the volume left behind."""
-    if volume_owner(volid) != ctx.guest.vmid:
-        return Change(
-            delete=[unused],
-            result=result,
-            summary="remove %s (volume %s is not owned by VM %d, so Proxmox keeps it)"
-            % (unused, volid, ctx.guest.vmid),
-        )
-    return Change(
-        delete=[unused],
-        remember={"destroyed": volid},
-        result=dict(result, destroyed_volume=volid),
-        summary="destroy volume %s (%s)" % (volid, unused),
-        on_failure=lambda exc: left_behind(ctx, unused, volid, exc),
-    )
-
-
-def left_behind(ctx, unused, volid, exc):
-    """What to tell when ``delete=unusedN`` failed: the volume is (or may still be) there as ``unusedN``."""
-    again = "run again with disk: %s, state: absent, purge: true" % unused
-    if IN_USE in exc.msg:
-        note = "volume %s stays as %s of %s: a snapshot still uses it; delete the snapshots that hold it, then %s" % (
-            volid,
-            unused,
-            ctx.guest.label,
-            again,
-        )
-    else:
-        note = "volume %s (%s of %s) was not confirmed destroyed: to destroy it, %s" % (
-            volid,
-            unused,
-            ctx.guest.label,
-            again,
-        )
-    return note, {"volume": volid, "unused": unused}
+    """``disk: unusedN`` with ``purge``: destroy that volume."""
+    return destroy_unused(ctx, slot, "disk")

@@ -62,9 +62,11 @@ def check_storage(api, node, storage, content="images"):
     return item
 
 
-def volume_size(api, node, volid, vmid):
+def volume_size(api, node, volid, vmid, content="images"):
     """The actual size in bytes of volume ``volid`` of guest ``vmid``, as ``resize`` compares with it, or None
     when the storage does not tell (or the token may not list it: then Proxmox's own resize check decides).
+    ``content``: ``images`` for a VM's volume, ``rootdir`` for a container's (pve-storage Plugin.pm list_volumes
+    lists a guest's volumes as the content of its type only).
 
     ``GET /nodes/{node}/storage/{storage}/content?content=images&vmid=N`` (pve-storage API2/Storage/Content.pm
     index: ``size`` from the plugin's volume list, allowed with Datastore.AllocateSpace, which a resize needs
@@ -72,7 +74,7 @@ def volume_size(api, node, volid, vmid):
     """
     storage = volid.split(":", 1)[0]
     try:
-        items = api.get("nodes/%s/storage/%s/content" % (node, storage), content="images", vmid=vmid) or []
+        items = api.get("nodes/%s/storage/%s/content" % (node, storage), content=content, vmid=vmid) or []
     except (ApiError, InvalidRequest):
         return None
     for item in items:

@@ -1,4 +1,4 @@
-"""module_utils/disk.py as tables: slot parsing, first free slot, what a slot holds, volume facts."""
+"""module_utils/disk.py as tables: slot parsing, first free slot, what a slot holds."""
 
 import pytest
 
@@ -93,55 +93,3 @@ def test_drive_kind(slot, text, kind):
 )
 def test_volume_format(text, fmt):
     assert disk.volume_format(disk.parse_drive("scsi0", text)) == fmt
-
-
-@pytest.mark.parametrize(
-    "size,expected",
-    [("32G", 32 * 1024**3), ("512M", 512 * 1024**2), ("4194304", 4194304), (None, None), ("garbage", None)],
-)
-def test_drive_size(size, expected):
-    values = {"file": "local-lvm:vm-100-disk-0"}
-    if size is not None:
-        values["size"] = size
-    assert disk.drive_size(values) == expected
-
-
-def test_find_unused_and_storage():
-    config = {
-        "unused0": "local-lvm:vm-100-disk-7",
-        "unused10": "local-lvm:vm-100-disk-1",
-        "unused2": "local-lvm:vm-100-disk-1",
-        "scsi0": "local-lvm:vm-100-disk-1",
-    }
-    assert disk.find_unused(config, "local-lvm:vm-100-disk-1") == "unused2"
-    assert disk.find_unused(config, "local-lvm:vm-100-disk-9") is None
-    assert disk.volume_storage("local-lvm:vm-100-disk-1") == "local-lvm"
-
-
-def test_unused_volumes_in_index_order():
-    config = {
-        "unused10": "local-lvm:vm-100-disk-3",
-        "unused2": "local-lvm:vm-100-disk-2",
-        "scsi0": "local-lvm:vm-100-disk-0,size=8G",
-        "unused0": "local-lvm:vm-100-disk-1",
-    }
-    assert list(disk.unused_volumes(config).items()) == [
-        ("unused0", "local-lvm:vm-100-disk-1"),
-        ("unused2", "local-lvm:vm-100-disk-2"),
-        ("unused10", "local-lvm:vm-100-disk-3"),
-    ]
-
-
-@pytest.mark.parametrize(
-    "volid,owner",
-    [
-        ("local-lvm:vm-100-disk-1", 100),
-        ("local:100/vm-100-disk-0.qcow2", 100),
-        ("local-lvm:base-9000-disk-0/vm-101-disk-0", 101),  # linked clone: the clone owns it
-        ("local-zfs:subvol-200-disk-0", 200),
-        ("nfs:iso/debian.iso", None),
-        ("local-lvm:mydisk", None),
-    ],
-)
-def test_volume_owner(volid, owner):
-    assert disk.volume_owner(volid) == owner
