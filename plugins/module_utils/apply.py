@@ -49,6 +49,8 @@ MAX_CONFLICTS = 3
 # PVE::QemuServer::Drive (is_valid_drivename: ide0-3, sata0-5, scsi0-30, virtio0-15, efidisk0, tpmstate0),
 # unusedN and netN.
 TASK_KEYS = re.compile(r"^(?:(?:ide|sata|scsi|virtio|unused|net)\d+|efidisk0|tpmstate0)$")
+# Writes one run may confirm: at least MAX_STEPS, or as many as the first plan says it needs (``Change.writes``:
+# a guest_config plan with many grows takes one resize per disk), so a plan that keeps asking still ends.
 MAX_STEPS = 6
 
 
@@ -74,25 +76,32 @@ def build_module(options, **kwargs):
 
 class Context(object):
     """What a ``plan`` function sees: the module's params, the guest, its parsed state, the API (for
-    read-only validation such as storage checks) and ``memory`` (facts remembered after a write)."""
+    read-only validation such as storage checks), ``memory`` (facts remembered after a write) and
+    ``check_mode`` (a plan that has several steps returns them all at once in check mode)."""
 
-    def __init__(self, api, guest, params, state, memory):
+    def __init__(self, api, guest, params, state, memory, check_mode=False):
         self.api = api
         self.guest = guest
         self.params = params
         self.state = state
         self.memory = memory
+        self.check_mode = check_mode
         self.config = state.config
 
 
-def run_config_module(options, kind, plan, prepare=None, node_facts=None, **module_kwargs):
+def run_config_module(options, kind, plan, prepare=None, node_facts=None, secrets=None, **module_kwargs):
     """Entry point of a changing module: parse arguments, apply, exit with the shared result keys.
 
-    ``node_facts(params)``: whether the plan will need the guest's node row (``Guest.node_info``), asked after
-    ``prepare``; then the lookup reads it in the same request as the guest's row (``guest.locate``).
+    ``kind``: ``qemu``/``lxc``, or a function of the params for a module that manages both (``None``: the lookup
+    tells). ``node_facts(params)``: whether the plan will need the guest's node row (``Guest.node_info``), asked
+    after ``prepare``; then the lookup reads it in the same request as the guest's row (``guest.locate``).
+    ``secrets(params)``: values given inside options that are not ``no_log`` themselves (a password in a config
+    dict); Ansible masks them in everything the module returns, its invocation included.
     """
     module = build_module(options, **module_kwargs)
     params = module.params
+    if secrets:
+        module.no_log_values.update(value for value in secrets(params) if value)
     try:
         check_selection(params)
         if prepare:
@@ -100,7 +109,7 @@ def run_config_module(options, kind, plan, prepare=None, node_facts=None, **modu
         api = connect(params)
         guest = locate(
             api,
-            kind,
+            kind(params) if callable(kind) else kind,
             vmid=params["vmid"],
             name=params["name"],
             node=params["node"],
@@ -136,7 +145,7 @@ class NameIsStale(Exception):
 class Rounds(object):
     """The read -> plan -> write rounds of one ``apply_change`` and everything they carry between rounds.
 
-    Budgets: at most ``MAX_STEPS`` confirmed writes and ``MAX_CONFLICTS`` stale-digest retries; waiting for
+    Budgets: at most ``MAX_STEPS`` confirmed writes (or the first plan's ``Change.writes`` when larger) and ``MAX_CONFLICTS`` stale-digest retries; waiting for
     a lock is bounded by time only (``lock_timeout`` seconds in all), never by a number of rounds.
     """
 
@@ -155,6 +164,7 @@ class Rounds(object):
         self.task = None  # UPID of the last task waited for
         self.conflicts = 0
         self.lock_wait = None  # Backoff started at the first lock seen
+        self.budget = MAX_STEPS  # confirmed writes allowed: raised by the first plan's ``Change.writes``
 
     def run(self):
         try:
@@ -172,7 +182,9 @@ class Rounds(object):
                     and config_name(self.guest.kind, self.guest.vmid, self.state.config) != self.name
                 ):
                     raise NameIsStale()
-            change = self.plan(Context(self.api, self.guest, self.params, self.state, self.memory))
+            change = self.plan(Context(self.api, self.guest, self.params, self.state, self.memory, self.check_mode))
+            if not self.steps:
+                self.budget = max(MAX_STEPS, change.writes)
             if change.empty:
                 return self.result(change)
             if self.check_mode:
@@ -185,7 +197,7 @@ class Rounds(object):
             if self.state.lock:
                 self.wait_for_lock(self.state.lock)
                 continue
-            if len(self.steps) >= MAX_STEPS:
+            if len(self.steps) >= self.budget:
                 raise ApiError(
                     "gave up on %s after %d writes: the plan still asks for %s"
                     % (self.guest.label, len(self.steps), summary(change))
@@ -222,7 +234,12 @@ class Rounds(object):
         self.steps.append(change)
 
     def _write(self, change):
-        """Send ``change``; wait for its task. Any other failure is told with what the re-read shows."""
+        """Send ``change``; wait for its task. Any other failure is told with what the re-read shows.
+        A change that is not a config write (``Change.perform``: regenerate a cloud-init drive, reboot) runs
+        itself; its errors say what it left behind."""
+        if change.perform:
+            self.task = change.perform(self.api, self.clock) or self.task
+            return
         method, path, data = self.request(change)
         try:
             upid = getattr(self.api, method)(path, **data)

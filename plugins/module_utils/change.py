@@ -23,6 +23,10 @@ class Change(object):
     check-mode message when the change takes several writes (grow, then set options), default ``summary``.
     ``on_failure``: ``(error) -> (note, result keys)`` for when this change's write fails, such as the
     volume a failed destroy leaves behind (added to the error by ``failed``).
+    ``perform``: ``(api, clock) -> UPID or None`` for a step that is not a config write (regenerate a cloud-init
+    drive, reboot); ``action`` names it (``cloudinit``, ``reboot``) so two of them are told apart.
+    ``writes``: how many writes the whole plan still needs, this one included (the engine's step budget is
+    at least that many; see ``apply.MAX_STEPS``).
     """
 
     def __init__(
@@ -36,6 +40,9 @@ class Change(object):
         disk_formats=None,
         on_failure=None,
         preview=None,
+        perform=None,
+        action=None,
+        writes=1,
     ):
         self.set = dict(set or {})
         self.delete = list(delete or [])
@@ -46,10 +53,13 @@ class Change(object):
         self.disk_formats = dict(disk_formats or {})
         self.on_failure = on_failure
         self.preview = preview or summary
+        self.perform = perform
+        self.action = action
+        self.writes = writes
 
     @property
     def empty(self):
-        return not (self.set or self.delete or self.resize)
+        return not (self.set or self.delete or self.resize or self.perform)
 
     def keys(self):
         return (
@@ -59,10 +69,11 @@ class Change(object):
         )
 
     def same_as(self, other):
-        return other is not None and (self.set, sorted(self.delete), self.resize) == (
+        return other is not None and (self.set, sorted(self.delete), self.resize, self.action) == (
             other.set,
             sorted(other.delete),
             other.resize,
+            other.action,
         )
 
     def failed(self, exc):

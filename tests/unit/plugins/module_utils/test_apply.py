@@ -341,6 +341,83 @@ def test_too_many_writes_give_up_naming_what_is_left(api, pve):
     assert len(writes(api)) == MAX_STEPS
 
 
+def test_a_plan_that_needs_more_writes_than_max_steps_gets_them(api, pve):
+    """The first plan's ``Change.writes`` raises the budget (guest_config: one resize per disk)."""
+    total = MAX_STEPS + 3
+
+    def plan_grows(ctx):
+        n = int(ctx.state.digest[1:])
+        if n == total:
+            return Change()
+        return Change(resize={f"scsi{n}": "40G"}, writes=total - n)
+
+    read(api, CONFIG, "d0")
+    for n in range(total):
+        api.put(
+            url(VM.path + "/resize"),
+            json={"data": None},
+            match=[matchers.urlencoded_params_matcher({"disk": f"scsi{n}", "size": "40G", "digest": f"d{n}"})],
+        )
+        read(api, CONFIG, f"d{n + 1}")
+    result = apply_change(pve, VM, PARAMS, plan_grows)
+    assert result["changed"] is True
+    assert len(writes(api)) == total
+
+
+def test_the_budget_is_fixed_by_the_first_plan(api, pve):
+    """A plan whose later rounds claim more writes than the first one said still ends at the first budget."""
+    first_budget = MAX_STEPS + 1
+
+    def plan_forever(ctx):
+        n = int(ctx.state.digest[1:])
+        return Change(set={"description": f"round {n}"}, writes=first_budget if n == 0 else 100)
+
+    read(api, CONFIG, "d0")
+    for n in range(first_budget):
+        put(api, {"description": f"round {n}", "digest": f"d{n}"})
+        read(api, CONFIG, f"d{n + 1}")
+    with pytest.raises(ApiError) as exc:
+        apply_change(pve, VM, PARAMS, plan_forever)
+    assert exc.value.msg.startswith(f"gave up on QEMU VM 100 after {first_budget} writes")
+    assert len(writes(api)) == first_budget
+
+
+def test_a_step_that_is_not_a_config_write_runs_itself_once(api, pve):
+    """``Change.perform`` (cloud-init drive, reboot): no digest, no config write; two in a row are told apart."""
+    calls = []
+
+    def plan_actions(ctx):
+        done = ctx.memory.get("done", [])
+        for action in ("cloudinit", "reboot"):
+            if action not in done:
+                return Change(
+                    perform=lambda api, clock, a=action: calls.append(a),
+                    action=action,
+                    remember={"done": done + [action]},
+                    summary=action,
+                )
+        return Change()
+
+    read(api, CONFIG, "d1")
+    read(api, CONFIG, "d1")
+    read(api, CONFIG, "d1")
+    result = apply_change(pve, VM, PARAMS, plan_actions)
+    assert calls == ["cloudinit", "reboot"]
+    assert result["changed"] is True and result["msg"] == "cloudinit; reboot of QEMU VM 100 on pve1"
+    assert writes(api) == []
+
+
+def test_a_perform_step_that_repeats_is_an_error(api, pve):
+    def plan_again(ctx):
+        return Change(perform=lambda api, clock: None, action="cloudinit", summary="regenerate")
+
+    read(api, CONFIG, "d1")
+    read(api, CONFIG, "d1")
+    with pytest.raises(ApiError) as exc:
+        apply_change(pve, VM, PARAMS, plan_again)
+    assert "still differs" in exc.value.msg
+
+
 # --- the outcome of a failed write is read, not assumed (issues 13.4, 9.3, 9.4) -------------------------------
 
 NEW_DISK = "local-lvm:vm-100-disk-1,size=4G"

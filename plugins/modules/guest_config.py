@@ -1,0 +1,178 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: pve.config contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: guest_config
+short_description: Manage the whole configuration of a Proxmox VE VM or container declaratively
+version_added: 1.1.0
+description:
+  - Brings the config of an existing QEMU VM or LXC container to what O(config) and O(absent) ask, comparing with
+    the current config first; nothing is written when it already matches, so a re-run reports no change.
+  - Any key of the guest's config can be given. A property-string key (C(net0), C(scsi0), C(rootfs), C(cpu)...)
+    may be a dict of sub-keys, merged into the current value (sub-keys not mentioned are kept, unknown ones
+    included; a sub-key set to V(null) is removed), or a string, compared in parsed form.
+  - The change is written in steps, each with the config digest read just before it (set, then delete).
+    In check mode the whole plan is returned in RV(steps) with the predicted config and diff.
+  - O(if_digest) applies a reviewed plan only to the config it was computed from.
+  - Passwords (C(cipassword), C(password)) cannot be read back; see O(update_password). They never appear in
+    the result or the diff.
+extends_documentation_fragment:
+  - pve.config.auth
+  - pve.config.guest
+  - pve.config.guest.wait
+  - pve.config.attributes
+options:
+  type:
+    description:
+      - The type of the guest, V(qemu) for a VM or V(lxc) for a container. When given it is checked against the
+        guest; with O(vmid) and O(node) it also saves the lookup of the guest.
+    type: str
+    choices: [qemu, lxc]
+  config:
+    description:
+      - Config keys and their wanted values, as in C(/nodes/{node}/qemu|lxc/{vmid}/config).
+      - A value is a string, number or boolean, or for a property-string key a dict of its sub-keys.
+      - Read-only keys (C(digest), C(lock), C(parent)...) are refused before anything is written.
+    type: dict
+  absent:
+    description:
+      - Config keys to remove. A disk or mount point removed this way is detached (its volume becomes C(unusedN)).
+    type: list
+    elements: str
+  update_password:
+    description:
+      - V(on_create) writes C(cipassword)/C(password) only when the guest has none; V(always) writes it on
+        every run (then the run always reports a change, as the stored value cannot be compared).
+    type: str
+    default: on_create
+    choices: [on_create, always]
+  if_digest:
+    description:
+      - The config digest the change was planned for (RV(digest) of a check-mode run). When the guest's digest
+        differs at the first read, the module fails before writing anything.
+    type: str
+seealso:
+  - module: pve.config.guest_info
+  - module: pve.config.vm_disk
+author:
+  - pve.config contributors (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Cloud-init user, keys and network of a VM, tags and boot order
+  pve.config.guest_config:
+    vmid: 100
+    node: pve1
+    type: qemu
+    config:
+      ciuser: admin
+      cipassword: "{{ vault_ci_password }}"
+      sshkeys: "{{ lookup('ansible.builtin.file', 'id_ed25519.pub') }}"
+      ipconfig0: ip=10.0.0.5/24,gw=10.0.0.1
+      tags: web;prod
+      boot: order=scsi0;net0
+      net0:
+        firewall: true
+
+- name: Plan a change, review it, then apply exactly that plan
+  pve.config.guest_config:
+    name: db01
+    config:
+      cores: 4
+      description: database server
+    absent: [serial0]
+  check_mode: true
+  register: planned
+
+- name: Apply the reviewed plan only if the guest did not change in between
+  pve.config.guest_config:
+    name: db01
+    config:
+      cores: 4
+      description: database server
+    absent: [serial0]
+    if_digest: "{{ planned.digest }}"
+"""
+
+RETURN = r"""
+vmid:
+  description: ID of the guest.
+  returned: always
+  type: int
+  sample: 100
+node:
+  description: Node that runs the guest.
+  returned: always
+  type: str
+  sample: pve1
+guest_type:
+  description: V(qemu) for a VM, V(lxc) for a container.
+  returned: always
+  type: str
+  sample: qemu
+diff:
+  description: Before and after values of exactly the config keys that change (or would change in check mode); secrets masked.
+  returned: always
+  type: dict
+  sample: {"before": {"cores": 2}, "after": {"cores": 4}}
+config:
+  description: The guest config after the change (pending values applied); predicted in check mode. Secrets masked.
+  returned: always
+  type: dict
+pending:
+  description: Config keys whose new value takes effect only after a reboot, with that value (V(null) for a pending removal).
+  returned: always
+  type: dict
+reboot_required:
+  description: Whether RV(pending) is not empty.
+  returned: always
+  type: bool
+digest:
+  description: The config digest of the first read, which the plan was computed from (pass it to O(if_digest)).
+  returned: always
+  type: str
+  sample: 0d9f1f4b2ba9e25e0b29bd4a5a24ce3a9c5fbd2e
+steps:
+  description:
+    - The steps of the plan, in order; in check mode the ones that would run, otherwise the ones done.
+    - Each is a dict with C(action) (V(set), V(delete)) and C(keys).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"action": "set", "keys": ["cores", "description"]}, {"action": "delete", "keys": ["serial0"]}]
+msg:
+  description: One-line summary of what was done.
+  returned: always
+  type: str
+task:
+  description: UPID of the last Proxmox task waited for.
+  returned: when a task ran
+  type: str
+"""
+
+from ansible_collections.pve.config.plugins.module_utils import guest_config
+from ansible_collections.pve.config.plugins.module_utils.apply import run_config_module
+
+
+def lookup_kind(params):
+    """The guest's type when the lookup can be skipped (``vmid`` and ``node`` given), else the lookup tells and
+    the plan checks ``type`` against it."""
+    return params["type"] if params["vmid"] is not None and params["node"] else None
+
+
+def main():
+    run_config_module(
+        guest_config.OPTIONS,
+        lookup_kind,
+        guest_config.plan,
+        prepare=guest_config.check_params,
+        secrets=guest_config.secrets,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""guest_config against a faked HTTP API: exact requests (digest included) for every step order, check mode with the
+whole plan, if_digest, type, secrets, and every refusal (a clear error and no write)."""
+
+import json
+
+import pytest
+from harness import pending, requests_made, resources, run_module, url, writes
+from responses import matchers
+
+VM = "nodes/pve1/qemu/100"
+CT = "nodes/pve1/lxc/200"
+VM_CONFIG = {
+    "name": "web01",
+    "memory": "2048",
+    "cores": 2,
+    "ostype": "l26",
+    "scsi0": "local-lvm:vm-100-disk-0,iothread=1,size=8G",
+    "ide2": "local-lvm:vm-100-cloudinit,media=cdrom",
+    "net0": "virtio=BC:24:11:00:01:00,bridge=vmbr0",
+    "ciuser": "admin",
+    "serial0": "socket",
+}
+CT_CONFIG = {
+    "hostname": "ct200",
+    "memory": 512,
+    "rootfs": "local-lvm:vm-200-disk-0,size=8G",
+    "net0": "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:02:00,ip=dhcp,type=veth",
+    "description": "old\n",
+}
+UPID = "UPID:pve1:000A1B2C:0012D687:67A0B1C2:qmconfig:100:root@pam!ci:"
+LOOKUP = ("GET", "/cluster/resources", {"type": "vm"})
+SECRET = "s3cr3t-Pa55"
+
+
+def read(api, path, config, digest="d1", **kw):
+    api.get(url(path + "/pending"), json=pending(config, digest, **kw))
+
+
+def lookup(api):
+    api.get(
+        url("cluster/resources"),
+        json=resources((100, "qemu", "pve1"), (200, "lxc", "pve1")),
+        match=[matchers.query_param_matcher({"type": "vm"})],
+    )
+
+
+def put(api, path, body):
+    api.put(url(path + "/config"), json={"data": None}, match=[matchers.urlencoded_params_matcher(body)])
+
+
+def post(api, path, body):
+    api.post(url(path + "/config"), json={"data": UPID}, match=[matchers.urlencoded_params_matcher(body)])
+    api.get(url(f"nodes/pve1/tasks/{UPID}/status"), json={"data": {"status": "stopped", "exitstatus": "OK"}})
+
+
+def vm_args(**kw):
+    return dict(dict(vmid=100, node="pve1", type="qemu"), **kw)
+
+
+# --- no-op ------------------------------------------------------------------------------------------------------
+
+
+def test_noop_with_node_vmid_and_type_is_one_get(api):
+    read(api, VM, VM_CONFIG)
+    result, failed = run_module(
+        "guest_config",
+        vm_args(config={"cores": 2, "memory": 2048, "net0": {"bridge": "vmbr0", "macaddr": "bc:24:11:00:01:00"}}),
+    )
+    assert not failed, result
+    assert requests_made(api) == [("GET", "/" + VM + "/pending", {})]
+    assert result["changed"] is False
+    assert result["steps"] == [] and result["digest"] == "d1"
+    assert result["diff"] == {"before": {}, "after": {}}
+
+
+def test_noop_without_node_looks_the_guest_up_first(api):
+    lookup(api)
+    read(api, CT, CT_CONFIG)
+    result, failed = run_module("guest_config", dict(vmid=200, config={"hostname": "ct200", "memory": "512"}))
+    assert not failed, result
+    assert requests_made(api) == [LOOKUP, ("GET", "/" + CT + "/pending", {})]
+    assert result["changed"] is False and result["guest_type"] == "lxc"
+
+
+# --- set, delete, and their order --------------------------------------------------------------------------------
+
+
+def test_scalars_and_a_property_string_merge_are_one_write(api):
+    read(api, VM, VM_CONFIG)
+    net0 = "virtio=BC:24:11:00:01:00,bridge=vmbr0,firewall=1"
+    post(api, VM, {"cores": "4", "onboot": "1", "net0": net0, "digest": "d1"})
+    read(api, VM, dict(VM_CONFIG, cores=4, onboot=1, net0=net0), "d2")
+    result, failed = run_module(
+        "guest_config", vm_args(config={"cores": 4, "onboot": True, "net0": {"firewall": True}, "memory": "2048"})
+    )
+    assert not failed, result
+    assert writes(api) == [("POST", "/" + VM + "/config", {"cores": "4", "onboot": "1", "net0": net0, "digest": "d1"})]
+    assert result["changed"] is True
+    assert result["steps"] == [{"action": "set", "keys": ["cores", "onboot", "net0"]}]
+    assert result["digest"] == "d1"
+    assert result["diff"] == {
+        "before": {"cores": 2, "net0": VM_CONFIG["net0"]},
+        "after": {"cores": 4, "onboot": 1, "net0": net0},
+    }
+    assert result["task"] == UPID
+
+
+def test_set_then_delete_each_with_the_digest_of_its_own_read(api):
+    read(api, CT, CT_CONFIG)
+    put(api, CT, {"hostname": "web", "digest": "d1"})
+    after_set = dict(CT_CONFIG, hostname="web")
+    read(api, CT, after_set, "d2")
+    put(api, CT, {"delete": "description", "digest": "d2"})
+    after = {k: v for k, v in after_set.items() if k != "description"}
+    read(api, CT, after, "d3")
+    result, failed = run_module(
+        "guest_config",
+        dict(vmid=200, node="pve1", type="lxc", config={"hostname": "web"}, absent=["description", "mp3"]),
+    )
+    assert not failed, result
+    assert requests_made(api) == [
+        ("GET", "/" + CT + "/pending", {}),
+        ("PUT", "/" + CT + "/config", {"hostname": "web", "digest": "d1"}),
+        ("GET", "/" + CT + "/pending", {}),
+        ("PUT", "/" + CT + "/config", {"delete": "description", "digest": "d2"}),
+        ("GET", "/" + CT + "/pending", {}),
+    ]
+    assert result["steps"] == [{"action": "set", "keys": ["hostname"]}, {"action": "delete", "keys": ["description"]}]
+    assert result["digest"] == "d1"
+    assert result["msg"] == "set hostname; delete description of LXC container 200 on pve1"
+
+
+def test_a_sub_key_given_as_null_is_removed_and_others_are_kept(api):
+    read(api, VM, VM_CONFIG)
+    post(api, VM, {"scsi0": "local-lvm:vm-100-disk-0,size=8G,cache=writeback", "digest": "d1"})
+    read(api, VM, dict(VM_CONFIG, scsi0="local-lvm:vm-100-disk-0,size=8G,cache=writeback"), "d2")
+    result, failed = run_module("guest_config", vm_args(config={"scsi0": {"iothread": None, "cache": "writeback"}}))
+    assert not failed, result
+    assert writes(api)[0][2]["scsi0"] == "local-lvm:vm-100-disk-0,size=8G,cache=writeback"
+
+
+def test_a_property_string_given_as_text_is_compared_parsed(api):
+    read(api, VM, VM_CONFIG)
+    result, failed = run_module("guest_config", vm_args(config={"net0": "bridge=vmbr0,virtio=bc:24:11:00:01:00"}))
+    assert not failed, result
+    assert result["changed"] is False and writes(api) == []
+
+
+# --- check mode ---------------------------------------------------------------------------------------------------
+
+
+def test_check_mode_returns_the_whole_plan_and_writes_nothing(api):
+    read(api, VM, VM_CONFIG)
+    result, failed = run_module(
+        "guest_config", vm_args(config={"cores": 4, "tags": "web"}, absent=["serial0", "usb0"]), check=True, diff=True
+    )
+    assert not failed, result
+    assert requests_made(api) == [("GET", "/" + VM + "/pending", {})]
+    assert result["changed"] is True
+    assert result["steps"] == [{"action": "set", "keys": ["cores", "tags"]}, {"action": "delete", "keys": ["serial0"]}]
+    assert result["diff"] == {"before": {"cores": 2, "serial0": "socket"}, "after": {"cores": "4", "tags": "web"}}
+    assert result["config"]["cores"] == "4" and "serial0" not in result["config"]
+    assert result["msg"] == "would set cores, tags; then delete serial0 of QEMU VM 100 on pve1"
+    assert result["digest"] == "d1"
+
+
+# --- if_digest and type --------------------------------------------------------------------------------------------
+
+
+def test_if_digest_of_another_config_is_refused_before_any_write(api):
+    read(api, VM, VM_CONFIG, digest="d9")
+    result, failed = run_module("guest_config", vm_args(config={"cores": 4}, if_digest="d1"))
+    assert failed
+    assert result["msg"] == (
+        "the config of QEMU VM 100 changed since the plan was made: its digest is d9, if_digest asks for d1; "
+        "plan again; nothing was changed"
+    )
+    assert result["changed"] is False and writes(api) == []
+
+
+def test_if_digest_of_the_config_lets_every_step_run(api):
+    read(api, CT, CT_CONFIG)
+    put(api, CT, {"hostname": "web", "digest": "d1"})
+    read(api, CT, dict(CT_CONFIG, hostname="web"), "d2")
+    put(api, CT, {"delete": "description", "digest": "d2"})
+    read(api, CT, {k: v for k, v in dict(CT_CONFIG, hostname="web").items() if k != "description"}, "d3")
+    result, failed = run_module(
+        "guest_config",
+        dict(vmid=200, node="pve1", type="lxc", config={"hostname": "web"}, absent=["description"], if_digest="d1"),
+    )
+    assert not failed, result
+    assert [w[2]["digest"] for w in writes(api)] == ["d1", "d2"]
+
+
+def test_type_other_than_the_guest_is_refused(api):
+    lookup(api)
+    read(api, CT, CT_CONFIG)
+    result, failed = run_module("guest_config", dict(vmid=200, type="qemu", config={"memory": 1024}))
+    assert failed
+    assert result["msg"] == "guest 200 is a LXC container, not type qemu; nothing was changed"
+    assert writes(api) == []
+
+
+# --- bad input -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, msg",
+    [
+        (dict(config={"digest": "x"}), "digest is read-only"),
+        (dict(config={"lock": "backup"}), "lock is read-only"),
+        (dict(absent=["parent"]), "parent is read-only"),
+        (dict(config={"cores": 4}, absent=["cores"]), "cores both in config and in absent"),
+        (dict(config={"cores": {"x": 1}}), "cores is not a property string"),
+        (dict(config={"net0": {"colour": "red"}}), "'colour' is not an option"),
+        (dict(config={"net0": {"bridge": "vmbr0,tag=5"}}), "must not contain a comma"),
+        (dict(config={"Bad Key": 1}), "is not a config key"),
+    ],
+)
+def test_bad_keys_and_values_are_refused_before_any_write(api, args, msg):
+    read(api, VM, VM_CONFIG)
+    result, failed = run_module("guest_config", vm_args(**args))
+    assert failed, result
+    assert msg in result["msg"] and result["msg"].endswith("nothing was changed")
+    assert writes(api) == []
+
+
+# --- secrets ---------------------------------------------------------------------------------------------------------
+
+
+def test_password_on_create_is_written_once_and_never_shown(api):
+    read(api, VM, VM_CONFIG)
+    put(api, VM, {"cipassword": SECRET, "digest": "d1"})
+    read(api, VM, dict(VM_CONFIG, cipassword="**********"), "d2")
+    result, failed = run_module("guest_config", vm_args(config={"cipassword": SECRET}), diff=True)
+    assert not failed, result
+    assert writes(api) == [("PUT", "/" + VM + "/config", {"cipassword": SECRET, "digest": "d1"})]
+    assert SECRET not in json.dumps(result)
+
+
+def test_password_already_set_is_not_written_unless_always(api):
+    read(api, VM, dict(VM_CONFIG, cipassword="**********"))
+    result, failed = run_module("guest_config", vm_args(config={"cipassword": SECRET}))
+    assert not failed and result["changed"] is False and writes(api) == []
+
+
+def test_password_always_in_check_mode_is_masked(api):
+    read(api, VM, dict(VM_CONFIG, cipassword="**********"))
+    result, failed = run_module(
+        "guest_config", vm_args(config={"cipassword": SECRET}, update_password="always"), check=True, diff=True
+    )
+    assert not failed, result
+    assert result["changed"] is True and writes(api) == []
+    assert result["diff"]["after"] == {"cipassword": "********"}
+    assert SECRET not in json.dumps(result)
