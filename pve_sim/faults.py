@@ -31,6 +31,9 @@ A fault spec is a JSON object with one or more of these keys:
     ``PUT .../config`` with ``delete=unusedN`` works that long, and pveproxy gives up on it after
     ``Simulator.proxy_timeout`` (30 s) with ``596 Connection timed out`` while the delete goes on;
     ``POST .../config`` returns the UPID at once and the task runs that long.
+``{"shutdown": {"vmid": 100, "seconds": 90}}``
+    the guest needs ``seconds`` to power off after an ACPI / agent shutdown request (a reboot or a
+    shutdown); ``"seconds": null`` ignores the request (only a kill stops it).  Stays until cleared.
 """
 
 import re
@@ -69,7 +72,7 @@ def _float(spec, key, default=0.0):
 
 
 class Faults:
-    KNOWN = ("lock", "concurrent_edit", "task", "latency", "http_error", "hotplug", "slow_free")
+    KNOWN = ("lock", "concurrent_edit", "task", "latency", "http_error", "hotplug", "slow_free", "shutdown")
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -83,6 +86,7 @@ class Faults:
             self.http_errors = []
             self.hotplug_faults = []
             self.slow_free = {}  # storage id -> seconds
+            self.shutdown = {}  # vmid -> seconds the guest needs to power off (None: it never does)
 
     # -- registration ------------------------------------------------------------------------
 
@@ -191,6 +195,21 @@ class Faults:
             else:
                 self.slow_free.pop(storage, None)
 
+    def parse_shutdown(self, spec):
+        if not isinstance(spec, dict) or "vmid" not in spec or "seconds" not in spec:
+            raise FaultError("'shutdown' needs 'vmid' and 'seconds' (a number, or null: never)")
+        seconds = None if spec["seconds"] is None else _float(spec, "seconds")
+        return dict(vmid=_int(spec, "vmid"), seconds=seconds)
+
+    def set_shutdown(self, vmid, seconds):
+        with self._lock:
+            self.shutdown[int(vmid)] = seconds
+
+    def shutdown_seconds(self, vmid):
+        """How long guest ``vmid`` takes to power off when asked to (0 by default, None: never)."""
+        with self._lock:
+            return self.shutdown.get(int(vmid), 0.0)
+
     # -- consumption -------------------------------------------------------------------------
 
     def take_task_fault(self, task_type):
@@ -246,6 +265,7 @@ class Faults:
                 "http_error": [{k: v for k, v in f.items() if k != "regex"} for f in self.http_errors],
                 "hotplug": [dict(f) for f in self.hotplug_faults],
                 "slow_free": dict(self.slow_free),
+                "shutdown": {str(k): v for k, v in sorted(self.shutdown.items())},
             }
 
 

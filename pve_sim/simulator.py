@@ -252,6 +252,10 @@ class Simulator:
             if not self.state.storage_defined(slow["storage"]):
                 raise FaultError("no storage %s in the simulator" % slow["storage"])
             self.faults.set_slow_free(**slow)
+        if "shutdown" in spec:
+            shutdown = self.faults.parse_shutdown(spec["shutdown"])
+            self._guest_or_fault(shutdown["vmid"])
+            self.faults.set_shutdown(**shutdown)
         return self.faults.dump()
 
     def _guest_or_fault(self, vmid):
@@ -300,6 +304,10 @@ class Simulator:
         """``vdisk_free`` on ``storage`` takes ``seconds`` (0: normal again)."""
         self.add_faults({"slow_free": {"storage": storage, "seconds": seconds}})
 
+    def shutdown_delay(self, vmid, seconds):
+        """Guest ``vmid`` needs ``seconds`` to power off when asked to (None: it ignores the request)."""
+        self.add_faults({"shutdown": {"vmid": vmid, "seconds": seconds}})
+
     def clear_faults(self):
         self.faults.clear()
 
@@ -311,25 +319,12 @@ class Simulator:
             guest = self._guest_or_fault(vmid)
             if status == guest.status:
                 return
+            from .handlers.power import start_guest, stop_guest
+
             if status == "running":
-                ctx = Ctx(self, self.user, "POST", "/_sim")
-                with self.state.transaction(vmids=(guest.vmid,)):
-                    if guest.kind == "qemu":
-                        from .handlers.qemu import QemuUpdate
-
-                        upd = QemuUpdate.__new__(QemuUpdate)
-                        upd.ctx, upd.state, upd.node, upd.vmid = ctx, self.state, guest.node, guest.vmid
-                        upd.apply_pending(guest, {}, [])
-                        upd.write_cleanup(guest)
-                    else:
-                        from .handlers.lxc import LxcUpdate
-
-                        LxcUpdate(ctx, guest.node, guest.vmid).apply_pending(guest, set(), {})
-                guest.pid = 0x3000 + guest.vmid
-                guest.started_at = self.state.now()
+                start_guest(Ctx(self, self.user, "POST", "/_sim"), guest)
             else:
-                guest.pid = 0
-            guest.status = status
+                stop_guest(guest)
 
     def dump_state(self):
         self.state.advance()

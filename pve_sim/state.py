@@ -96,6 +96,7 @@ class Guest:
     pending: dict = field(default_factory=dict)
     pending_delete: dict = field(default_factory=dict)  # key -> force (bool)
     snapshots: dict = field(default_factory=dict)  # name -> config of that snapshot (``[name]`` sections)
+    cloudinit: dict = None  # the ``[special:cloudinit]`` section (QEMU; handlers/cloudinit.py), None: none
     started_at: float = 0.0
     lock_expires: float = None
     pid: int = 0
@@ -144,6 +145,8 @@ class Guest:
             pending["delete"] = print_pending_delete(self.pending_delete)
         if pending:
             raw += "\n[PENDING]\n" + section(pending, True)
+        if self.cloudinit is not None:  # qemu-server QemuServer.pm write_vm_config: special sections
+            raw += "\n[special:cloudinit]\n" + section(self.cloudinit, False)
         for name in sorted(self.snapshots):
             raw += "\n[%s]\n" % name + section(self.snapshots[name], False)
         return raw
@@ -322,10 +325,11 @@ class State:
             return None
         return st.volumes.get(volid)
 
-    def alloc_volume(self, node, sid, vmid, size, fmt=None, content="images"):
+    def alloc_volume(self, node, sid, vmid, size, fmt=None, content="images", name=None):
         """``vdisk_alloc`` with the plugin's ``find_free_diskname``: ``vm-<vmid>-disk-<N>`` (``subvol-`` for a
         ZFS subvol), lowest N not yet used on that storage for this vmid.  ``size`` in bytes (whole KiB, as
-        ``alloc_image`` takes KiB); with realism the volume gets the size the plugin really allocates."""
+        ``alloc_image`` takes KiB); with realism the volume gets the size the plugin really allocates.  ``name``:
+        the name ``vdisk_alloc`` was given (a cloud-init drive's ``vm-<vmid>-cloudinit``), taken as it is."""
         st = self.check_enabled(node, sid)
         fmt = fmt or st.default_format()
         used = {v.name.split("/")[-1].split(".")[0] for v in st.volumes.values()}
@@ -333,9 +337,12 @@ class State:
         n = 0
         while "%s-%d-disk-%d" % (prefix, vmid, n) in used or "base-%d-disk-%d" % (vmid, n) in used:
             n += 1
-        name = "%s-%d-disk-%d" % (prefix, vmid, n)
+        if name is None:
+            name = "%s-%d-disk-%d" % (prefix, vmid, n)
+            if st.path_based:
+                name = "%s.%s" % (name, fmt)
         if st.path_based:
-            name = "%d/%s.%s" % (vmid, name, fmt)
+            name = "%d/%s" % (vmid, name)
         volid = "%s:%s" % (sid, name)
         if self.realism:
             size = allocated_bytes(st.type, fmt, int(size) // 1024)
@@ -579,6 +586,7 @@ class State:
                         "pending": dict(g.pending),
                         "pending_delete": sorted(g.pending_delete),
                         "snapshots": {name: dict(conf) for name, conf in sorted(g.snapshots.items())},
+                        "cloudinit": dict(g.cloudinit) if g.cloudinit is not None else None,
                         "digest": g.digest,
                     }
                     for g in sorted(self.guests.values(), key=lambda g: g.vmid)

@@ -18,7 +18,7 @@ from .. import schema
 from ..errors import HandlerError, ParamError
 from ..memory_hotplug import current_memory, hotplug_memory
 from ..validation import BOOT_FORMAT, format_size, parse_property_string, parse_size, print_property_string, split_list
-from . import route
+from . import cloudinit, route
 from .common import (
     QEMU_NEW_DISK_RE,
     add_unused_volume,
@@ -40,6 +40,7 @@ from .common import (
 )
 
 MiB = 1024**2
+# qemu-server src/PVE/QemuServer.pm $fast_plug_option, plus every key of $confdesc_cloudinit (cloudinit.py)
 FAST_PLUG = {
     "description",
     "hookscript",
@@ -53,22 +54,12 @@ FAST_PLUG = {
     "startup",
     "tags",
     "vmstatestorage",
-    # cloud-init options are fast-plugged too
-    "cicustom",
-    "cipassword",
-    "citype",
-    "ciupgrade",
-    "ciuser",
-    "nameserver",
-    "searchdomain",
-    "sshkeys",
 }
-CLOUDINIT_PREFIX = ("ipconfig",)
 DISK_NOHOTPLUG_OPTS = ("aio", "discard", "iothread", "queues", "product", "cache", "ssd", "vendor", "ro")
 
 
 def _is_fast_plug(opt):
-    return opt in FAST_PLUG or opt.startswith(CLOUDINIT_PREFIX)
+    return opt in FAST_PLUG or cloudinit.is_cloudinit_option(opt)
 
 
 def parse_hotplug_features(value):
@@ -531,7 +522,7 @@ class QemuUpdate:
             return print_drive(opt, drive)
         m = QEMU_NEW_DISK_RE.match(volid)
         if volid.endswith(":cloudinit") or volid == "cloudinit":
-            raise HandlerError("%s: cloud-init drives are not simulated" % opt)
+            return self._create_cloudinit_drive(guest, opt, drive, log)
         if m:
             storeid, size_gb = m.group(2), m.group(3)
             if not storeid:
@@ -562,6 +553,30 @@ class QemuUpdate:
             )
         drive["size"] = vol.size
         return print_drive(opt, drive)
+
+    def _create_cloudinit_drive(self, guest, opt, drive, log):
+        """API2/Qemu.pm ``$create_disks`` for ``STORAGE:cloudinit``: one cloud-init drive per VM, a 4 MiB volume
+        ``vm-<vmid>-cloudinit`` (``.qcow2`` on a path based storage), attached as ``media=cdrom``."""
+        storeid = drive["file"].split(":", 1)[0] if ":" in drive["file"] else ""
+        if not storeid:
+            raise HandlerError("no storage ID specified (and no default storage)")
+        ci_key = cloudinit.has_cloudinit(guest.config, opt) or cloudinit.has_cloudinit(guest.pending, opt)
+        if ci_key:
+            raise HandlerError("%s - cloud-init drive is already attached at '%s'" % (opt, ci_key))
+        st = self.state.check_enabled(self.node, storeid)
+        name = "vm-%d-cloudinit" % self.vmid
+        fmt = drive.get("format") or ("qcow2" if st.path_based else "raw")
+        if st.path_based:
+            name += "." + fmt
+        drive["file"] = self.state.alloc_volume(
+            self.node, storeid, self.vmid, cloudinit.CLOUDINIT_DISK_SIZE, fmt, name=name
+        )
+        drive["media"] = "cdrom"
+        drive.pop("format", None)
+        drive.pop("size", None)
+        res = print_drive(opt, drive)
+        log.append("%s: successfully created disk '%s'" % (opt, res))
+        return res
 
     def register_unused_drive(self, guest, drive, log):
         """``vmconfig_register_unused_drive``."""
@@ -610,7 +625,9 @@ class QemuUpdate:
 
     @staticmethod
     def write_cleanup(guest):
-        """write_vm_config: drop ``unusedN`` entries whose volume a drive uses again."""
+        """write_vm_config: drop ``unusedN`` entries whose volume a drive uses again, and the cloud-init
+        section when no cloud-init drive is left."""
+        cloudinit.drop_unwritten_section(guest)
         used = set()
         for conf in (guest.config, guest.pending):
             for key, value in conf.items():
@@ -642,16 +659,23 @@ class QemuUpdate:
             guest.pending_delete.pop(opt, None)
             guest.config.pop(opt, None)
         cleanup_pending(guest)
+        generate_cloudinit = False
         for opt in list(guest.pending):
             if opt in guest.config and is_valid_drivename(opt):
                 self.register_unused_drive(guest, parse_drive(opt, guest.config[opt]), log)
+            if is_valid_drivename(opt) and drive_is_cloudinit(parse_drive(opt, guest.pending[opt])):
+                generate_cloudinit = True  # "$generate_cloudinit //= 1 if drive_is_cloudinit($drive)"
             guest.config[opt] = guest.pending.pop(opt)
+        if generate_cloudinit:
+            cloudinit.apply_config(guest)
 
     def hotplug_pending(self, guest, selection, errors, log):
         """``vmconfig_hotplug_pending`` (VM running)."""
         for opt in list(guest.pending):
             if _is_fast_plug(opt):
-                guest.config[opt] = guest.pending.pop(opt)
+                new = guest.pending.pop(opt)
+                cloudinit.record_changed(guest, opt, guest.config.get(opt), new)
+                guest.config[opt] = new
         conf_hotplug = guest.config.get("hotplug", "1")
         features = parse_hotplug_features(conf_hotplug)
         ostype = guest.config.get("ostype", "")
@@ -691,9 +715,10 @@ class QemuUpdate:
             else:
                 skip = True
             if not skip:
-                guest.config.pop(opt, None)
+                cloudinit.record_changed(guest, opt, guest.config.pop(opt, None), None)
                 guest.pending_delete.pop(opt, None)
 
+        cloudinit_opt = None
         for opt in list(guest.pending):
             if selection and opt not in selection:
                 continue
@@ -716,6 +741,9 @@ class QemuUpdate:
                     skip = old_enabled != new_enabled
                 elif re.match(r"^net\d+$", opt):
                     skip = self._net_needs_hotplug(guest, opt, value) and "network" not in features
+                elif is_valid_drivename(opt) and drive_is_cloudinit(parse_drive(opt, value)):
+                    # "apply all the other changes first, then generate the cloudinit disk"
+                    cloudinit_opt, skip = opt, True
                 elif is_valid_drivename(opt):
                     skip = self._update_disk(guest, opt, value, "disk" in features, log)
                 elif opt == "memory":
@@ -733,8 +761,29 @@ class QemuUpdate:
                 errors[opt] = "hotplug problem - " + exc.message
                 continue
             if not skip:
+                cloudinit.record_changed(guest, opt, guest.config.get(opt), value)
                 guest.config[opt] = value
                 del guest.pending[opt]
+        if cloudinit_opt is not None:
+            self._hotplug_cloudinit_drive(guest, cloudinit_opt, "disk" in features, errors, log)
+        # "if ($hotplug_features->{cloudinit} && PVE::QemuServer::Cloudinit::has_changes($conf))"
+        if "cloudinit" in features and cloudinit.has_changes(guest):
+            cloudinit.update_drive(guest)
+
+    def _hotplug_cloudinit_drive(self, guest, opt, hotplug, errors, log):
+        """vmconfig_hotplug_pending's ``$cloudinit_opt``: the drive is generated from the config with the new
+        value (``apply_cloudinit_config`` on a shallow copy, which shares and so drops the special section),
+        then ``vmconfig_update_disk`` plugs it like any drive (qemu-server QemuServer.pm)."""
+        value = guest.pending[opt]
+        cloudinit.apply_config(guest)
+        try:
+            skip = self._update_disk(guest, opt, value, hotplug, log)
+        except HandlerError as exc:
+            errors[opt] = "hotplug problem - " + exc.message
+            return
+        if not skip:
+            guest.config[opt] = value
+            del guest.pending[opt]
 
     def _plug_fault(self, opt, errors):
         """The ``hotplug`` fault: the device (un)plug of ``opt`` fails.  vmconfig_hotplug_pending's $add_error
@@ -765,8 +814,6 @@ class QemuUpdate:
         if opt in ("efidisk0", "tpmstate0"):
             return True
         drive = parse_drive(opt, value)
-        if drive_is_cloudinit(drive):
-            return True
         if opt in guest.config:
             old = parse_drive(opt, guest.config[opt])
             if (drive.get("media") or "disk") != (old.get("media") or "disk"):

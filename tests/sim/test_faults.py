@@ -108,7 +108,7 @@ def test_faults_over_http(sim):
     assert (bad.status_code, bad.json()) == (
         400,
         {
-            "error": "unknown fault(s): earthquake (known: lock, concurrent_edit, task, latency, http_error, hotplug, slow_free)"
+            "error": "unknown fault(s): earthquake (known: lock, concurrent_edit, task, latency, http_error, hotplug, slow_free, shutdown)"
         },
     )
     cleared = requests.delete(url, verify=sim.ca_path, timeout=10).json()
