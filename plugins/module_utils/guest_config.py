@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.pve.config.plugins.module_utils import property_string
+from ansible_collections.pve.config.plugins.module_utils import property_string, volumes
 from ansible_collections.pve.config.plugins.module_utils.change import Change
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.guest import KIND_LABEL
+from ansible_collections.pve.config.plugins.module_utils.units import format_size, parse_size
 
 OPTIONS = dict(
     type=dict(type="str", choices=["qemu", "lxc"]),
     config=dict(type="dict"),
     absent=dict(type="list", elements="str"),
+    purge=dict(type="bool", default=False),
     update_password=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
     if_digest=dict(type="str"),
 )
@@ -36,7 +38,7 @@ OPTIONS = dict(
 DEFAULTS = {name: spec.get("default") for name, spec in OPTIONS.items()}
 MASK = "********"
 # Result-key words of the steps, in the order a plan runs them.
-SET, DELETE = "set", "delete"
+CREATE, GROW, SET, DELETE, PURGE = "create", "grow", "set", "delete", "purge"
 
 # --- keys and values (config_keys / config_values take these over) -------------------------------------------
 
@@ -177,6 +179,8 @@ def plan(ctx):
     done = ctx.memory.get("steps", [])
     steps = planned_steps(ctx, params)
     result = {"digest": digest, "steps": done}
+    if ctx.memory.get("destroyed"):
+        result["destroyed_volumes"] = ctx.memory["destroyed"]
     if not steps:
         return Change(result=result)
     if ctx.check_mode:
@@ -184,7 +188,7 @@ def plan(ctx):
     step = steps[0]
     change = step.change
     change.remember.update(digest=digest, steps=done + [step.record()])
-    change.result.update(result)
+    change.result = dict(result, **change.result)
     change.writes = len(done) + len(steps)
     return change
 
@@ -205,35 +209,189 @@ def check_guest(ctx, params):
 
 def planned_steps(ctx, params):
     """Every step still needed, in order, computed from the current state."""
+    kind = ctx.guest.kind
+    volumes = {
+        key: wanted
+        for key, wanted in params["config"].items()
+        if is_volume_key(kind, key) and isinstance(wanted, dict) and ("storage" in wanted or "size" in wanted)
+    }
     steps = []
-    to_set = wanted_values(ctx, params)
+    created = [key for key in volumes if key not in ctx.config]
+    if created:
+        steps.append(create_step(ctx, {key: volumes[key] for key in created}))
+    for key in volumes:
+        if key not in created:
+            step = grow_step(ctx, key, volumes[key])
+            if step:
+                steps.append(step)
+    options = {key: _without_allocation(value) if key in volumes else value for key, value in params["config"].items()}
+    to_set = wanted_values(ctx, params, {key: value for key, value in options.items() if key not in created})
     if to_set:
         keys = list(to_set)
         steps.append(Step(SET, keys, Change(set=to_set, summary="set " + ", ".join(keys))))
     to_delete = [key for key in params["absent"] if key in ctx.config]
-    if to_delete:
-        steps.append(Step(DELETE, to_delete, Change(delete=to_delete, summary="delete " + ", ".join(to_delete))))
+    delete = delete_step(ctx, params, to_delete) if to_delete else None
+    if delete:
+        steps.append(delete)
+    purge = purge_step(ctx, params, delete)
+    if purge:
+        steps.append(purge)
     return steps
 
 
-def wanted_values(ctx, params):
+def _without_allocation(wanted):
+    return {sub: value for sub, value in wanted.items() if sub not in ("storage", "size")}
+
+
+def wanted_values(ctx, params, config):
     """``{key: text}`` of the ``config`` keys whose value differs from the pending-applied config."""
-    kind = ctx.guest.kind
     to_set = {}
-    for key, wanted in params["config"].items():
-        if is_volume_key(kind, key) and isinstance(wanted, dict) and ("storage" in wanted or "size" in wanted):
-            raise InvalidRequest(
-                "%s: creating or growing volumes (storage, size) is not supported by this version of guest_config" % key
-            )
-        text = wanted_text(kind, key, wanted, ctx.config.get(key), params["update_password"])
+    for key, wanted in config.items():
+        text = wanted_text(ctx.guest.kind, key, wanted, ctx.config.get(key), params["update_password"])
         if text is not None:
             to_set[key] = text
     return to_set
 
 
+# --- volumes -------------------------------------------------------------------------------------------------
+
+
+def create_step(ctx, wanted):
+    """One write that allocates every new volume (``STORAGE:GiB`` with whole-MiB rounding, volumes.py); each
+    storage is checked first (one GET per storage)."""
+    kind = ctx.guest.kind
+    to_set, words, checked = {}, [], set()
+    for key, values in wanted.items():
+        if key in ctx.state.current:
+            raise InvalidRequest(
+                "%s of %s is being removed (pending until the guest reboots); create the new volume after the reboot"
+                % (key, ctx.guest.label)
+            )
+        missing = [sub for sub in ("storage", "size") if values.get(sub) is None]
+        if kind == "lxc" and key != "rootfs" and values.get("mp") is None:
+            missing.append("mp (the path inside the container)")
+        if missing:
+            raise InvalidRequest(
+                "%s is empty on %s: creating it needs %s" % (key, ctx.guest.label, " and ".join(missing))
+            )
+        size = parse_size(values["size"], what="%s size" % key)
+        if values["storage"] not in checked:
+            volumes.check_new_volume_storage(ctx.api, ctx.guest.node, kind, values["storage"])
+            checked.add(values["storage"])
+        options = {sub: value for sub, value in _without_allocation(values).items() if value is not None}
+        to_set[key] = volumes.new_volume_text(kind, key, values["storage"], size, options)
+        words.append("%s (%s on %s)" % (key, format_size(volumes.allocation_size(size)), values["storage"]))
+    return Step(CREATE, list(to_set), Change(set=to_set, summary="create " + ", ".join(words)))
+
+
+def grow_step(ctx, key, values):
+    """A resize of one existing volume when ``size`` asks for more (None when it is large enough); a smaller
+    ``size``, another ``storage`` or a CD-ROM drive is refused."""
+    kind = ctx.guest.kind
+    fmt = key_format(kind, key)
+    parsed = property_string.parse(ctx.config[key], fmt)
+    volid = parsed.get(volumes.VOLUME_KEY[kind])
+    where = "%s (%s) of %s" % (key, volid, ctx.guest.label)
+    if parsed.get("media") == "cdrom":
+        raise InvalidRequest("%s holds a CD-ROM drive, not a disk: it has no storage or size" % where)
+    storage = values.get("storage")
+    if storage is not None and storage != volumes.volume_storage(volid or ""):
+        raise InvalidRequest(
+            "%s is on storage %s, not %s; moving volumes is not done by guest_config"
+            % (where, volumes.volume_storage(volid or ""), storage)
+        )
+    if values.get("size") is None:
+        return None
+    requested = parse_size(values["size"], what="%s size" % key)
+    current = ctx.state.current.get(key)
+    in_effect = current is not None and property_string.parse(current, fmt).get(volumes.VOLUME_KEY[kind]) == volid
+    recorded = volumes.recorded_size(property_string.parse(current, fmt) if in_effect else parsed)
+    grow = volumes.grow_size(ctx.api, ctx.guest, where, volid, requested, recorded, in_effect, {})
+    if grow is None:
+        return None
+    summary = "grow %s from %s to %s" % (key, volumes.size_text(recorded), format_size(grow))
+    # the predicted config shows the new size= only where resize_vm writes it: a pending value keeps its own
+    formats = {} if key in ctx.state.pending else {key: fmt}
+    return Step(GROW, [key], Change(resize={key: format_size(grow)}, disk_formats=formats, summary=summary))
+
+
+def delete_step(ctx, params, keys):
+    """``delete=`` of the ``absent`` keys; a volume becomes ``unusedN`` (remembered for the purge)."""
+    kind = ctx.guest.kind
+    unused = [key for key in keys if volumes.UNUSED.match(key)]
+    if unused and not params["purge"]:
+        raise InvalidRequest(
+            "removing %s destroys its volume (Proxmox frees the volume of a deleted unusedN entry): "
+            "set purge=true to destroy it" % ", ".join(unused)
+        )
+    detached = dict(ctx.memory.get("detached", {}))
+    for key in keys:
+        if is_volume_key(kind, key):
+            volid = property_string.parse(ctx.config[key], key_format(kind, key)).get(volumes.VOLUME_KEY[kind])
+            if volid and volid != "none" and ":" in volid:
+                detached[key] = volid
+    return Step(
+        DELETE,
+        keys,
+        Change(delete=keys, remember={"detached": detached}, summary="delete " + ", ".join(keys)),
+    )
+
+
+def purge_step(ctx, params, delete):
+    """With ``purge``: destroy the volumes this run detached (their ``unusedN``), in one write. Before the
+    detach (check mode) the step is predicted from the volumes the ``delete`` step will detach."""
+    if not params["purge"]:
+        return None
+    kind = ctx.guest.kind
+    found = {}
+    for key, volid in ctx.memory.get("detached", {}).items():
+        unused = volumes.find_unused(ctx.config, volid, kind)
+        if unused and key not in ctx.config:
+            found[unused] = volid
+    if found:
+        change = Change(
+            delete=list(found),
+            summary="destroy volume " + ", ".join("%s (%s)" % (volid, unused) for unused, volid in found.items()),
+            on_failure=lambda exc: left_behind(found),
+        )
+        return Step(PURGE, list(found), destroying(ctx, change, found.values()))
+    detaching = (
+        {key: volid for key, volid in delete.change.remember["detached"].items() if key in delete.keys}
+        if delete
+        else {}
+    )
+    if detaching:
+        change = Change(summary="destroy the volumes of " + ", ".join(detaching))
+        return Step(PURGE, list(detaching), destroying(ctx, change, detaching.values()))
+    return None
+
+
+def destroying(ctx, change, volids):
+    """``change`` remembering (and in check mode telling) the volumes it destroys: Proxmox frees only the ones
+    the guest owns (volumes.destroy), the others are only removed from the config."""
+    owned = sorted(volid for volid in volids if volumes.volume_owner(volid) == ctx.guest.vmid)
+    destroyed = ctx.memory.get("destroyed", []) + owned
+    change.remember["destroyed"] = destroyed
+    change.result["destroyed_volumes"] = destroyed
+    return change
+
+
+def left_behind(found):
+    """What a failed purge leaves: the volumes stay as ``unusedN`` and how to destroy them later."""
+    keys = ", ".join(found)
+    note = "volume %s may still be there as %s: to destroy it, run again with absent: [%s] and purge: true" % (
+        ", ".join(found.values()),
+        keys,
+        keys,
+    )
+    return note, {"unused": dict(found)}
+
+
 def whole_plan(ctx, steps, result):
-    """The first step's change carrying the whole plan: its config, diff and words cover every step."""
+    """The first step's change carrying the whole plan: its config, diff, words and result cover every step."""
     first = steps[0].change
+    for step in steps:
+        result.update(step.change.result)
     return WholePlan(
         steps,
         set=first.set,

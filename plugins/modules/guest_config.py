@@ -15,7 +15,8 @@ description:
   - Any key of the guest's config can be given. A property-string key (C(net0), C(scsi0), C(rootfs), C(cpu)...)
     may be a dict of sub-keys, merged into the current value (sub-keys not mentioned are kept, unknown ones
     included; a sub-key set to V(null) is removed), or a string, compared in parsed form.
-  - The change is written in steps, each with the config digest read just before it (set, then delete).
+  - The change is written in steps, each with the config digest read just before it, in this order - create new
+    volumes, grow volumes (one resize each), set, delete, purge.
     In check mode the whole plan is returned in RV(steps) with the predicted config and diff.
   - O(if_digest) applies a reviewed plan only to the config it was computed from.
   - Passwords (C(cipassword), C(password)) cannot be read back; see O(update_password). They never appear in
@@ -36,6 +37,12 @@ options:
     description:
       - Config keys and their wanted values, as in C(/nodes/{node}/qemu|lxc/{vmid}/config).
       - A value is a string, number or boolean, or for a property-string key a dict of its sub-keys.
+      - A disk or mount point key (C(scsi1), C(virtio0), C(rootfs), C(mp0)...) whose dict has C(storage) and
+        C(size) is created when the key is empty (a container mount point also needs C(mp), the path inside);
+        a larger C(size) on an existing one grows it (one resize per volume), a smaller one is refused, as is
+        another C(storage). The other sub-keys are its options (C(iothread), C(backup), C(ro)...).
+      - A CD-ROM drive is a dict too, such as C(ide2) with C(file=local:iso/debian.iso) and C(media=cdrom), or the
+        string V(none,media=cdrom) to eject.
       - Read-only keys (C(digest), C(lock), C(parent)...) are refused before anything is written.
     type: dict
   absent:
@@ -43,6 +50,13 @@ options:
       - Config keys to remove. A disk or mount point removed this way is detached (its volume becomes C(unusedN)).
     type: list
     elements: str
+  purge:
+    description:
+      - With O(absent), also destroy the volumes of the disks and mount points detached by this run (the
+        C(unusedN) they became), after the detach. An C(unusedN) key in O(absent) needs O(purge), as deleting it
+        destroys its volume. A detach that stays pending on a running guest destroys nothing.
+    type: bool
+    default: false
   update_password:
     description:
       - V(on_create) writes C(cipassword)/C(password) only when the guest has none; V(always) writes it on
@@ -96,6 +110,22 @@ EXAMPLES = r"""
       description: database server
     absent: [serial0]
     if_digest: "{{ planned.digest }}"
+
+- name: A container with a new mount point, a larger root disk, and an old mount point destroyed
+  pve.config.guest_config:
+    vmid: 200
+    config:
+      rootfs: {storage: local-lvm, size: 16G}
+      mp0: {storage: local-lvm, size: 8G, mp: /srv/data, backup: true}
+    absent: [mp1]
+    purge: true
+
+- name: Insert an ISO into the CD-ROM drive of a VM and add a second disk
+  pve.config.guest_config:
+    vmid: 100
+    config:
+      ide2: {file: "local:iso/debian-12.iso", media: cdrom}
+      scsi1: {storage: local-lvm, size: 32G, iothread: true, discard: "on"}
 """
 
 RETURN = r"""
@@ -139,7 +169,7 @@ digest:
 steps:
   description:
     - The steps of the plan, in order; in check mode the ones that would run, otherwise the ones done.
-    - Each is a dict with C(action) (V(set), V(delete)) and C(keys).
+    - Each is a dict with C(action) (V(create), V(grow), V(set), V(delete), V(purge)) and C(keys).
   returned: always
   type: list
   elements: dict
@@ -148,6 +178,12 @@ msg:
   description: One-line summary of what was done.
   returned: always
   type: str
+destroyed_volumes:
+  description: Volumes destroyed by O(purge) (volumes the guest does not own are only removed from its config).
+  returned: when volumes were destroyed, or would be in check mode
+  type: list
+  elements: str
+  sample: ["local-lvm:vm-200-disk-1"]
 task:
   description: UPID of the last Proxmox task waited for.
   returned: when a task ran

@@ -253,3 +253,231 @@ def test_password_always_in_check_mode_is_masked(api):
     assert result["changed"] is True and writes(api) == []
     assert result["diff"]["after"] == {"cipassword": "********"}
     assert SECRET not in json.dumps(result)
+
+
+# --- volumes: create -> grow -> set -> delete -> purge ------------------------------------------------------------
+
+GIB = 1024**3
+LVM = {"storage": "local-lvm", "type": "lvmthin", "content": "rootdir,images", "enabled": 1, "active": 1}
+RESIZE_UPID = "UPID:pve1:000A1B3D:0012D9A0:67A0B1D0:qmresize:100:root@pam!ci:"
+DISK1 = "local-lvm:vm-100-disk-1,iothread=1,size=4G"
+
+
+def storage(api, name="local-lvm"):
+    api.get(url("nodes/pve1/storage"), json={"data": [LVM]}, match=[matchers.query_param_matcher({"storage": name})])
+
+
+def content(api, kind, vmid, *volumes):
+    what = "images" if kind == "qemu" else "rootdir"
+    api.get(
+        url("nodes/pve1/storage/local-lvm/content"),
+        json={"data": [{"volid": volid, "size": size, "vmid": vmid} for volid, size in volumes]},
+        match=[matchers.query_param_matcher({"content": what, "vmid": str(vmid)})],
+    )
+
+
+def resize(api, path, body, upid=RESIZE_UPID):
+    api.put(url(path + "/resize"), json={"data": upid}, match=[matchers.urlencoded_params_matcher(body)])
+    api.get(url(f"nodes/pve1/tasks/{upid}/status"), json={"data": {"status": "stopped", "exitstatus": "OK"}})
+
+
+def test_every_step_in_order_each_with_its_own_digest(api):
+    """create scsi2 -> grow scsi0 -> set cores and scsi1's cache -> detach scsi1 ... no: delete serial0 and detach
+    scsi1 -> destroy its volume, one round each."""
+    config = dict(VM_CONFIG, scsi1=DISK1)
+    read(api, VM, config, "d1")
+    storage(api)
+    content(api, "qemu", 100, ("local-lvm:vm-100-disk-0", 8 * GIB))
+    post(api, VM, {"scsi2": "local-lvm:2,iothread=1", "digest": "d1"})
+    created = dict(config, scsi2="local-lvm:vm-100-disk-2,iothread=1,size=2G")
+    read(api, VM, created, "d2")
+    content(api, "qemu", 100, ("local-lvm:vm-100-disk-0", 8 * GIB))
+    resize(api, VM, {"disk": "scsi0", "size": "10G", "digest": "d2"})
+    grown = dict(created, scsi0="local-lvm:vm-100-disk-0,iothread=1,size=10G")
+    read(api, VM, grown, "d3")
+    put(api, VM, {"cores": "4", "digest": "d3"})
+    tuned = dict(grown, cores=4)
+    read(api, VM, tuned, "d4")
+    post(api, VM, {"delete": "serial0,scsi1", "digest": "d4"})
+    detached = {k: v for k, v in tuned.items() if k not in ("serial0", "scsi1")}
+    detached["unused0"] = "local-lvm:vm-100-disk-1"
+    read(api, VM, detached, "d5")
+    post(api, VM, {"delete": "unused0", "digest": "d5"})
+    final = {k: v for k, v in detached.items() if k != "unused0"}
+    read(api, VM, final, "d6")
+    result, failed = run_module(
+        "guest_config",
+        vm_args(
+            config={
+                "cores": 4,
+                "scsi0": {"storage": "local-lvm", "size": "10G"},
+                "scsi2": {"storage": "local-lvm", "size": 2, "iothread": True},
+            },
+            absent=["serial0", "scsi1"],
+            purge=True,
+        ),
+    )
+    assert not failed, result
+    pend = ("GET", "/" + VM + "/pending", {})
+    status = ("GET", f"/nodes/pve1/tasks/{UPID}/status", {})
+    listing = ("GET", "/nodes/pve1/storage/local-lvm/content", {"content": "images", "vmid": "100"})
+    assert requests_made(api) == [
+        pend,
+        ("GET", "/nodes/pve1/storage", {"storage": "local-lvm"}),
+        listing,
+        ("POST", "/" + VM + "/config", {"scsi2": "local-lvm:2,iothread=1", "digest": "d1"}),
+        status,
+        pend,
+        listing,
+        ("PUT", "/" + VM + "/resize", {"disk": "scsi0", "size": "10G", "digest": "d2"}),
+        ("GET", f"/nodes/pve1/tasks/{RESIZE_UPID}/status", {}),
+        pend,
+        ("PUT", "/" + VM + "/config", {"cores": "4", "digest": "d3"}),
+        pend,
+        ("POST", "/" + VM + "/config", {"delete": "serial0,scsi1", "digest": "d4"}),
+        status,
+        pend,
+        ("POST", "/" + VM + "/config", {"delete": "unused0", "digest": "d5"}),
+        status,
+        pend,
+    ]
+    assert result["steps"] == [
+        {"action": "create", "keys": ["scsi2"]},
+        {"action": "grow", "keys": ["scsi0"]},
+        {"action": "set", "keys": ["cores"]},
+        {"action": "delete", "keys": ["serial0", "scsi1"]},
+        {"action": "purge", "keys": ["unused0"]},
+    ]
+    assert result["destroyed_volumes"] == ["local-lvm:vm-100-disk-1"]
+    assert result["msg"] == (
+        "create scsi2 (2G on local-lvm); grow scsi0 from 8G to 10G; set cores; delete serial0, scsi1; "
+        "destroy volume local-lvm:vm-100-disk-1 (unused0) of QEMU VM 100 on pve1"
+    )
+
+
+def test_check_mode_shows_every_volume_step_and_writes_nothing(api):
+    config = dict(VM_CONFIG, scsi1=DISK1)
+    read(api, VM, config, "d1")
+    storage(api)
+    content(api, "qemu", 100, ("local-lvm:vm-100-disk-0", 8 * GIB))
+    result, failed = run_module(
+        "guest_config",
+        vm_args(
+            config={"scsi0": {"size": "10G", "cache": "writeback"}, "scsi2": {"storage": "local-lvm", "size": 2}},
+            absent=["scsi1"],
+            purge=True,
+        ),
+        check=True,
+        diff=True,
+    )
+    assert not failed, result
+    assert writes(api) == []
+    assert result["steps"] == [
+        {"action": "create", "keys": ["scsi2"]},
+        {"action": "grow", "keys": ["scsi0"]},
+        {"action": "set", "keys": ["scsi0"]},
+        {"action": "delete", "keys": ["scsi1"]},
+        {"action": "purge", "keys": ["scsi1"]},
+    ]
+    assert result["destroyed_volumes"] == ["local-lvm:vm-100-disk-1"]
+    assert result["diff"]["after"] == {
+        "scsi2": "local-lvm:2",
+        "scsi0": "local-lvm:vm-100-disk-0,iothread=1,size=8G,cache=writeback",
+    }
+    assert result["msg"].startswith(
+        "would create scsi2 (2G on local-lvm); then grow scsi0 from 8G to 10G; then set scsi0"
+    )
+
+
+def test_container_rootfs_grows_and_a_mount_point_is_created(api):
+    read(api, CT, CT_CONFIG, "d1")
+    storage(api)
+    content(api, "lxc", 200, ("local-lvm:vm-200-disk-0", 8 * GIB))
+    put(api, CT, {"mp0": "local-lvm:4,mp=/srv/data,backup=1", "digest": "d1"})
+    created = dict(CT_CONFIG, mp0="local-lvm:vm-200-disk-1,mp=/srv/data,backup=1,size=4G")
+    read(api, CT, created, "d2")
+    content(api, "lxc", 200, ("local-lvm:vm-200-disk-0", 8 * GIB))
+    ct_upid = "UPID:pve1:000A1B3D:0012D9A0:67A0B1D0:resize:200:root@pam!ci:"
+    resize(api, CT, {"disk": "rootfs", "size": "16G", "digest": "d2"}, upid=ct_upid)
+    read(api, CT, dict(created, rootfs="local-lvm:vm-200-disk-0,size=16G"), "d3")
+    result, failed = run_module(
+        "guest_config",
+        dict(
+            vmid=200,
+            node="pve1",
+            type="lxc",
+            config={
+                "rootfs": {"storage": "local-lvm", "size": "16G"},
+                "mp0": {"storage": "local-lvm", "size": "4G", "mp": "/srv/data", "backup": True},
+            },
+        ),
+    )
+    assert not failed, result
+    assert writes(api) == [
+        ("PUT", "/" + CT + "/config", {"mp0": "local-lvm:4,mp=/srv/data,backup=1", "digest": "d1"}),
+        ("PUT", "/" + CT + "/resize", {"disk": "rootfs", "size": "16G", "digest": "d2"}),
+    ]
+    assert [s["action"] for s in result["steps"]] == ["create", "grow"]
+
+
+def test_a_detach_left_pending_destroys_nothing(api):
+    config = dict(CT_CONFIG, mp1="local-lvm:vm-200-disk-3,mp=/old,size=2G")
+    read(api, CT, config, "d1")
+    put(api, CT, {"delete": "mp1", "digest": "d1"})
+    read(api, CT, config, "d2", deletes=("mp1",))
+    result, failed = run_module("guest_config", dict(vmid=200, node="pve1", type="lxc", absent=["mp1"], purge=True))
+    assert not failed, result
+    assert writes(api) == [("PUT", "/" + CT + "/config", {"delete": "mp1", "digest": "d1"})]
+    assert result["pending"] == {"mp1": None}
+    assert "destroyed_volumes" not in result
+
+
+@pytest.mark.parametrize(
+    "config, msg",
+    [
+        (
+            {"scsi0": {"size": "4G"}},
+            "scsi0 (local-lvm:vm-100-disk-0) of QEMU VM 100 is 8G; shrinking it to 4G is not supported",
+        ),
+        ({"scsi0": {"storage": "ceph", "size": "8G"}}, "is on storage local-lvm, not ceph"),
+        ({"ide2": {"size": "1G"}}, "holds a CD-ROM drive, not a disk"),
+        ({"scsi3": {"size": "1G"}}, "scsi3 is empty on QEMU VM 100: creating it needs storage"),
+        ({"scsi3": {"storage": "local-lvm", "size": "0"}}, "scsi3 size must be positive"),
+    ],
+)
+def test_volume_requests_that_cannot_be_done_are_refused_before_any_write(api, config, msg):
+    read(api, VM, VM_CONFIG)
+    result, failed = run_module("guest_config", vm_args(config=config))
+    assert failed, result
+    assert msg in result["msg"] and result["msg"].endswith("nothing was changed"), result["msg"]
+    assert writes(api) == []
+
+
+def test_a_mount_point_needs_its_path_and_unused_needs_purge(api):
+    read(api, CT, dict(CT_CONFIG, unused0="local-lvm:vm-200-disk-9"))
+    result, failed = run_module(
+        "guest_config", dict(vmid=200, node="pve1", type="lxc", config={"mp0": {"storage": "local-lvm", "size": 1}})
+    )
+    assert (
+        failed
+        and "mp0 is empty on LXC container 200: creating it needs mp (the path inside the container)" in result["msg"]
+    )
+    read(api, CT, dict(CT_CONFIG, unused0="local-lvm:vm-200-disk-9"))
+    result, failed = run_module("guest_config", dict(vmid=200, node="pve1", type="lxc", absent=["unused0"]))
+    assert failed and "removing unused0 destroys its volume" in result["msg"]
+    assert writes(api) == []
+
+
+def test_more_grows_than_the_fixed_step_budget_all_run(api):
+    disks = {f"scsi{n}": f"local-lvm:vm-100-disk-{n},size=1G" for n in range(8)}
+    config = dict(VM_CONFIG, **disks)
+    read(api, VM, config, "d0")
+    for n in range(8):
+        content(api, "qemu", 100, (f"local-lvm:vm-100-disk-{n}", GIB))
+        resize(api, VM, {"disk": f"scsi{n}", "size": "2G", "digest": f"d{n}"})
+        config = dict(config, **{f"scsi{n}": f"local-lvm:vm-100-disk-{n},size=2G"})
+        read(api, VM, config, f"d{n + 1}")
+    result, failed = run_module("guest_config", vm_args(config={key: {"size": "2G"} for key in disks}))
+    assert not failed, result
+    assert len(writes(api)) == 8
+    assert [s["keys"][0] for s in result["steps"]] == list(disks)

@@ -1,0 +1,202 @@
+"""pve.config.guest_config in ansible-playbook against the simulator (realism on): cloud-init keys, CD-ROM, tags,
+boot order, VM disk create/grow, container mount points and rootfs, if_digest, re-runs and --check --diff."""
+
+from __future__ import annotations
+
+import json
+
+from pve_sim.testing import proxmox_client
+
+from .runner import expect_clean_failures
+
+ISO = "local:iso/debian-12.8.0-amd64-netinst.iso"
+SECRET = "Vault-0nly-pa55"
+
+
+def volumes(sim, node, storage="local-lvm"):
+    return {item["volid"] for item in proxmox_client(sim).nodes(node).storage(storage).content.get()}
+
+
+def config_of(sim, vmid):
+    guest = sim.simulator.guest_config(vmid)
+    return {**guest["config"], **guest["pending"]}
+
+
+VM_CONFIG = {
+    "ide2": {"file": ISO, "media": "cdrom"},
+    "ciuser": "admin",
+    "cipassword": SECRET,
+    "ipconfig0": "ip=10.0.0.5/24,gw=10.0.0.1",
+    "nameserver": "10.0.0.1",
+    "tags": "prod;web",
+    "boot": "order=scsi0;ide2;net0",
+    "net0": {"firewall": False},
+    "scsi1": {"size": "101G"},
+    "scsi2": {"storage": "local-lvm", "size": "2G", "iothread": True},
+}
+
+
+def playbook(*tasks):
+    """One play on localhost with ``tasks`` given as (name, module args[, task keywords])."""
+    body = []
+    for name, args, *extra in tasks:
+        body.append(dict({"name": name, "pve.config.guest_config": args}, **(extra[0] if extra else {})))
+    return [{"hosts": "localhost", "gather_facts": False, "tasks": body}]
+
+
+def test_vm_cloud_init_cdrom_tags_boot_and_disks(play, sim):
+    wanted = {"vmid": 101, "config": VM_CONFIG}
+    eject = {"vmid": 101, "config": {"ide2": "none,media=cdrom"}}
+    run = play(
+        playbook(
+            ("preview", wanted, {"check_mode": True}),
+            ("apply", wanted),
+            ("rerun", wanted),
+            ("eject", eject),
+            ("rerun eject", eject),
+        )
+    )
+    assert run.rc == 0, run.describe()
+    log = sim.simulator.requests()
+    assert SECRET not in run.stdout and SECRET not in json.dumps([r.res for r in run.results])
+
+    preview = run["preview"]
+    assert preview.changed and preview.writes(log) == []
+    assert [s["action"] for s in preview["steps"]] == ["create", "grow", "set"]
+    assert preview["diff"]["after"]["cipassword"] == "********"
+    assert preview["digest"]
+
+    apply = run["apply"]
+    assert apply.changed, apply.res
+    assert apply["steps"] == preview["steps"], (apply["steps"], preview["steps"])
+    assert apply.writes(log) == [
+        ("POST", "/nodes/pve1/qemu/101/config"),
+        ("PUT", "/nodes/pve1/qemu/101/resize"),
+        ("POST", "/nodes/pve1/qemu/101/config"),
+    ]
+    assert apply["digest"] == preview["digest"]
+    config = apply["config"]
+    assert config["ide2"].startswith(ISO + ",media=cdrom") and config["cipassword"] == "**********"
+    assert config["ciuser"] == "admin" and config["tags"] == "prod;web"
+    assert config["boot"] == "order=scsi0;ide2;net0" and "firewall=0" in config["net0"]
+    assert "size=101G" in config["scsi1"] and config["scsi2"].startswith("local-lvm:vm-101-disk-2,")
+    assert "local-lvm:vm-101-disk-2" in volumes(sim, "pve1")
+
+    rerun = run["rerun"]
+    assert not rerun.changed, rerun.res
+    assert rerun.writes(log) == [] and len(rerun.calls(log)) == 2
+
+    assert run["eject"].changed and config_of(sim, 101)["ide2"] == "none,media=cdrom"
+    assert not run["rerun eject"].changed
+
+
+def test_container_mount_point_create_grow_detach_and_purge(play, sim):
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: create
+      pve.config.guest_config:
+        vmid: 201
+        type: lxc
+        config:
+          mp0: {storage: local-lvm, size: 2G, mp: /srv/data, backup: true}
+          rootfs: {size: 20G}
+    - name: rerun
+      pve.config.guest_config:
+        vmid: 201
+        config:
+          mp0: {storage: local-lvm, size: 2G, mp: /srv/data, backup: true}
+          rootfs: {size: 20G}
+    - name: grow
+      pve.config.guest_config: {vmid: 201, node: pve2, type: lxc, config: {mp0: {size: 3G}}}
+    - name: preview purge
+      pve.config.guest_config: {vmid: 201, absent: [mp0], purge: true}
+      check_mode: true
+    - name: purge
+      pve.config.guest_config: {vmid: 201, absent: [mp0], purge: true}
+    - name: rerun purge
+      pve.config.guest_config: {vmid: 201, absent: [mp0], purge: true}
+""")
+    assert run.rc == 0, run.describe()
+    log = sim.simulator.requests()
+
+    create = run["create"]
+    assert create.changed and [s["action"] for s in create["steps"]] == ["create", "grow"]
+    assert create.writes(log) == [("PUT", "/nodes/pve2/lxc/201/config"), ("PUT", "/nodes/pve2/lxc/201/resize")]
+    volume = create["config"]["mp0"].split(",")[0]
+    assert volume == "local-lvm:vm-201-disk-1"
+    assert "size=20G" in create["config"]["rootfs"]
+    assert not run["rerun"].changed and run["rerun"].writes(log) == []
+
+    grow = run["grow"]
+    assert grow.changed and grow.writes(log) == [("PUT", "/nodes/pve2/lxc/201/resize")]
+    assert "size=3G" in grow["config"]["mp0"] and len(grow.calls(log)) > 2
+
+    preview = run["preview purge"]
+    assert preview.writes(log) == [] and preview["destroyed_volumes"] == [volume]
+    assert [s["action"] for s in preview["steps"]] == ["delete", "purge"]
+
+    purge = run["purge"]
+    assert purge.changed and purge["destroyed_volumes"] == [volume]
+    assert purge.writes(log) == [("PUT", "/nodes/pve2/lxc/201/config"), ("PUT", "/nodes/pve2/lxc/201/config")]
+    assert "mp0" not in config_of(sim, 201) and not any(k.startswith("unused") for k in config_of(sim, 201))
+    assert volume not in volumes(sim, "pve2")
+    assert not run["rerun purge"].changed
+
+
+def test_if_digest_binds_the_run_to_the_reviewed_config(play, sim):
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: plan
+      pve.config.guest_config: {vmid: 200, config: {description: reviewed}}
+      check_mode: true
+      register: planned
+    - name: someone else changes the guest
+      pve.config.container_resources: {vmid: 200, cores: 2}
+    - name: apply the stale plan
+      pve.config.guest_config: {vmid: 200, config: {description: reviewed}, if_digest: "{{ planned.digest }}"}
+      ignore_errors: true
+    - name: plan again
+      pve.config.guest_config: {vmid: 200, config: {description: reviewed}}
+      check_mode: true
+      register: again
+    - name: apply the fresh plan
+      pve.config.guest_config: {vmid: 200, config: {description: reviewed}, if_digest: "{{ again.digest }}"}
+""")
+    log = sim.simulator.requests()
+    expect_clean_failures(run, {"apply the stale plan": "changed since the plan was made"})
+    assert run["apply the stale plan"].writes(log) == []
+    assert run["apply the fresh plan"].changed
+    assert run["apply the fresh plan"].writes(log) == [("PUT", "/nodes/pve1/lxc/200/config")]
+
+
+def test_check_diff_writes_nothing_and_bad_keys_are_refused(play, sim):
+    before = sim.simulator.guest_config(100)
+    run = play(
+        """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: preview
+      pve.config.guest_config:
+        vmid: 100
+        config: {cores: 4, scsi1: {storage: local-lvm, size: 1G}, tags: x}
+        absent: [vmgenid]
+    - name: read-only key
+      pve.config.guest_config: {vmid: 100, config: {digest: abc}}
+      ignore_errors: true
+    - name: wrong type
+      pve.config.guest_config: {vmid: 100, type: lxc, config: {cores: 4}}
+      ignore_errors: true
+""",
+        check=True,
+    )
+    log = sim.simulator.requests()
+    assert run["preview"].changed and run["preview"].writes(log) == []
+    assert [s["action"] for s in run["preview"]["steps"]] == ["create", "set", "delete"]
+    expect_clean_failures(run, {"read-only key": "digest is read-only", "wrong type": "not type lxc"})
+    assert [e for e in log if e["method"] != "GET"] == []
+    assert sim.simulator.guest_config(100) == before
