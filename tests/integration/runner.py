@@ -137,8 +137,10 @@ def run_playbook(
     diff: bool = True,
     extravars: dict[str, Any] | None = None,
     timeout: int = 180,
+    inventory: str | Path | None = None,
 ) -> PlaybookRun:
-    """Run ``playbook`` (a path, YAML text or a list of plays) in ``ansible-playbook``; return its results."""
+    """Run ``playbook`` (a path, YAML text or a list of plays) in ``ansible-playbook``; return its results.
+    ``inventory``: an inventory file (relative to the repository) instead of localhost alone."""
     if isinstance(playbook, str) and "\n" in playbook:
         playbook = yaml.safe_load(playbook)
     elif isinstance(playbook, (str, Path)):
@@ -171,7 +173,7 @@ def run_playbook(
         run = ansible_runner.run(
             private_data_dir=private,
             playbook=playbook,
-            inventory=INVENTORY,
+            inventory=str(REPO / inventory) if inventory else INVENTORY,
             envvars=ansible_env(connection),
             extravars=extravars or {},
             cmdline=cmdline or None,

@@ -200,3 +200,26 @@ def test_check_diff_writes_nothing_and_bad_keys_are_refused(play, sim):
     expect_clean_failures(run, {"read-only key": "digest is read-only", "wrong type": "not type lxc"})
     assert [e for e in log if e["method"] != "GET"] == []
     assert sim.simulator.guest_config(100) == before
+
+
+def test_two_guests_managed_entirely_from_host_vars(play, sim):
+    """playbooks/guests_from_host_vars.yml: --check --diff writes nothing, the run applies both host_vars, a
+    re-run changes nothing."""
+    book, hosts = "playbooks/guests_from_host_vars.yml", "playbooks/guests_from_host_vars/hosts.yml"
+    check = play(book, check=True, inventory=hosts)
+    assert check.rc == 0, check.describe()
+    assert check.changed_count() == 2
+    assert [e for e in sim.simulator.requests() if e["method"] != "GET"] == []
+
+    apply = play(book, inventory=hosts)
+    assert apply.rc == 0, apply.describe()
+    assert apply.changed_count() == 2 and apply.failed_count() == 0
+    web01, dns01 = config_of(sim, 100), config_of(sim, 200)
+    assert web01["tags"] == "ansible;web" and web01["ciuser"] == "deploy" and "discard=on" in web01["scsi1"]
+    assert "size=10G" in dns01["rootfs"] and "mp=/var/lib/unbound" in dns01["mp0"]
+
+    sim.simulator.clear_requests()
+    rerun = play(book, inventory=hosts)
+    assert rerun.rc == 0, rerun.describe()
+    assert rerun.changed_count() == 0
+    assert [e for e in sim.simulator.requests() if e["method"] != "GET"] == []
