@@ -33,6 +33,7 @@ from ansible_collections.pve.config.plugins.module_utils.volumes import (
     after_detach,
     allocation_size,
     check_new_volume_storage,
+    check_unused,
     destroy_unused,
     detach,
     empty_slot_result,
@@ -43,10 +44,9 @@ from ansible_collections.pve.config.plugins.module_utils.volumes import (
 )
 from ansible_collections.pve.config.plugins.module_utils.volumes import recorded_size as drive_size
 
-# Number of slots per bus (ide0-3, sata0-5, scsi0-30, virtio0-15) and of unusedN entries, from the one table
+# Number of slots per bus (ide0-3, sata0-5, scsi0-30, virtio0-15), from the one table
 # (option_ranges.SLOTS: qemu-server QemuServer/Drive.pm $MAX_*_DISKS).
 BUS_SLOTS = {bus: SLOTS["qemu"][bus] for bus in ("ide", "sata", "scsi", "virtio")}
-MAX_UNUSED = SLOTS["qemu"]["unused"]
 SLOT = re.compile(r"^(?P<bus>[a-z]+)(?P<index>\d+)$")
 # Formats a volume name can end with (``local:100/vm-100-disk-0.qcow2``); block storages hold raw volumes.
 VOLUME_FORMATS = ("raw", "qcow2", "vmdk", "qcow", "qed", "cloop")
@@ -139,7 +139,7 @@ def volume_format(values):
 def check_params(params):
     """Check and normalise vm_disk's arguments on their own, before any request; ``size`` becomes bytes."""
     if params["disk"] is not None and UNUSED.match(str(params["disk"]).strip().lower()):
-        params["disk"] = _check_unused(params)
+        params["disk"] = check_unused(params, "disk", "qemu")
         return
     if params["disk"] is not None:
         bus, index = parse_slot(params["disk"])
@@ -164,26 +164,6 @@ def check_params(params):
             raise InvalidRequest(
                 "%s is not an option of %s disks (%s)" % (key, params["bus"], params["disk"] or "bus " + params["bus"])
             )
-
-
-def _check_unused(params):
-    """``disk: unusedN`` names a volume left unused: it can only be destroyed (``state=absent``, ``purge``)."""
-    slot = "unused%d" % int(UNUSED.match(str(params["disk"]).strip().lower()).group("index"))
-    if int(slot[6:]) >= MAX_UNUSED:
-        raise InvalidRequest(
-            "disk %r is out of range: unused volumes are unused0 to unused%d" % (params["disk"], MAX_UNUSED - 1)
-        )
-    if params["state"] != "absent":
-        raise InvalidRequest(
-            "disk %s is an unused volume, not a disk slot: it can only be destroyed (state=absent, purge=true); "
-            "to attach it again, edit the VM config" % slot
-        )
-    if not params["purge"]:
-        raise InvalidRequest(
-            "removing %s destroys its volume (Proxmox frees the volume of a deleted unusedN entry): "
-            "set purge=true to destroy it" % slot
-        )
-    return slot
 
 
 def wanted_options(params):

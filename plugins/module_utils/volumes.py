@@ -21,6 +21,7 @@ import re
 from ansible_collections.pve.config.plugins.module_utils import property_string
 from ansible_collections.pve.config.plugins.module_utils.change import Change
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
+from ansible_collections.pve.config.plugins.module_utils.option_ranges import SLOTS
 from ansible_collections.pve.config.plugins.module_utils.storage import (
     LARGEST_UNIT,
     check_storage,
@@ -93,6 +94,28 @@ def find_unused(config, volid, kind="qemu"):
         if value == volid:
             return key
     return None
+
+
+def check_unused(params, param, kind):
+    """``PARAM: unusedN`` names a volume left unused: it can only be destroyed (``state=absent``, ``purge``).
+    Returns the normalised key."""
+    slot = "unused%d" % int(UNUSED.match(str(params[param]).strip().lower()).group("index"))
+    if int(slot[6:]) >= SLOTS[kind]["unused"]:
+        raise InvalidRequest(
+            "%s %r is out of range: unused volumes are unused0 to unused%d"
+            % (param, params[param], SLOTS[kind]["unused"] - 1)
+        )
+    if params["state"] != "absent":
+        raise InvalidRequest(
+            "%s %s is an unused volume, not a %s slot: it can only be destroyed (state=absent, purge=true); "
+            "to attach it again, edit the %s config" % (param, slot, param, GUEST_NOUN[kind])
+        )
+    if not params["purge"]:
+        raise InvalidRequest(
+            "removing %s destroys its volume (Proxmox frees the volume of a deleted unusedN entry): "
+            "set purge=true to destroy it" % slot
+        )
+    return slot
 
 
 # --- new volumes -------------------------------------------------------------------------------------------
