@@ -230,6 +230,7 @@ def plan_create(ctx, key, remember=None):
     if params["volume"] is not None:
         text = property_string.format(dict({"volume": params["volume"]}, **options), "lxc_mp")
         kind = mount_kind(params["volume"])
+        check_root_login(params, kind, key)
         return Change(
             set={key: text},
             remember=remember,
@@ -301,8 +302,23 @@ def plan_update(ctx, key):
             preview=summary + (", then set " + options if changed else ""),
         )
     if changed:
+        if kind != "volume":
+            check_root_login(params, kind, key)
         return Change(set={key: merged}, result=result, summary="set %s of %s" % (options, key))
     return Change(result=result)
+
+
+def check_root_login(params, kind, key):
+    """Only ``root@pam`` itself may write a bind or device mount (pve-container LXC.pm
+    check_ct_modify_config_perm: "mount point type $type is only allowed for root@pam"), and an API token's user
+    is its token ID, ``root@pam!name`` (pve-manager PVE/HTTPServer.pm auth_handler): refuse before the write."""
+    user = params.get("api_user") or "root@pam"
+    if params.get("api_token_id") or user != "root@pam":
+        raise InvalidRequest(
+            "writing %s as a %s mount needs api_user root@pam with api_password: Proxmox allows bind and device "
+            "mounts only to root@pam itself, never to an API token or another user (logged in as %s)"
+            % (key, kind, "%s!%s" % (user, params["api_token_id"]) if params.get("api_token_id") else user)
+        )
 
 
 def check_same_volume(params, where, volid, kind):

@@ -11,7 +11,7 @@ QEMU: the lock is checked before the digest, and a digest mismatch reads
 import re
 
 from .. import schema
-from ..errors import HandlerError, ParamError
+from ..errors import ApiError, HandlerError, ParamError
 from ..validation import parse_size, split_list
 from . import route
 from .common import (
@@ -213,6 +213,21 @@ class LxcUpdate:
             guest.pending[opt] = print_mountpoint(opt, mp)
         elif guest.status == "running" and opt in guest.config:
             return True  # skip: no "changing" of mount points while running
+        else:
+            if mp["type"] == "volume":  # $rescan_volume: size= from volume_size_info
+                vol = self.state.find_volume(self.node, mp.get("volume", ""))
+                if vol is not None:
+                    mp["size"] = vol.size
+            guest.pending[opt] = print_mountpoint(opt, mp)
+        old = guest.config.get(opt)
+        if old is not None:
+            # apply_pending_mountpoint adds the old volume to unusedN; write_pct_config then drops an unusedN
+            # whose volume the config still uses (a changed option of the same volume leaves none)
+            old_mp = parse_mountpoint(opt, old)
+            new_volume = parse_mountpoint(opt, guest.pending[opt]).get("volume")
+            if old_mp["type"] == "volume" and old_mp["volume"] != new_volume:
+                if not self.volume_in_use(guest, old_mp["volume"], opt):
+                    add_unused_volume(guest, old_mp["volume"])
         return False
 
     def apply_pending(self, guest, selection, errors):
@@ -297,6 +312,23 @@ class LxcUpdate:
                 del guest.pending[opt]
 
 
+def check_mountpoint_perm(user, params):
+    """pve-container LXC.pm check_ct_modify_config_perm (called by API2/LXC/Config.pm update_vm with the new
+    values): only ``root@pam`` itself may write a mount point that is not a storage volume - a bind or device mount.
+    An API token's user is its token ID (``root@pam!name``: pve-manager PVE/HTTPServer.pm auth_handler), so no
+    token may. Deleting one is not checked (``return if $delete``)."""
+    if user == "root@pam":
+        return
+    for opt in sorted(params):
+        if re.match(r"^mp\d+$", opt) or opt == "rootfs":
+            kind = parse_mountpoint(opt, params[opt])["type"]
+            if kind != "volume":
+                # pve-common Exception.pm raise_perm_exc: 403 "Permission check failed ($what)"
+                raise ApiError(
+                    "Permission check failed (mount point type %s is only allowed for root@pam)\n" % kind, status=403
+                )
+
+
 @route("PUT", "/nodes/{node}/lxc/{vmid}/config")
 def update_vm(ctx, params):
     state = ctx.state
@@ -330,6 +362,7 @@ def update_vm(ctx, params):
                 raise ParamError(
                     {"delete": "you can't use '-delete %s' and '-revert %s' at the same time" % (opt, opt)}
                 )
+        check_mountpoint_perm(ctx.user, params)
         errors = LxcUpdate(ctx, node, vmid).update(guest, params, delete, revert)
         if errors:
             raise ParamError(errors)  # the config is not written (the transaction rolls it back)
@@ -353,6 +386,8 @@ def resize_vm(ctx, params):
         assert_if_modified(digest, guest.digest)
         mp = parse_mountpoint(disk, guest.config.get(disk))
         volid = mp["volume"]
+        if mp["type"] != "volume":  # PVE::Storage::parse_volname -> parse_volume_id dies for a host path
+            raise HandlerError("unable to parse volume ID '%s'" % volid)
         owner = state.volume_owner(volid)
         if owner != vmid:
             raise HandlerError("can't resize mount point owned by another container (%s)" % owner)
