@@ -3,7 +3,15 @@
 import pytest
 from harness import pending, requests_made, resources, run_module, url, writes
 
-MODULES = ["vm_resources", "container_resources", "vm_disk", "vm_nic", "container_nic", "guest_info"]
+MODULES = [
+    "vm_resources",
+    "container_resources",
+    "vm_disk",
+    "vm_nic",
+    "container_nic",
+    "container_mountpoint",
+    "guest_info",
+]
 
 
 @pytest.mark.parametrize("module", MODULES)
