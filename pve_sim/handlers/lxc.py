@@ -271,7 +271,9 @@ class LxcUpdate:
                 continue
             skip = False
             try:
-                if opt in FASTPLUG or opt in ("swap", "cpulimit", "cpuunits") or re.match(r"^net\d+$", opt):
+                # pve-container LXC/Config.pm vmconfig_hotplug_pending matches deletes with m/^net(\d)$/: one
+                # digit, so a delete of net10..net31 on a running container stays pending
+                if opt in FASTPLUG or opt in ("swap", "cpulimit", "cpuunits") or re.match(r"^net\d$", opt):
                     pass
                 elif re.match(r"^unused\d+$", opt):
                     if not self.volume_in_use(guest, guest.config[opt], opt):

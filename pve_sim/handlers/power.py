@@ -200,6 +200,14 @@ def _qemu_stop_task(ctx, guest, type_, timeout, skiplock, force, after_stop=None
 # -- LXC ------------------------------------------------------------------------------------------
 
 
+def _lxc_stop_times(state, guest, params):
+    """``(timeout, needs, in_time)`` of an ``lxc-stop --timeout``: the timeout (default 60), the seconds the
+    container needs to go down, and whether it does within the timeout."""
+    timeout = int(params["timeout"]) if params.get("timeout") is not None else DEFAULT_SHUTDOWN_TIMEOUT
+    needs = state.faults.shutdown_seconds(guest.vmid)
+    return timeout, needs, needs is not None and needs <= timeout
+
+
 @route("POST", "/nodes/{node}/lxc/{vmid}/status/start")
 def ct_start(ctx, params):
     guest = _guest(ctx, params, "lxc")
@@ -224,9 +232,7 @@ def ct_shutdown(ctx, params):
     if guest.status != "running":
         raise HandlerError("CT %d not running" % guest.vmid)
     state = ctx.state
-    timeout = int(params.get("timeout") if params.get("timeout") is not None else DEFAULT_SHUTDOWN_TIMEOUT)
-    needs = state.faults.shutdown_seconds(guest.vmid)
-    in_time = needs is not None and needs <= timeout
+    timeout, needs, in_time = _lxc_stop_times(state, guest, params)
     force = true(params.get("forceStop"))
 
     def action(task):
@@ -246,9 +252,8 @@ def ct_reboot(ctx, params):
     if guest.status != "running":
         raise _not_running(guest)
     state = ctx.state
-    timeout = int(params.get("timeout") if params.get("timeout") is not None else DEFAULT_SHUTDOWN_TIMEOUT)
-    needs = state.faults.shutdown_seconds(guest.vmid)
-    duration = needs if needs is not None and needs <= timeout else timeout  # killed after the timeout
+    timeout, needs, in_time = _lxc_stop_times(state, guest, params)
+    duration = needs if in_time else timeout  # killed after the timeout
 
     def action(task):
         now = _now(ctx, guest)
