@@ -44,6 +44,11 @@ class TaskTimeout(TaskFailed):
     """A UPID task was still running after ``task_timeout`` seconds (its work may still complete)."""
 
 
+class RebootFailed(PveError):
+    """A managed reboot did not end with the guest running and nothing pending; ``details`` say what it was left in
+    (``guest_status``, ``pending``) and the reboot ``task``."""
+
+
 class AuthFailed(PveError):
     """Proxmox refused the credentials."""
 
