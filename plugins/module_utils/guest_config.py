@@ -24,6 +24,7 @@ from ansible_collections.pve.config.plugins.module_utils import property_string,
 from ansible_collections.pve.config.plugins.module_utils.change import Change
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.guest import KIND_LABEL
+from ansible_collections.pve.config.plugins.module_utils.memory_hotplug import hotplug_features
 from ansible_collections.pve.config.plugins.module_utils.units import format_size, parse_size
 
 OPTIONS = dict(
@@ -38,7 +39,8 @@ OPTIONS = dict(
 DEFAULTS = {name: spec.get("default") for name, spec in OPTIONS.items()}
 MASK = "********"
 # Result-key words of the steps, in the order a plan runs them.
-CREATE, GROW, SET, DELETE, PURGE = "create", "grow", "set", "delete", "purge"
+CREATE, GROW, SET, DELETE, PURGE, CLOUDINIT = "create", "grow", "set", "delete", "purge", "cloudinit"
+CLOUDINIT_KEYS = "cloudinit_keys"  # memory: the cloud-init relevant keys this run wrote
 
 # --- keys and values (config_keys / config_values take these over) -------------------------------------------
 
@@ -130,6 +132,14 @@ def masked(config):
 
 
 # --- parameters ----------------------------------------------------------------------------------------------
+
+
+def guest_running(api, guest):
+    """Whether the guest runs: its ``/cluster/resources`` row's status when the lookup read one, else one
+    ``GET .../status/current``."""
+    if guest.status in ("running", "stopped"):
+        return guest.status == "running"
+    return (api.get(guest.path + "/status/current") or {}).get("status") == "running"
 
 
 def settings(params):
@@ -228,7 +238,10 @@ def planned_steps(ctx, params):
     to_set = wanted_values(ctx, params, {key: value for key, value in options.items() if key not in created})
     if to_set:
         keys = list(to_set)
-        steps.append(Step(SET, keys, Change(set=to_set, summary="set " + ", ".join(keys))))
+        remember = {
+            CLOUDINIT_KEYS: sorted(set(ctx.memory.get(CLOUDINIT_KEYS, [])) | set(filter(cloudinit_relevant, keys)))
+        }
+        steps.append(Step(SET, keys, Change(set=to_set, remember=remember, summary="set " + ", ".join(keys))))
     to_delete = [key for key in params["absent"] if key in ctx.config]
     delete = delete_step(ctx, params, to_delete) if to_delete else None
     if delete:
@@ -236,6 +249,9 @@ def planned_steps(ctx, params):
     purge = purge_step(ctx, params, delete)
     if purge:
         steps.append(purge)
+    cloudinit = cloudinit_step(ctx, to_set)
+    if cloudinit:
+        steps.append(cloudinit)
     return steps
 
 
@@ -247,6 +263,8 @@ def wanted_values(ctx, params, config):
     """``{key: text}`` of the ``config`` keys whose value differs from the pending-applied config."""
     to_set = {}
     for key, wanted in config.items():
+        if ctx.guest.kind == "qemu" and same_cloudinit_drive(key, wanted, ctx.config.get(key)):
+            continue
         text = wanted_text(ctx.guest.kind, key, wanted, ctx.config.get(key), params["update_password"])
         if text is not None:
             to_set[key] = text
@@ -374,6 +392,85 @@ def destroying(ctx, change, volids):
     change.remember["destroyed"] = destroyed
     change.result["destroyed_volumes"] = destroyed
     return change
+
+
+# --- cloud-init ----------------------------------------------------------------------------------------------
+
+# qemu-server src/PVE/QemuServer.pm $confdesc_cloudinit (ipconfigN added in its net loop); cloudinit_pending_properties
+# adds name and netN: a change of any of them that the running VM applies is recorded in [special:cloudinit] by
+# vmconfig_hotplug_pending ($cloudinit_record_changed), i.e. the cloud-init drive no longer matches the config.
+CLOUDINIT_OPTIONS = ("citype", "ciuser", "cipassword", "ciupgrade", "cicustom", "searchdomain", "nameserver", "sshkeys")
+_CLOUDINIT_NUMBERED = re.compile(r"^(?:ipconfig|net)\d+$")
+# QemuServer/Drive.pm drive_is_cloudinit: a vm-<vmid>-cloudinit volume (any format)
+_CLOUDINIT_VOLUME = re.compile(r"[:/](?:vm-\d+-)?cloudinit(?:\.[a-z0-9]+)?$")
+_DRIVE = re.compile(r"^(?:ide|sata|scsi|virtio)\d+$")
+
+
+def cloudinit_relevant(key):
+    return key in CLOUDINIT_OPTIONS or key == "name" or bool(_CLOUDINIT_NUMBERED.match(key))
+
+
+def has_cloudinit_drive(config):
+    """Whether a drive of ``config`` is the cloud-init drive (``PVE::QemuConfig->has_cloudinit``)."""
+    return any(is_cloudinit_drive(key, value) for key, value in config.items())
+
+
+def is_cloudinit_drive(key, value):
+    """A drive whose volume is a cloud-init one: ``vm-100-cloudinit`` or, as asked, ``STORAGE:cloudinit``."""
+    if not _DRIVE.match(key) or isinstance(value, dict) and "file" not in value:
+        return False
+    text = value if isinstance(value, str) else property_string.format(value, key_format("qemu", key))
+    return bool(_CLOUDINIT_VOLUME.search(str(property_string.parse(text, key_format("qemu", key)).get("file") or "")))
+
+
+def same_cloudinit_drive(key, wanted, current):
+    """``STORAGE:cloudinit`` asks for a cloud-init drive (API2/Qemu.pm create_disks allocates
+    ``vm-<vmid>-cloudinit`` there): a cloud-init drive already on that storage is the same one."""
+    if current is None or not (is_cloudinit_drive(key, wanted) and is_cloudinit_drive(key, current)):
+        return False
+    fmt = key_format("qemu", key)
+    text = wanted if isinstance(wanted, str) else property_string.format(wanted, fmt)
+    asked = str(property_string.parse(text, fmt).get("file"))
+    return asked.endswith(":cloudinit") and volumes.volume_storage(asked) == volumes.volume_storage(
+        str(property_string.parse(current, fmt).get("file"))
+    )
+
+
+def cloudinit_step(ctx, to_set):
+    """``PUT .../cloudinit`` once this run changed cloud-init keys that a running VM applied, when Proxmox does
+    not regenerate the drive itself.
+
+    qemu-server: a running VM applies cloud-init options at once (they are ``$fast_plug_option``s) and records
+    them in ``[special:cloudinit]``; ``vmconfig_hotplug_pending`` regenerates the drive only when ``hotplug``
+    has ``cloudinit`` (``vmconfig_update_cloudinit_drive``). Otherwise the drive keeps the old values until
+    ``PUT .../cloudinit`` (API2/Qemu.pm cloudinit_update -> vmconfig_update_cloudinit_drive, which also swaps the
+    medium of the running VM) or the next start (vm_start_nolock: apply_cloudinit_config). A stopped VM applies
+    its changes with ``vmconfig_apply_pending``, which records nothing: its drive is generated at the next start,
+    so nothing is needed. A run decides after its set step (no request before it); check mode predicts it from
+    the keys the set step would write.
+    """
+    if ctx.guest.kind != "qemu" or ctx.memory.get(CLOUDINIT):
+        return None
+    written = ctx.memory.get(CLOUDINIT_KEYS, [])
+    if ctx.check_mode:
+        written = [key for key in to_set if cloudinit_relevant(key)]
+    applied = [key for key in written if key not in ctx.state.pending]
+    if not applied or "cloudinit" in hotplug_features(ctx.config.get("hotplug")):
+        return None
+    # vmconfig_update_cloudinit_drive looks for the drive in the config in effect (foreach_volume($conf))
+    if not has_cloudinit_drive(ctx.state.current) or not guest_running(ctx.api, ctx.guest):
+        return None
+    path = ctx.guest.path + "/cloudinit"
+    return Step(
+        CLOUDINIT,
+        applied,
+        Change(
+            perform=lambda api, clock: api.put(path),
+            action=CLOUDINIT,
+            remember={CLOUDINIT: True},
+            summary="regenerate the cloud-init drive",
+        ),
+    )
 
 
 def left_behind(found):

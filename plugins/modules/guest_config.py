@@ -19,6 +19,9 @@ description:
     volumes, grow volumes (one resize each), set, delete, purge.
     In check mode the whole plan is returned in RV(steps) with the predicted config and diff.
   - O(if_digest) applies a reviewed plan only to the config it was computed from.
+  - After a change of cloud-init options that a running VM applied, the cloud-init drive is regenerated
+    (C(PUT .../cloudinit)) unless the VM's C(hotplug) has C(cloudinit), which makes Proxmox do it itself. A
+    stopped VM regenerates it at the next start.
   - Passwords (C(cipassword), C(password)) cannot be read back; see O(update_password). They never appear in
     the result or the diff.
 extends_documentation_fragment:
@@ -169,7 +172,7 @@ digest:
 steps:
   description:
     - The steps of the plan, in order; in check mode the ones that would run, otherwise the ones done.
-    - Each is a dict with C(action) (V(create), V(grow), V(set), V(delete), V(purge)) and C(keys).
+    - Each is a dict with C(action) (V(create), V(grow), V(set), V(delete), V(purge), V(cloudinit)) and C(keys).
   returned: always
   type: list
   elements: dict

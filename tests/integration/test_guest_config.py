@@ -223,3 +223,36 @@ def test_two_guests_managed_entirely_from_host_vars(play, sim):
     assert rerun.rc == 0, rerun.describe()
     assert rerun.changed_count() == 0
     assert [e for e in sim.simulator.requests() if e["method"] != "GET"] == []
+
+
+def cloudinit_pending(sim, vmid, node="pve1"):
+    """GET .../cloudinit: the cloud-init options whose drive is out of date (pending or delete items)."""
+    items = proxmox_client(sim).nodes(node).qemu(vmid).cloudinit.get()
+    return sorted(item["key"] for item in items if "pending" in item or item.get("delete"))
+
+
+def test_cloud_init_drive_of_a_running_vm_is_regenerated(play, sim):
+    drive = {"vmid": 100, "config": {"scsi5": "local-lvm:cloudinit"}}
+    user = {"vmid": 100, "config": {"ciuser": "deploy", "sshkeys": "ssh-ed25519 AAAAC3Nza deploy@host"}}
+    run = play(
+        playbook(
+            ("add the drive", drive),
+            ("add the drive again", drive),
+            ("preview", user, {"check_mode": True}),
+            ("cloud-init user", user),
+            ("rerun", user),
+        )
+    )
+    assert run.rc == 0, run.describe()
+    log = sim.simulator.requests()
+    assert run["add the drive"].changed and not run["add the drive again"].changed
+    assert [s["action"] for s in run["preview"]["steps"]] == ["set", "cloudinit"]
+    done = run["cloud-init user"]
+    assert [s["action"] for s in done["steps"]] == ["set", "cloudinit"]
+    assert done.writes(log) == [("PUT", "/nodes/pve1/qemu/100/config"), ("PUT", "/nodes/pve1/qemu/100/cloudinit")]
+    assert not done["reboot_required"]
+    assert cloudinit_pending(sim, 100) == []
+    assert not run["rerun"].changed
+    # the same change without the regeneration leaves the drive stale, as qemu-server does
+    proxmox_client(sim).nodes("pve1").qemu(100).config.put(ciuser="other")
+    assert cloudinit_pending(sim, 100) == ["ciuser"]

@@ -95,3 +95,18 @@ def test_a_real_run_plans_one_step_and_counts_the_rest():
 def test_wanted_text(wanted, current, expected):
     key = "net0" if not isinstance(wanted, (bool, int)) else "onboot"
     assert guest_config.wanted_text("qemu", key, wanted, current) == expected
+
+
+@pytest.mark.parametrize(
+    "wanted, current, same",
+    [
+        ("local-lvm:cloudinit", "local-lvm:vm-100-cloudinit,media=cdrom", True),
+        ("local:cloudinit", "local:100/vm-100-cloudinit.qcow2,media=cdrom", True),
+        ("ceph:cloudinit", "local-lvm:vm-100-cloudinit,media=cdrom", False),  # another storage: a new drive
+        ("local-lvm:cloudinit", "local-lvm:vm-100-disk-1,size=4M", False),
+        ("local-lvm:cloudinit", None, False),
+        ({"file": "local-lvm:cloudinit"}, "local-lvm:vm-100-cloudinit,media=cdrom", True),
+    ],
+)
+def test_a_cloud_init_drive_asked_as_storage_cloudinit(wanted, current, same):
+    assert guest_config.same_cloudinit_drive("ide0", wanted, current) is same
