@@ -74,16 +74,18 @@ def client_can_elicit(ctx: Context) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-def destroy_resolver(bridge: Bridge):
+def destroy_resolver(bridge: Bridge, spec: ToolSpec):
     """The `confirmation` resolver of a tool that can destroy data, bound to `bridge`.
 
     Asks the user only when data would be lost and the call could go ahead: the operator's policy and the
     guest's existence are checked first, so nobody is asked about a guest the bridge may not touch or that does
-    not exist (Bridge.call then refuses with the reason). Without elicitation, `confirm` decides.
+    not exist (Bridge.call then refuses with the reason). Without elicitation, `confirm` decides. The resolver
+    takes the tool's arguments by name, so each `spec.target` (the argument naming the disk or mount point) has
+    its own signature.
     """
 
-    async def confirm_destroy(
-        vmid: int, disk_id: str, delete_volume: bool, confirm: bool, dry_run: bool, ctx: Context
+    async def decide(
+        vmid: int, what: str, delete_volume: bool, confirm: bool, dry_run: bool, ctx: Context
     ) -> Confirmation | Elicit[Confirmation]:
         if not delete_volume or dry_run:
             return Confirmation(destroy=False)  # nothing will be destroyed, nothing to ask
@@ -93,11 +95,24 @@ def destroy_resolver(bridge: Bridge):
             return Confirmation(destroy=False)
         if client_can_elicit(ctx):
             return Elicit(
-                f"Remove disk {disk_id} from guest {vmid} and permanently destroy its volume? The data cannot be "
-                "recovered.",
+                f"Remove {what} from guest {vmid} and permanently destroy its volume? The data cannot be recovered.",
                 Confirmation,
             )
         return Confirmation(destroy=confirm)
+
+    if spec.target == "mountpoint_id":
+
+        async def confirm_destroy_mountpoint(
+            vmid: int, mountpoint_id: str, delete_volume: bool, confirm: bool, dry_run: bool, ctx: Context
+        ) -> Confirmation | Elicit[Confirmation]:
+            return await decide(vmid, f"mount point {mountpoint_id}", delete_volume, confirm, dry_run, ctx)
+
+        return confirm_destroy_mountpoint
+
+    async def confirm_destroy(
+        vmid: int, disk_id: str, delete_volume: bool, confirm: bool, dry_run: bool, ctx: Context
+    ) -> Confirmation | Elicit[Confirmation]:
+        return await decide(vmid, f"disk {disk_id}", delete_volume, confirm, dry_run, ctx)
 
     return confirm_destroy
 
@@ -243,7 +258,7 @@ class Bridge:
                 destroys = spec.confirm and getattr(args, "delete_volume", False) and not dry_run
                 await self.check_guest(args.vmid, must_exist=destroys)
                 if destroys:
-                    self._require_confirmation(args, confirmation, ctx)
+                    self._require_confirmation(spec, args, confirmation, ctx)
                 module_args = spec.to_module_args(args)
                 changing = not spec.read_only and not dry_run
                 if spec.read_only:
@@ -291,16 +306,17 @@ class Bridge:
 
     @staticmethod
     def _require_confirmation(
-        args: ToolArgs, confirmation: ElicitationResult[Confirmation] | None, ctx: Context | None
+        spec: ToolSpec, args: ToolArgs, confirmation: ElicitationResult[Confirmation] | None, ctx: Context | None
     ) -> None:
         if isinstance(confirmation, AcceptedElicitation) and confirmation.data.destroy:
             return
-        what = f"the volume of {getattr(args, 'disk_id', 'the disk')} on guest {args.vmid}"
+        thing = "mount point" if spec.target == "mountpoint_id" else "disk"
+        what = f"the volume of {getattr(args, spec.target, 'the ' + thing)} on guest {args.vmid}"
         if ctx is not None and client_can_elicit(ctx):
             raise Unconfirmed(f"the user did not confirm destroying {what}; nothing was changed")
         raise Unconfirmed(
             f"destroying {what} needs the user's explicit confirmation: ask the user, then call again with "
-            "confirm: true (or use delete_volume: false to only detach the disk); nothing was changed"
+            f"confirm: true (or use delete_volume: false to only detach the {thing}); nothing was changed"
         )
 
     def record_refusal(self, name: str, arguments: Mapping[str, Any], exc: Exception, duration: float) -> None:
@@ -454,7 +470,7 @@ def make_tool(spec: ToolSpec, bridge: Bridge) -> Tool:
             inspect.Parameter(
                 "confirmation",
                 inspect.Parameter.KEYWORD_ONLY,
-                annotation=Annotated[ElicitationResult[Confirmation], Resolve(destroy_resolver(bridge))],
+                annotation=Annotated[ElicitationResult[Confirmation], Resolve(destroy_resolver(bridge, spec))],
             )
         )
     params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))

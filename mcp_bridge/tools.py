@@ -26,6 +26,15 @@ DISK_ID = safe_str(
     slot_pattern("qemu", *DISK_BUSES), "Disk slot: scsi0..scsi30, sata0..sata5, virtio0..virtio15 or ide0..ide3."
 )
 NET_ID = safe_str(slot_pattern("qemu", "net"), "Network interface slot, net0..net31.")
+# Container mount points (pve-container LXC/Config.pm $MAX_MOUNT_POINTS) and the root file system.
+MOUNTPOINT_ID = safe_str(slot_pattern("lxc", "mp"), "Mount point key of the container, mp0..mp255.")
+CT_DISK_ID = safe_str(
+    slot_pattern("lxc", "mp")[:-2] + "|rootfs)$", "Container volume to grow: rootfs or a mount point mp0..mp255."
+)
+CT_PATH = safe_str(
+    r"^/[^,=]*$",
+    "Where the volume is mounted inside the container (an absolute path such as '/srv/data'; no ',' or '=').",
+)
 
 DRY_RUN_HELP = "Only predict: run the module in check + diff mode and return what would change; nothing is written."
 
@@ -134,6 +143,38 @@ class RemoveVmDiskArgs(ChangeArgs):
     )
 
 
+class AddContainerMountpointArgs(ChangeArgs):
+    storage: STORAGE
+    size: Size
+    path: CT_PATH
+    mountpoint_id: MOUNTPOINT_ID | None = Field(
+        None, description="Mount point key to use (e.g. 'mp1'); default: the first free one."
+    )
+    backup: bool | None = Field(None, description="Include the volume in backups (Proxmox leaves it out when unset).")
+    ro: bool | None = Field(None, description="Mount read-only.")
+    quota: bool | None = Field(None, description="Enable user quotas inside the container (not on ZFS subvolumes).")
+    acl: bool | None = Field(None, description="Enable (true) or disable (false) ACLs; unset: the storage's default.")
+    replicate: bool | None = Field(None, description="Include the volume in storage replication (default: yes).")
+
+
+class ResizeContainerDiskArgs(ChangeArgs):
+    disk_id: CT_DISK_ID
+    size: Annotated[Size, Field(description="New, larger size ('16G' or a number of GiB); volumes only grow.")]
+
+
+class RemoveContainerMountpointArgs(ChangeArgs):
+    mountpoint_id: MOUNTPOINT_ID
+    delete_volume: bool = Field(
+        False,
+        description="Also destroy the volume (data is lost). Default: detach only; the volume stays as unusedN.",
+    )
+    confirm: bool = Field(
+        False,
+        description="Set to true only after the user explicitly agreed to destroy the volume. Clients that support "
+        "elicitation are asked directly instead.",
+    )
+
+
 class AddVmNetworkArgs(ChangeArgs):
     bridge: BRIDGE = "vmbr0"
     model: choice("qemu_net", "model") = Field("virtio", description="NIC model.")
@@ -226,21 +267,30 @@ class ResourcesResult(ChangeResult):
     )
 
 
-class DiskResult(ChangeResult):
-    disk: str | None = Field(None, description="The disk slot used, e.g. 'scsi1'.")
+class VolumeResult(ChangeResult):
+    """What the volume tools (VM disks, container mount points) return beside the shared keys."""
+
     volume: str | None = Field(None, description="Volume ID, e.g. 'local-lvm:vm-100-disk-1'.")
-    size: str | None = Field(None, description="Size of the disk as Proxmox records it, e.g. '32G'.")
+    size: str | None = Field(None, description="Size of the volume as Proxmox records it, e.g. '32G'.")
     size_rounded: bool | None = Field(
         None,
-        description="True when the disk is larger than the size asked only by rounding (whole MiB, the storage's "
+        description="True when the volume is larger than the size asked only by rounding (whole MiB, the storage's "
         "allocation unit, or a volume the storage already made larger).",
     )
     destroyed_volume: str | None = Field(None, description="The volume destroyed (delete_volume), if any.")
     unused: str | dict[str, str] | None = Field(
         None,
-        description="Unused volumes of the VM (unusedN -> volume ID) when delete_volume names an empty slot, one of "
-        "which may be left from an earlier detach.",
+        description="Unused volumes of the guest (unusedN -> volume ID) when delete_volume names an empty slot, one "
+        "of which may be left from an earlier detach; after a failed destroy, the unusedN the volume was left as.",
     )
+
+
+class DiskResult(VolumeResult):
+    disk: str | None = Field(None, description="The disk slot used, e.g. 'scsi1'.")
+
+
+class MountpointResult(VolumeResult):
+    mountpoint: str | None = Field(None, description="The container key used: 'mp1', or 'rootfs'.")
 
 
 class VmNicResult(ChangeResult):
@@ -296,6 +346,7 @@ class ToolSpec:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     renames: Mapping[str, str] = field(default_factory=dict)  # tool argument -> module option
     confirm: bool = False  # destroying data needs the user's confirmation
+    target: str = "disk_id"  # the argument naming what a confirmed call destroys the volume of
 
     @property
     def fqcn(self) -> str:
@@ -375,6 +426,49 @@ TOOLS: tuple[ToolSpec, ...] = (
         fixed={"state": "absent"},
         renames={"disk_id": "disk", "delete_volume": "purge"},
         confirm=True,
+    ),
+    ToolSpec(
+        name="add_container_mountpoint",
+        module="container_mountpoint",
+        args=AddContainerMountpointArgs,
+        result=MountpointResult,
+        title="Add a mount point to a container",
+        description="Create a new volume on a storage (content type rootdir) and mount it at path inside an LXC "
+        "container (first free mpN unless mountpoint_id is given). Returns the key used. A running container gets it "
+        "at once. A mountpoint_id that is already in use is refused and nothing is written (use "
+        "resize_container_disk to grow one). Bind mounts of host paths are not offered here: Proxmox allows them "
+        "only to root@pam itself.",
+        # Additive only, as add_vm_disk: container_mountpoint's if_exists=fail refuses an occupied key before any write.
+        annotations=_hints(),
+        fixed={"state": "present", "if_exists": "fail"},
+        renames={"mountpoint_id": "mountpoint"},
+    ),
+    ToolSpec(
+        name="resize_container_disk",
+        module="container_mountpoint",
+        args=ResizeContainerDiskArgs,
+        result=MountpointResult,
+        title="Grow a container volume",
+        description="Grow the root file system (rootfs) or a mount point volume (mpN) of an LXC container to the "
+        "given size, also while it runs. Volumes only grow; a smaller size is an error.",
+        annotations=_hints(idempotent=True),
+        fixed={"state": "present"},
+        renames={"disk_id": "mountpoint"},
+    ),
+    ToolSpec(
+        name="remove_container_mountpoint",
+        module="container_mountpoint",
+        args=RemoveContainerMountpointArgs,
+        result=MountpointResult,
+        title="Remove a mount point from a container",
+        description="Detach a mount point from an LXC container; its volume stays on the storage as an unused volume "
+        "(a bind mount is only removed). On a running container the removal waits for a reboot (see `pending`). "
+        "With delete_volume=true the volume is destroyed, which needs the user's confirmation.",
+        annotations=_hints(destructive=True, idempotent=True),
+        fixed={"state": "absent"},
+        renames={"mountpoint_id": "mountpoint", "delete_volume": "purge"},
+        confirm=True,
+        target="mountpoint_id",
     ),
     ToolSpec(
         name="add_vm_network",
@@ -471,5 +565,6 @@ def summarize(spec: ToolSpec, result: Mapping[str, Any], *, dry_run: bool) -> st
     warnings = dict.fromkeys(warning_texts(result.get("warnings")) + warning_texts(result.get("normalised")))
     text += "".join(f" [warning: {note}]" for note in warnings)
     if result.get("size_rounded") and "rounded" not in text:
-        text += f" [size rounded: the disk is {result.get('size')}, larger than asked only by rounding]"
+        what = "volume" if result.get("mountpoint") else "disk"
+        text += f" [size rounded: the {what} is {result.get('size')}, larger than asked only by rounding]"
     return f"[dry run, nothing written] {text}" if dry_run else text

@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Any
 
 FIXTURES = Path(__file__).parent / "fixtures"
-MODULES = ("vm_resources", "container_resources", "vm_disk", "vm_nic", "container_nic", "guest_info")
+MODULES = (
+    "vm_resources",
+    "container_resources",
+    "vm_disk",
+    "vm_nic",
+    "container_nic",
+    "container_mountpoint",
+    "guest_info",
+)
 SECRET = "stub-token-secret-4f9c2a"
 # What the injection would create if it ran (a name no other test or user of /tmp picks by chance).
 INJECTED = Path("/tmp/pve-config-mcp-injected-7f3a")
@@ -24,6 +32,9 @@ VALID: dict[str, dict[str, Any]] = {
     "remove_vm_network": {"vmid": 100, "interface_id": "net1"},
     "add_container_network": {"vmid": 200},
     "remove_container_network": {"vmid": 200, "interface_id": "net1"},
+    "add_container_mountpoint": {"vmid": 200, "storage": "local-lvm", "size": "8G", "path": "/srv/data"},
+    "resize_container_disk": {"vmid": 200, "disk_id": "rootfs", "size": 16},
+    "remove_container_mountpoint": {"vmid": 200, "mountpoint_id": "mp0"},
     "get_guest_config": {"vmid": 100},
 }
 

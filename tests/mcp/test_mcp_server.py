@@ -163,6 +163,37 @@ async def test_delete_volume_without_confirmation_deletes_nothing(make_server, s
     assert [e["outcome"] for e in audit_entries(tmp_path)] == ["unconfirmed", "ok", "ok"]
 
 
+async def test_container_mount_point_volume_needs_the_same_confirmation(make_server, stub, tmp_path):
+    stub.seed(200, {"mp0": "local-lvm:vm-200-disk-1,mp=/srv/data,size=8G"})
+    args = {"vmid": 200, "mountpoint_id": "mp0", "delete_volume": True}
+    async with Client(make_server(), raise_exceptions=True) as client:
+        refused = await client.call_tool("remove_container_mountpoint", args)
+        assert refused.is_error and "confirm: true" in text(refused)
+        assert "the volume of mp0 on guest 200" in text(refused) and "only detach the mount point" in text(refused)
+        assert stub.calls() == [] and "mp0" in stub.guest(200)
+        done = await client.call_tool("remove_container_mountpoint", {**args, "confirm": True})
+        assert not done.is_error, text(done)
+    assert stub.guest(200) == {"destroyed": ["local-lvm:vm-200-disk-1,mp=/srv/data,size=8G"]}
+    assert stub.calls()[0]["args"] == {"vmid": 200, "mountpoint": "mp0", "purge": True, "state": "absent"}
+
+
+async def test_container_mount_point_elicitation_names_the_mount_point(make_server, stub):
+    stub.seed(200, {"mp0": "local-lvm:vm-200-disk-1,mp=/srv/data,size=8G"})
+    asked = []
+
+    async def elicit(context, params):
+        asked.append(params.message)
+        return ElicitResult(action="decline")
+
+    args = {"vmid": 200, "mountpoint_id": "mp0", "delete_volume": True, "confirm": True}
+    async with Client(make_server(), elicitation_callback=elicit) as client:
+        result = await client.call_tool("remove_container_mountpoint", args)
+    assert asked == [
+        "Remove mount point mp0 from guest 200 and permanently destroy its volume? The data cannot be recovered."
+    ]
+    assert result.is_error and "did not confirm" in text(result) and stub.calls() == []
+
+
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 @pytest.mark.parametrize("answer", ["accept", "decline", "cancel", "accept-false"])
 async def test_elicitation_decides_when_the_client_supports_it(make_server, stub, mode, answer):

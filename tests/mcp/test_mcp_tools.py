@@ -21,6 +21,9 @@ EXPECTED = {
     "remove_vm_network": ("pve.config.vm_nic", False, True, True),
     "add_container_network": ("pve.config.container_nic", False, False, False),
     "remove_container_network": ("pve.config.container_nic", False, True, True),
+    "add_container_mountpoint": ("pve.config.container_mountpoint", False, False, False),
+    "resize_container_disk": ("pve.config.container_mountpoint", False, False, True),
+    "remove_container_mountpoint": ("pve.config.container_mountpoint", False, True, True),
     "get_guest_config": ("pve.config.guest_info", True, False, True),
 }
 
@@ -103,6 +106,14 @@ def test_valid_calls_validate(tool):
         ("add_vm_disk", {"cache": "fast"}),
         ("resize_vm_disk", {"disk_id": "net0"}),
         ("remove_vm_disk", {"disk_id": "scsi1;rm -rf /"}),
+        ("add_container_mountpoint", {"mountpoint_id": "mp256"}),
+        ("add_container_mountpoint", {"path": "srv/data"}),  # not absolute
+        ("add_container_mountpoint", {"path": "/srv,backup=1"}),  # a smuggled sub-key
+        ("add_container_mountpoint", {"volume": "/srv/media"}),  # no bind mounts through the bridge
+        ("add_container_mountpoint", {"size": "0G"}),
+        ("resize_container_disk", {"disk_id": "scsi0"}),
+        ("resize_container_disk", {"disk_id": "unused0"}),
+        ("remove_container_mountpoint", {"mountpoint_id": "rootfs"}),
         ("add_vm_network", {"model": "virtio2"}),
         ("add_vm_network", {"tag": 4095}),
         ("add_vm_network", {"macaddr": "BC:24:11"}),
@@ -211,6 +222,42 @@ def test_bad_input_is_rejected(tool, bad):
                 "state": "present",
                 "if_exists": "fail",
             },
+        ),
+        (
+            "add_container_mountpoint",
+            {"vmid": 200, "storage": "local-lvm", "size": "8G", "path": "/srv/data", "backup": True},
+            {
+                "vmid": 200,
+                "storage": "local-lvm",
+                "size": "8G",
+                "path": "/srv/data",
+                "backup": True,
+                "state": "present",
+                "if_exists": "fail",
+            },
+        ),
+        (
+            "add_container_mountpoint",
+            {"vmid": 200, "storage": "local-lvm", "size": 2, "path": "/x", "mountpoint_id": "mp3"},
+            {
+                "vmid": 200,
+                "storage": "local-lvm",
+                "size": 2,
+                "path": "/x",
+                "mountpoint": "mp3",
+                "state": "present",
+                "if_exists": "fail",
+            },
+        ),
+        (
+            "resize_container_disk",
+            {"vmid": 200, "disk_id": "rootfs", "size": "16G"},
+            {"vmid": 200, "mountpoint": "rootfs", "size": "16G", "state": "present"},
+        ),
+        (
+            "remove_container_mountpoint",
+            {"vmid": 200, "mountpoint_id": "mp0", "delete_volume": True, "confirm": True},
+            {"vmid": 200, "mountpoint": "mp0", "purge": True, "state": "absent"},
         ),
         ("get_guest_config", {"vmid": 100}, {"vmid": 100}),
     ],
