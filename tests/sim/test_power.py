@@ -6,6 +6,8 @@ import time
 import pytest
 from proxmoxer import ResourceException
 
+from pve_sim import schema
+
 
 def status(api, kind, vmid, node="pve1"):
     return getattr(api.nodes(node), kind)(vmid).status.current.get()["status"]
@@ -132,3 +134,33 @@ def test_reboot_timeout_is_verified(sim_api):
     with pytest.raises(ResourceException) as exc:
         sim_api.nodes("pve1").qemu(100).status.reboot.post(timeout=-1)
     assert exc.value.errors == {"timeout": "value must have a minimum value of 0"}
+
+
+SCHEMA_TYPES = {
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "string": lambda v: isinstance(v, str),
+    "object": lambda v: isinstance(v, dict),
+    "boolean": lambda v: v in (0, 1),
+}
+
+
+@pytest.mark.parametrize(
+    "kind, vmid, node", [("qemu", 100, "pve1"), ("qemu", 101, "pve1"), ("lxc", 200, "pve1"), ("lxc", 201, "pve2")]
+)
+def test_status_current_answers_the_schema_before_and_after_a_reboot(sim_api, wait, kind, vmid, node):
+    """Every key the schema declares has its type (and enum); required keys are there. The extra keys the simulator
+    sends (QEMU ``disk``, LXC ``type``/``swap``/``pid``) are what qemu-server/pve-container vmstatus put in."""
+    props = schema.method_info("/nodes/{node}/" + kind + "/{vmid}/status/current", "GET")["returns"]["properties"]
+    guest = getattr(sim_api.nodes(node), kind)(vmid)
+    answers = [guest.status.current.get()]
+    if answers[0]["status"] == "running":
+        wait(sim_api, node, guest.status.reboot.post())
+        answers.append(guest.status.current.get())
+    for data in answers:
+        assert [k for k, p in props.items() if not p.get("optional") and k not in data] == []
+        for key, value in data.items():
+            if key in props:
+                assert SCHEMA_TYPES.get(props[key]["type"], lambda v: True)(value), (key, value)
+                assert value in props[key].get("enum", [value]), (key, value)
+        assert set(data) - set(props) <= {"disk", "type", "swap", "pid"}
