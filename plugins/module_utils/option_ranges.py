@@ -6,7 +6,8 @@
 # (c) Proxmox Server Solutions GmbH. See ../shared/pve-api/SOURCE.md in the development tree.
 #
 # PRIVATE to the pve.config collection; not a public API.
-"""Type, range and choices of every guest option the modules and the MCP bridge expose: one table for both.
+"""Type, range and choices of every guest config key and property-string sub-key: one table for the modules and the
+MCP bridge.
 
 Pure data (no imports), so the MCP bridge loads this file by its path. ``validate.py`` checks values against it.
 
@@ -17,12 +18,14 @@ Pure data (no imports), so the MCP bridge loads this file by its path. ``validat
 - ``also``: values allowed besides ``minimum`` to ``maximum`` (QEMU NIC ``mtu`` 1 = the bridge's MTU);
 - ``enum``: the allowed values, in the schema's order;
 - ``default``: what Proxmox uses when the key is not set;
+- ``maxLength``: the longest allowed text (``description``: 8192);
 - ``pattern``: a regular expression the whole value matches (from the schema; Perl's digit and word classes written as ASCII
   classes, so look-alike characters never match);
 - ``format``: the config value is a property string of that table (QEMU ``memory``: ``current=`` holds MiB);
 - ``source``: the Proxmox source a rule comes from when it is not (only) the schema's.
 
-Tables: ``qemu`` and ``lxc`` hold top-level config keys; ``qemu_net``, ``qemu_scsi``, ``qemu_cpu``,
+Tables: ``qemu`` and ``lxc`` hold every config key of the schema's ``/nodes/{node}/<kind>/{vmid}/config``
+(a numbered key as the schema names it: ``net[n]``, with ``SLOTS[kind]["net"]`` slots); ``qemu_net``, ``qemu_scsi``, ``qemu_cpu``,
 ``lxc_net``, ``lxc_mp``... hold the sub-keys of one property string (names as in ``schema_formats.FORMATS``).
 
 ``SLOTS[kind][prefix]`` is the number of numbered slots (``SLOTS['qemu']['net'] == 32``: net0 to net31);
@@ -33,18 +36,104 @@ from __future__ import annotations
 
 OPTIONS = {
     "lxc": {
+        "arch": {
+            "default": "amd64",
+            "enum": ["amd64", "i386", "arm64", "armhf", "riscv32", "riscv64"],
+            "type": "string",
+        },
+        "cmode": {"default": "tty", "enum": ["shell", "console", "tty"], "type": "string"},
+        "console": {"default": 1, "type": "boolean"},
         "cores": {"maximum": 8192, "minimum": 1, "type": "integer"},
         "cpulimit": {"default": 0, "maximum": 8192, "minimum": 0, "type": "number"},
         "cpuunits": {"default": "cgroup v1: 1024, cgroup v2: 100", "maximum": 500000, "minimum": 0, "type": "integer"},
+        "debug": {"default": 0, "type": "boolean"},
+        "delete": {"type": "string"},
+        "description": {"maxLength": 8192, "type": "string"},
+        "dev[n]": {"format": "lxc_dev", "type": "string"},
+        "digest": {"maxLength": 40, "type": "string"},
+        "entrypoint": {"default": "/sbin/init", "pattern": "(?:[^\\x00-\\x08\\x10-\\x1F\\x7F]+)", "type": "string"},
+        "env": {
+            "pattern": "(?:(?:[A-Za-z0-9_]+=[^\\x00-\\x08\\x10-\\x1"
+            "F\\x7F]*)(?:\\0[A-Za-z0-9_]+=[^\\x00-\\x08\\"
+            "x10-\\x1F\\x7F]*)*)",
+            "type": "string",
+        },
+        "features": {"format": "lxc_features", "type": "string"},
+        "hookscript": {"type": "string"},
+        "hostname": {"maxLength": 255, "type": "string"},
+        "lock": {
+            "enum": [
+                "backup",
+                "create",
+                "destroyed",
+                "disk",
+                "fstrim",
+                "migrate",
+                "mounted",
+                "rollback",
+                "snapshot",
+                "snapshot-delete",
+            ],
+            "type": "string",
+        },
         "memory": {"default": 512, "minimum": 16, "type": "integer"},
+        "mp[n]": {"format": "lxc_mp", "type": "string"},
+        "nameserver": {"type": "string"},
+        "net[n]": {"format": "lxc_net", "type": "string"},
+        "onboot": {"default": 0, "type": "boolean"},
+        "ostype": {
+            "enum": [
+                "debian",
+                "devuan",
+                "ubuntu",
+                "centos",
+                "fedora",
+                "opensuse",
+                "archlinux",
+                "alpine",
+                "gentoo",
+                "nixos",
+                "unmanaged",
+            ],
+            "type": "string",
+        },
+        "protection": {"default": 0, "type": "boolean"},
+        "revert": {"type": "string"},
+        "rootfs": {"format": "lxc_rootfs", "type": "string"},
+        "searchdomain": {"type": "string"},
+        "startup": {"format": "lxc_startup", "type": "string"},
         "swap": {"default": 512, "minimum": 0, "type": "integer"},
+        "tags": {"type": "string"},
+        "template": {"default": 0, "type": "boolean"},
+        "timezone": {"type": "string"},
+        "tty": {"default": 2, "maximum": 6, "minimum": 0, "type": "integer"},
+        "unprivileged": {"default": 0, "type": "boolean"},
+        "unused[n]": {"format": "lxc_unused", "type": "string"},
+    },
+    "lxc_dev": {
+        "deny-write": {"default": 0, "type": "boolean"},
+        "gid": {"minimum": 0, "type": "integer"},
+        "mode": {"pattern": "0[0-7]{3}", "type": "string"},
+        "path": {"type": "string"},
+        "uid": {"minimum": 0, "type": "integer"},
+    },
+    "lxc_features": {
+        "force_rw_sys": {"default": 0, "type": "boolean"},
+        "fuse": {"default": 0, "type": "boolean"},
+        "keyctl": {"default": 0, "type": "boolean"},
+        "mknod": {"default": 0, "type": "boolean"},
+        "mount": {"pattern": "(?:[a-zA-Z0-9_; ]+)", "type": "string"},
+        "nesting": {"default": 0, "type": "boolean"},
     },
     "lxc_mp": {
         "acl": {"type": "boolean"},
         "backup": {"type": "boolean"},
         "keepattrs": {"default": 0, "type": "boolean"},
         "mountoptions": {
-            "pattern": "(?:(?:(discard|lazytime|noatime|nodev|noexec|nosuid))(;(?:(discard|lazytime|noatime|nodev|noexec|nosuid)))*)",
+            "pattern": "(?:(?:(discard|lazytime|noatime|n"
+            "odev|noexec|nosuid))(;(?:(discard"
+            "|lazytime|noatime|nodev|noexec|no"
+            "suid)))*)",
             "type": "string",
         },
         "mp": {"type": "string"},
@@ -81,7 +170,10 @@ OPTIONS = {
     "lxc_rootfs": {
         "acl": {"type": "boolean"},
         "mountoptions": {
-            "pattern": "(?:(?:(discard|lazytime|noatime|nodev|noexec|nosuid))(;(?:(discard|lazytime|noatime|nodev|noexec|nosuid)))*)",
+            "pattern": "(?:(?:(discard|lazytime|noatime"
+            "|nodev|noexec|nosuid))(;(?:(dis"
+            "card|lazytime|noatime|nodev|noe"
+            "xec|nosuid)))*)",
             "type": "string",
         },
         "quota": {"type": "boolean"},
@@ -91,16 +183,192 @@ OPTIONS = {
         "size": {"type": "string"},
         "volume": {"type": "string"},
     },
+    "lxc_startup": {"down": {"type": "integer"}, "order": {"type": "integer"}, "up": {"type": "integer"}},
     "lxc_unused": {"volume": {"type": "string"}},
     "qemu": {
+        "acpi": {"default": 1, "type": "boolean"},
+        "affinity": {"type": "string"},
+        "agent": {"format": "qemu_agent", "type": "string"},
+        "allow-ksm": {"default": 1, "type": "boolean"},
+        "amd-sev": {"format": "qemu_amd_sev", "type": "string"},
+        "arch": {"enum": ["x86_64", "aarch64"], "type": "string"},
+        "args": {"type": "string"},
+        "audio0": {"format": "qemu_audio", "type": "string"},
+        "autostart": {"default": 0, "type": "boolean"},
         "balloon": {"minimum": 0, "type": "integer"},
+        "bios": {"default": "seabios", "enum": ["seabios", "ovmf"], "type": "string"},
+        "boot": {"format": "qemu_boot", "type": "string"},
+        "bootdisk": {"pattern": "(ide|sata|scsi|virtio)[0-9]+", "type": "string"},
+        "cdrom": {"type": "string"},
+        "cicustom": {"format": "qemu_cicustom", "type": "string"},
+        "cipassword": {"type": "string"},
+        "citype": {"enum": ["configdrive2", "nocloud", "opennebula"], "type": "string"},
+        "ciupgrade": {"default": 1, "type": "boolean"},
+        "ciuser": {"type": "string"},
         "cores": {"default": 1, "minimum": 1, "type": "integer"},
         "cpu": {"format": "qemu_cpu", "type": "string"},
         "cpulimit": {"default": 0, "maximum": 128, "minimum": 0, "type": "number"},
         "cpuunits": {"default": "cgroup v1: 1024, cgroup v2: 100", "maximum": 262144, "minimum": 1, "type": "integer"},
+        "delete": {"type": "string"},
+        "description": {"maxLength": 8192, "type": "string"},
+        "digest": {"maxLength": 40, "type": "string"},
+        "efidisk0": {"format": "qemu_efidisk", "type": "string"},
+        "force": {"type": "boolean"},
+        "freeze": {"type": "boolean"},
+        "hookscript": {"type": "string"},
+        "hostpci[n]": {"format": "qemu_hostpci", "type": "string"},
+        "hotplug": {"default": "network,disk,usb", "type": "string"},
+        "hugepages": {"enum": ["any", "2", "1024"], "type": "string"},
+        "ide[n]": {"format": "qemu_ide", "type": "string"},
+        "intel-tdx": {"format": "qemu_intel_tdx", "type": "string"},
+        "ipconfig[n]": {"format": "qemu_ipconfig", "type": "string"},
+        "ivshmem": {"format": "qemu_ivshmem", "type": "string"},
+        "keephugepages": {"default": 0, "type": "boolean"},
+        "keyboard": {
+            "default": None,
+            "enum": [
+                "de",
+                "de-ch",
+                "da",
+                "en-gb",
+                "en-us",
+                "es",
+                "fi",
+                "fr",
+                "fr-be",
+                "fr-ca",
+                "fr-ch",
+                "hu",
+                "is",
+                "it",
+                "ja",
+                "lt",
+                "mk",
+                "nl",
+                "no",
+                "pl",
+                "pt",
+                "pt-br",
+                "sv",
+                "sl",
+                "tr",
+            ],
+            "type": "string",
+        },
+        "kvm": {"default": 1, "type": "boolean"},
+        "localtime": {"type": "boolean"},
+        "lock": {
+            "enum": [
+                "backup",
+                "clone",
+                "create",
+                "migrate",
+                "rollback",
+                "snapshot",
+                "snapshot-delete",
+                "suspending",
+                "suspended",
+            ],
+            "type": "string",
+        },
+        "machine": {"format": "qemu_machine", "type": "string"},
         "memory": {"default": 512, "format": "qemu_memory", "minimum": 16, "type": "integer"},
+        "migrate_downtime": {"default": 0.1, "minimum": 0, "type": "number"},
+        "migrate_speed": {"default": 0, "minimum": 0, "type": "integer"},
+        "name": {"type": "string"},
+        "nameserver": {"type": "string"},
+        "net[n]": {"format": "qemu_net", "type": "string"},
+        "numa": {"default": 0, "type": "boolean"},
+        "numa[n]": {"format": "qemu_numa", "type": "string"},
+        "onboot": {"default": 0, "type": "boolean"},
+        "ostype": {
+            "default": "other",
+            "enum": [
+                "other",
+                "wxp",
+                "w2k",
+                "w2k3",
+                "w2k8",
+                "wvista",
+                "win7",
+                "win8",
+                "win10",
+                "win11",
+                "l24",
+                "l26",
+                "solaris",
+            ],
+            "type": "string",
+        },
+        "parallel[n]": {"pattern": "/dev/parport[0-9]+|/dev/usb/lp[0-9]+", "type": "string"},
+        "protection": {"default": 0, "type": "boolean"},
+        "reboot": {"default": 1, "type": "boolean"},
+        "revert": {"type": "string"},
+        "rng0": {"format": "qemu_rng", "type": "string"},
+        "sata[n]": {"format": "qemu_sata", "type": "string"},
+        "scsi[n]": {"format": "qemu_scsi", "type": "string"},
+        "scsihw": {
+            "default": "lsi",
+            "enum": ["lsi", "lsi53c810", "virtio-scsi-pci", "virtio-scsi-single", "megasas", "pvscsi"],
+            "type": "string",
+        },
+        "searchdomain": {"type": "string"},
+        "serial[n]": {"pattern": "(/dev/.+|socket)", "type": "string"},
+        "shares": {"default": 1000, "maximum": 50000, "minimum": 0, "type": "integer"},
+        "skiplock": {"type": "boolean"},
+        "smbios1": {"format": "qemu_smbios1", "type": "string"},
+        "smp": {"default": 1, "minimum": 1, "type": "integer"},
         "sockets": {"default": 1, "minimum": 1, "type": "integer"},
+        "spice_enhancements": {"format": "qemu_spice_enhancements", "type": "string"},
+        "sshkeys": {"type": "string"},
+        "startdate": {
+            "default": "now",
+            "pattern": "(now|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(T[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2})?)",
+            "type": "string",
+        },
+        "startup": {"format": "qemu_startup", "type": "string"},
+        "tablet": {"default": 1, "type": "boolean"},
+        "tags": {"type": "string"},
+        "tdf": {"default": 0, "type": "boolean"},
+        "template": {"default": 0, "type": "boolean"},
+        "tpmstate0": {"format": "qemu_tpmstate", "type": "string"},
+        "unused[n]": {"format": "qemu_unused", "type": "string"},
+        "usb[n]": {"format": "qemu_usb", "type": "string"},
         "vcpus": {"default": 0, "minimum": 1, "type": "integer"},
+        "vga": {"format": "qemu_vga", "type": "string"},
+        "virtio[n]": {"format": "qemu_virtio", "type": "string"},
+        "virtiofs[n]": {"format": "qemu_virtiofs", "type": "string"},
+        "vmgenid": {
+            "default": "1 (autogenerated)",
+            "pattern": "(?:[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}|[01])",
+            "type": "string",
+        },
+        "vmstatestorage": {"type": "string"},
+        "watchdog": {"format": "qemu_watchdog", "type": "string"},
+    },
+    "qemu_agent": {
+        "enabled": {"default": 0, "type": "boolean"},
+        "freeze-fs": {"default": 1, "type": "boolean"},
+        "fstrim_cloned_disks": {"default": 0, "type": "boolean"},
+        "type": {"default": "virtio", "enum": ["virtio", "isa"], "type": "string"},
+    },
+    "qemu_amd_sev": {
+        "allow-smt": {"type": "boolean"},
+        "kernel-hashes": {"type": "boolean"},
+        "no-debug": {"type": "boolean"},
+        "no-key-sharing": {"type": "boolean"},
+        "type": {"type": "string"},
+    },
+    "qemu_audio": {
+        "device": {"enum": ["ich9-intel-hda", "intel-hda", "AC97"], "type": "string"},
+        "driver": {"default": "spice", "enum": ["spice", "none"], "type": "string"},
+    },
+    "qemu_boot": {"legacy": {"type": "string"}, "order": {"type": "string"}},
+    "qemu_cicustom": {
+        "meta": {"type": "string"},
+        "network": {"type": "string"},
+        "user": {"type": "string"},
+        "vendor": {"type": "string"},
     },
     "qemu_cpu": {
         "cputype": {"default": "kvm64", "type": "string"},
@@ -120,6 +388,21 @@ OPTIONS = {
         "ms-cert": {"default": "2011", "enum": ["2011", "2023", "2023w", "2023k"], "type": "string"},
         "pre-enrolled-keys": {"default": 0, "type": "boolean"},
         "size": {"type": "string"},
+    },
+    "qemu_hostpci": {
+        "device-id": {"type": "string"},
+        "driver": {"enum": ["vfio", "keep"], "type": "string"},
+        "host": {"type": "string"},
+        "legacy-igd": {"type": "boolean"},
+        "mapping": {"type": "string"},
+        "mdev": {"type": "string"},
+        "pcie": {"type": "boolean"},
+        "rombar": {"type": "boolean"},
+        "romfile": {"type": "string"},
+        "sub-device-id": {"type": "string"},
+        "sub-vendor-id": {"type": "string"},
+        "vendor-id": {"type": "string"},
+        "x-vga": {"type": "boolean"},
     },
     "qemu_ide": {
         "aio": {"enum": ["native", "threads", "io_uring"], "type": "string"},
@@ -152,16 +435,47 @@ OPTIONS = {
         "mbps_wr": {"type": "number"},
         "mbps_wr_max": {"type": "number"},
         "media": {"default": "disk", "enum": ["cdrom", "disk"], "type": "string"},
-        "model": {"type": "string"},
+        "model": {"maxLength": 120, "type": "string"},
         "replicate": {"default": 1, "type": "boolean"},
         "rerror": {"enum": ["ignore", "report", "stop"], "type": "string"},
-        "serial": {"type": "string"},
+        "serial": {"maxLength": 60, "type": "string"},
         "shared": {"default": 0, "type": "boolean"},
         "size": {"type": "string"},
         "snapshot": {"type": "boolean"},
         "ssd": {"type": "boolean"},
         "werror": {"enum": ["enospc", "ignore", "report", "stop"], "type": "string"},
         "wwn": {"pattern": "(?:^(0x)[0-9a-fA-F]{16})", "type": "string"},
+    },
+    "qemu_intel_tdx": {
+        "attestation": {"type": "boolean"},
+        "type": {"type": "string"},
+        "vsock-cid": {"type": "integer"},
+        "vsock-port": {"type": "integer"},
+    },
+    "qemu_ipconfig": {
+        "gw": {"type": "string"},
+        "gw6": {"type": "string"},
+        "ip": {"type": "string"},
+        "ip6": {"type": "string"},
+    },
+    "qemu_ivshmem": {
+        "name": {"pattern": "[a-zA-Z0-9\\-]+", "type": "string"},
+        "size": {"minimum": 1, "type": "integer"},
+    },
+    "qemu_machine": {
+        "aw-bits": {"maximum": 64, "minimum": 32, "type": "number"},
+        "enable-s3": {"type": "boolean"},
+        "enable-s4": {"type": "boolean"},
+        "type": {
+            "maxLength": 40,
+            "pattern": "(pc|pc(-i440fx)?-[0-9]+(\\.[0-9]+)+"
+            "(\\+pve[0-9]+)?(\\.pxe)?|q35|pc-q35-"
+            "[0-9]+(\\.[0-9]+)+(\\+pve[0-9]+)?(\\."
+            "pxe)?|virt(?:-[0-9]+(\\.[0-9]+)+)?("
+            "\\+pve[0-9]+)?)",
+            "type": "string",
+        },
+        "viommu": {"enum": ["intel", "virtio"], "type": "string"},
     },
     "qemu_memory": {"current": {"default": 512, "minimum": 16, "type": "integer"}},
     "qemu_net": {
@@ -206,6 +520,17 @@ OPTIONS = {
         "tag": {"maximum": 4094, "minimum": 1, "type": "integer"},
         "trunks": {"pattern": "(?:[0-9]+(?:-[0-9]+)?(?:;[0-9]+(?:-[0-9]+)?)*)", "type": "string"},
     },
+    "qemu_numa": {
+        "cpus": {"pattern": "(?:[0-9]+(?:-[0-9]+)?(?:;[0-9]+(?:-[0-9]+)?)*)", "type": "string"},
+        "hostnodes": {"pattern": "(?:[0-9]+(?:-[0-9]+)?(?:;[0-9]+(?:-[0-9]+)?)*)", "type": "string"},
+        "memory": {"type": "number"},
+        "policy": {"enum": ["preferred", "bind", "interleave"], "type": "string"},
+    },
+    "qemu_rng": {
+        "max_bytes": {"type": "integer"},
+        "period": {"type": "integer"},
+        "source": {"enum": ["/dev/urandom", "/dev/random", "/dev/hwrng"], "type": "string"},
+    },
     "qemu_sata": {
         "aio": {"enum": ["native", "threads", "io_uring"], "type": "string"},
         "backup": {"type": "boolean"},
@@ -239,7 +564,7 @@ OPTIONS = {
         "media": {"default": "disk", "enum": ["cdrom", "disk"], "type": "string"},
         "replicate": {"default": 1, "type": "boolean"},
         "rerror": {"enum": ["ignore", "report", "stop"], "type": "string"},
-        "serial": {"type": "string"},
+        "serial": {"maxLength": 60, "type": "string"},
         "shared": {"default": 0, "type": "boolean"},
         "size": {"type": "string"},
         "snapshot": {"type": "boolean"},
@@ -285,7 +610,7 @@ OPTIONS = {
         "rerror": {"enum": ["ignore", "report", "stop"], "type": "string"},
         "ro": {"type": "boolean"},
         "scsiblock": {"default": 0, "type": "boolean"},
-        "serial": {"type": "string"},
+        "serial": {"maxLength": 60, "type": "string"},
         "shared": {"default": 0, "type": "boolean"},
         "size": {"type": "string"},
         "snapshot": {"type": "boolean"},
@@ -294,6 +619,21 @@ OPTIONS = {
         "werror": {"enum": ["enospc", "ignore", "report", "stop"], "type": "string"},
         "wwn": {"pattern": "(?:^(0x)[0-9a-fA-F]{16})", "type": "string"},
     },
+    "qemu_smbios1": {
+        "base64": {"type": "boolean"},
+        "family": {"type": "string"},
+        "manufacturer": {"type": "string"},
+        "product": {"type": "string"},
+        "serial": {"type": "string"},
+        "sku": {"type": "string"},
+        "uuid": {"type": "string"},
+        "version": {"type": "string"},
+    },
+    "qemu_spice_enhancements": {
+        "foldersharing": {"default": "0", "type": "boolean"},
+        "videostreaming": {"default": "off", "enum": ["off", "all", "filter"], "type": "string"},
+    },
+    "qemu_startup": {"down": {"type": "integer"}, "order": {"type": "integer"}, "up": {"type": "integer"}},
     "qemu_tpmstate": {
         "file": {"type": "string"},
         "format": {"enum": ["raw", "qcow2", "vmdk"], "type": "string"},
@@ -302,6 +642,41 @@ OPTIONS = {
         "version": {"default": "v1.2", "enum": ["v1.2", "v2.0"], "type": "string"},
     },
     "qemu_unused": {"file": {"type": "string"}},
+    "qemu_usb": {
+        "host": {
+            "pattern": "(?:(?:(?:(?:(0x)?([0-9A-Fa-f]{4}):(0"
+            "x)?([0-9A-Fa-f]{4})))|(?:(?:([0-9]+)"
+            "\\-([0-9]+(\\.[0-9]+)*)))|[Ss][Pp][Ii]"
+            "[Cc][Ee]))",
+            "type": "string",
+        },
+        "mapping": {"type": "string"},
+        "usb3": {"default": 0, "type": "boolean"},
+    },
+    "qemu_vga": {
+        "clipboard": {"enum": ["vnc"], "type": "string"},
+        "memory": {"maximum": 512, "minimum": 4, "type": "integer"},
+        "type": {
+            "default": "std",
+            "enum": [
+                "cirrus",
+                "qxl",
+                "qxl2",
+                "qxl3",
+                "qxl4",
+                "none",
+                "serial0",
+                "serial1",
+                "serial2",
+                "serial3",
+                "std",
+                "virtio",
+                "virtio-gl",
+                "vmware",
+            ],
+            "type": "string",
+        },
+    },
     "qemu_virtio": {
         "aio": {"enum": ["native", "threads", "io_uring"], "type": "string"},
         "backup": {"type": "boolean"},
@@ -337,22 +712,47 @@ OPTIONS = {
         "replicate": {"default": 1, "type": "boolean"},
         "rerror": {"enum": ["ignore", "report", "stop"], "type": "string"},
         "ro": {"type": "boolean"},
-        "serial": {"type": "string"},
+        "serial": {"maxLength": 60, "type": "string"},
         "shared": {"default": 0, "type": "boolean"},
         "size": {"type": "string"},
         "snapshot": {"type": "boolean"},
         "werror": {"enum": ["enospc", "ignore", "report", "stop"], "type": "string"},
     },
+    "qemu_virtiofs": {
+        "cache": {"default": "auto", "enum": ["auto", "always", "metadata", "never"], "type": "string"},
+        "direct-io": {"default": 0, "type": "boolean"},
+        "dirid": {"type": "string"},
+        "expose-acl": {"default": 0, "type": "boolean"},
+        "expose-xattr": {"default": 0, "type": "boolean"},
+    },
+    "qemu_watchdog": {"action": {"type": "string"}, "model": {"enum": ["i6300esb", "ib700"], "type": "string"}},
 }
 
 SLOTS = {
-    "lxc": {"mp": 256, "net": 32, "unused": 256},
-    "qemu": {"ide": 4, "net": 32, "sata": 6, "scsi": 31, "unused": 256, "virtio": 16},
+    "lxc": {"dev": 256, "mp": 256, "net": 32, "unused": 256},
+    "qemu": {
+        "hostpci": 16,
+        "ide": 4,
+        "ipconfig": 32,
+        "net": 32,
+        "numa": 8,
+        "parallel": 3,
+        "sata": 6,
+        "scsi": 31,
+        "serial": 4,
+        "unused": 256,
+        "usb": 14,
+        "virtio": 16,
+        "virtiofs": 10,
+    },
 }
 
 SLOT_SOURCES = {
-    "lxc": "pve-container src/PVE/LXC/Config.pm $MAX_MOUNT_POINTS, $MAX_UNUSED_DISKS, $MAX_LXC_NETWORKS",
+    "lxc": "pve-container src/PVE/LXC/Config.pm $MAX_MOUNT_POINTS, $MAX_UNUSED_DISKS, $MAX_LXC_NETWORKS, $MAX_DEVICES",
     "qemu": "qemu-server src/PVE/QemuServer/Drive.pm "
     "$MAX_IDE_DISKS/$MAX_SATA_DISKS/$MAX_SCSI_DISKS/$MAX_VIRTIO_DISKS/$MAX_UNUSED_DISKS; "
-    "src/PVE/QemuServer.pm $MAX_NETS",
+    "src/PVE/QemuServer.pm $MAX_NETS (also the ipconfig[n] count), $MAX_SERIAL_PORTS, "
+    "$MAX_PARALLEL_PORTS; src/PVE/QemuServer/PCI.pm $MAX_HOSTPCI_DEVICES; "
+    "src/PVE/QemuServer/USB.pm $MAX_USB_DEVICES; src/PVE/QemuServer/Memory.pm $MAX_NUMA; "
+    "src/PVE/QemuServer/Virtiofs.pm $MAX_VIRTIOFS",
 }

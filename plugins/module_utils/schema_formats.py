@@ -14,6 +14,25 @@
 from __future__ import annotations
 
 FORMATS = {
+    "lxc_dev": {
+        "aliases": {},
+        "default_key": "path",
+        "enums": {},
+        "keys": {"deny-write": "boolean", "gid": "integer", "mode": "string", "path": "string", "uid": "integer"},
+    },
+    "lxc_features": {
+        "aliases": {},
+        "default_key": None,
+        "enums": {},
+        "keys": {
+            "force_rw_sys": "boolean",
+            "fuse": "boolean",
+            "keyctl": "boolean",
+            "mknod": "boolean",
+            "mount": "string",
+            "nesting": "boolean",
+        },
+    },
     "lxc_mp": {
         "aliases": {},
         "default_key": "volume",
@@ -69,7 +88,44 @@ FORMATS = {
             "volume": "string",
         },
     },
+    "lxc_startup": {
+        "aliases": {},
+        "default_key": "order",
+        "enums": {},
+        "keys": {"down": "integer", "order": "integer", "up": "integer"},
+    },
     "lxc_unused": {"aliases": {}, "default_key": "volume", "enums": {}, "keys": {"volume": "string"}},
+    "qemu_agent": {
+        "aliases": {"freeze-fs-on-backup": ("freeze-fs", None), "guest-fsfreeze": ("freeze-fs", None)},
+        "default_key": "enabled",
+        "enums": {"type": ["virtio", "isa"]},
+        "keys": {"enabled": "boolean", "freeze-fs": "boolean", "fstrim_cloned_disks": "boolean", "type": "string"},
+    },
+    "qemu_amd_sev": {
+        "aliases": {},
+        "default_key": "type",
+        "enums": {},
+        "keys": {
+            "allow-smt": "boolean",
+            "kernel-hashes": "boolean",
+            "no-debug": "boolean",
+            "no-key-sharing": "boolean",
+            "type": "string",
+        },
+    },
+    "qemu_audio": {
+        "aliases": {},
+        "default_key": None,
+        "enums": {"device": ["ich9-intel-hda", "intel-hda", "AC97"], "driver": ["spice", "none"]},
+        "keys": {"device": "string", "driver": "string"},
+    },
+    "qemu_boot": {"aliases": {}, "default_key": "legacy", "enums": {}, "keys": {"legacy": "string", "order": "string"}},
+    "qemu_cicustom": {
+        "aliases": {},
+        "default_key": None,
+        "enums": {},
+        "keys": {"meta": "string", "network": "string", "user": "string", "vendor": "string"},
+    },
     "qemu_cpu": {
         "aliases": {},
         "default_key": "cputype",
@@ -101,6 +157,26 @@ FORMATS = {
             "ms-cert": "string",
             "pre-enrolled-keys": "boolean",
             "size": "string",
+        },
+    },
+    "qemu_hostpci": {
+        "aliases": {},
+        "default_key": "host",
+        "enums": {"driver": ["vfio", "keep"]},
+        "keys": {
+            "device-id": "string",
+            "driver": "string",
+            "host": "string",
+            "legacy-igd": "boolean",
+            "mapping": "string",
+            "mdev": "string",
+            "pcie": "boolean",
+            "rombar": "boolean",
+            "romfile": "string",
+            "sub-device-id": "string",
+            "sub-vendor-id": "string",
+            "vendor-id": "string",
+            "x-vga": "boolean",
         },
     },
     "qemu_ide": {
@@ -164,6 +240,31 @@ FORMATS = {
             "wwn": "string",
         },
     },
+    "qemu_intel_tdx": {
+        "aliases": {},
+        "default_key": "type",
+        "enums": {},
+        "keys": {"attestation": "boolean", "type": "string", "vsock-cid": "integer", "vsock-port": "integer"},
+    },
+    "qemu_ipconfig": {
+        "aliases": {},
+        "default_key": None,
+        "enums": {},
+        "keys": {"gw": "string", "gw6": "string", "ip": "string", "ip6": "string"},
+    },
+    "qemu_ivshmem": {"aliases": {}, "default_key": None, "enums": {}, "keys": {"name": "string", "size": "integer"}},
+    "qemu_machine": {
+        "aliases": {},
+        "default_key": "type",
+        "enums": {"viommu": ["intel", "virtio"]},
+        "keys": {
+            "aw-bits": "number",
+            "enable-s3": "boolean",
+            "enable-s4": "boolean",
+            "type": "string",
+            "viommu": "string",
+        },
+    },
     "qemu_memory": {"aliases": {}, "default_key": "current", "enums": {}, "keys": {"current": "integer"}},
     "qemu_net": {
         "aliases": {
@@ -213,6 +314,18 @@ FORMATS = {
             "tag": "integer",
             "trunks": "string",
         },
+    },
+    "qemu_numa": {
+        "aliases": {},
+        "default_key": None,
+        "enums": {"policy": ["preferred", "bind", "interleave"]},
+        "keys": {"cpus": "string", "hostnodes": "string", "memory": "number", "policy": "string"},
+    },
+    "qemu_rng": {
+        "aliases": {},
+        "default_key": "source",
+        "enums": {"source": ["/dev/urandom", "/dev/random", "/dev/hwrng"]},
+        "keys": {"max_bytes": "integer", "period": "integer", "source": "string"},
     },
     "qemu_sata": {
         "aliases": {
@@ -340,6 +453,33 @@ FORMATS = {
             "wwn": "string",
         },
     },
+    "qemu_smbios1": {
+        "aliases": {},
+        "default_key": None,
+        "enums": {},
+        "keys": {
+            "base64": "boolean",
+            "family": "string",
+            "manufacturer": "string",
+            "product": "string",
+            "serial": "string",
+            "sku": "string",
+            "uuid": "string",
+            "version": "string",
+        },
+    },
+    "qemu_spice_enhancements": {
+        "aliases": {},
+        "default_key": None,
+        "enums": {"videostreaming": ["off", "all", "filter"]},
+        "keys": {"foldersharing": "boolean", "videostreaming": "string"},
+    },
+    "qemu_startup": {
+        "aliases": {},
+        "default_key": "order",
+        "enums": {},
+        "keys": {"down": "integer", "order": "integer", "up": "integer"},
+    },
     "qemu_tpmstate": {
         "aliases": {"volume": ("file", None)},
         "default_key": "file",
@@ -351,6 +491,36 @@ FORMATS = {
         "default_key": "file",
         "enums": {},
         "keys": {"file": "string"},
+    },
+    "qemu_usb": {
+        "aliases": {},
+        "default_key": "host",
+        "enums": {},
+        "keys": {"host": "string", "mapping": "string", "usb3": "boolean"},
+    },
+    "qemu_vga": {
+        "aliases": {},
+        "default_key": "type",
+        "enums": {
+            "clipboard": ["vnc"],
+            "type": [
+                "cirrus",
+                "qxl",
+                "qxl2",
+                "qxl3",
+                "qxl4",
+                "none",
+                "serial0",
+                "serial1",
+                "serial2",
+                "serial3",
+                "std",
+                "virtio",
+                "virtio-gl",
+                "vmware",
+            ],
+        },
+        "keys": {"clipboard": "string", "memory": "integer", "type": "string"},
     },
     "qemu_virtio": {
         "aliases": {
@@ -411,5 +581,23 @@ FORMATS = {
             "snapshot": "boolean",
             "werror": "string",
         },
+    },
+    "qemu_virtiofs": {
+        "aliases": {},
+        "default_key": "dirid",
+        "enums": {"cache": ["auto", "always", "metadata", "never"]},
+        "keys": {
+            "cache": "string",
+            "direct-io": "boolean",
+            "dirid": "string",
+            "expose-acl": "boolean",
+            "expose-xattr": "boolean",
+        },
+    },
+    "qemu_watchdog": {
+        "aliases": {},
+        "default_key": "model",
+        "enums": {"model": ["i6300esb", "ib700"]},
+        "keys": {"action": "string", "model": "string"},
     },
 }

@@ -8,7 +8,7 @@ PRIVATE to the pve.config collection.
 - ``check(table, key, value, name=None)``: the value to write, or InvalidRequest
   ``"<name> must be <allowed>, got <value>"`` (the engine adds what the failure did: ``outcome.tell``). Integers refuse booleans (Ansible's ``int``
   type keeps ``True`` as ``True``, which would be written as ``1``), numbers refuse booleans, NaN and infinity,
-  and ranges, ``also`` values, enums and patterns come from the table. Patterns match the whole value and are
+  and ranges, ``also`` values, enums, lengths and patterns come from the table. Patterns match the whole value and are
   ASCII (``vmbr０`` with a full-width zero or ``eth١`` with an Arabic digit fail, issue 9.11).
 - ``choices(table, key)``: the enum of an option, for an argument spec's ``choices``.
 - ``allowed(table, key)``: the allowed values in words (``1 to 4094``, ``1 or 576 to 65520``), for docs and errors.
@@ -76,6 +76,8 @@ def check(table, key, value, name=None):
         raise InvalidRequest("%s must be %s, got %r" % (name, allowed(table, key), value))
     if kind in ("integer", "number") and not _in_range(spec, value):
         raise InvalidRequest("%s must be %s, got %s" % (name, allowed(table, key), _num(value)))
+    if "maxLength" in spec and len(str(value)) > spec["maxLength"]:
+        raise InvalidRequest("%s must be at most %d characters long, got %d" % (name, spec["maxLength"], len(str(value))))
     if "pattern" in spec and not re.fullmatch(spec["pattern"], str(value), re.ASCII):
         looks = EXAMPLES.get(key) or "the pattern %s" % spec["pattern"]
         raise InvalidRequest("%s must look like %s, got %r" % (name, looks, value))
