@@ -35,6 +35,17 @@ from ansible_collections.pve.config.plugins.module_utils.units import parse_size
 TRUE_WORDS = ("1", "on", "yes", "true")
 FALSE_WORDS = ("0", "off", "no", "false")
 MAC_KEYS = ("macaddr", "hwaddr")
+# Sub-keys whose value is a ``;`` list, compared item by item, in order: qemu-server src/PVE/QemuServer.pm $boot_fmt
+# (order: pve-qm-bootdev-list, read by device_bootorder with PVE::Tools::split_list), src/PVE/QemuServer/CPUConfig.pm
+# $cpu_fmt (flags: +FLAG[;-FLAG...]), src/PVE/QemuServer/PCI.pm $hostpci_fmt (host: HOSTPCIID[;HOSTPCIID2...]),
+# pve-container src/PVE/LXC/Config.pm $rootfs_desc (mountoptions: opt[;opt...]).
+LIST_SUB_KEYS = (
+    ("qemu_boot", "order"),
+    ("qemu_cpu", "flags"),
+    ("qemu_hostpci", "host"),
+    ("lxc_rootfs", "mountoptions"),
+    ("lxc_mp", "mountoptions"),
+)
 _MAC = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$", re.IGNORECASE)
 
 
@@ -157,8 +168,18 @@ def _model_alias(table):
     return None
 
 
+def split_list(text):
+    """pve-common src/PVE/ParseUtils.pm split_list: items separated by ``,``, ``;`` or whitespace (or NUL)."""
+    text = "" if text is None else str(text)
+    if "\0" in text:
+        return text.split("\0")
+    return re.sub(r"[,;]", " ", text).split()
+
+
 def to_text(value):
-    """A Python value as Proxmox writes it in a property string (booleans as 1/0)."""
+    """A Python value as Proxmox writes it in a property string (booleans as 1/0, a list as ``a;b``)."""
+    if isinstance(value, (list, tuple)):
+        return ";".join(to_text(item) for item in value)
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float) and value.is_integer():
@@ -175,6 +196,8 @@ def normalise(key, value, fmt):
         return to_text(value)  # a sub-key of a newer Proxmox: compared as the string it is
     kind = table["keys"][key]
     text = to_text(value).strip()
+    if (fmt, key) in LIST_SUB_KEYS:
+        return tuple(split_list(text))
     if kind == "boolean":
         low = text.lower()
         if low in TRUE_WORDS:

@@ -77,7 +77,9 @@ def check(table, key, value, name=None):
     if kind in ("integer", "number") and not _in_range(spec, value):
         raise InvalidRequest("%s must be %s, got %s" % (name, allowed(table, key), _num(value)))
     if "maxLength" in spec and len(str(value)) > spec["maxLength"]:
-        raise InvalidRequest("%s must be at most %d characters long, got %d" % (name, spec["maxLength"], len(str(value))))
+        raise InvalidRequest(
+            "%s must be at most %d characters long, got %d" % (name, spec["maxLength"], len(str(value)))
+        )
     if "pattern" in spec and not re.fullmatch(spec["pattern"], str(value), re.ASCII):
         looks = EXAMPLES.get(key) or "the pattern %s" % spec["pattern"]
         raise InvalidRequest("%s must look like %s, got %r" % (name, looks, value))

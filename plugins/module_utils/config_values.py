@@ -1,0 +1,222 @@
+# -*- coding: utf-8 -*-
+# Copyright: pve.config contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The text to write for one config key, compared the way Proxmox means it, so a re-run is ``changed: false``.
+
+PRIVATE to the pve.config collection.
+
+- ``wanted_text(kind, key, wanted, current, update_password="on_create")``: the text to write for ``key``, or
+  None when ``current`` (the config's text; None when the key is not set) already means ``wanted``.
+- ``SECRET_KEYS``: write-only keys, never in a diff, a result or a log; ``masked(config)`` hides them.
+
+``wanted`` is what ``config_keys.check_keys`` accepted: a dict of sub-keys for a property-string key (merged into
+``current``: sub-keys not mentioned are kept, unknown ones included; a sub-key given None is removed), or a
+scalar / string / list. How each kind of value is compared, with the Proxmox source that makes it so:
+
+- property strings given as text: parsed, sub-key by sub-key (``property_string.same_value``: sizes ``1G`` =
+  ``1024M``, MACs in any case, booleans ``1``/``on``/``true``, numbers, the boot order as a list); a sub-key
+  Proxmox fills in when it is left out (a NIC's MAC, a volume's size, a container NIC's type) is kept from
+  ``current`` (qemu-server src/PVE/QemuServer/Network.pm parse_net and pve-container src/PVE/LXC/Config.pm
+  parse_lxc_network give a new random MAC otherwise);
+- booleans (pve-common src/PVE/JSONSchema.pm parse_boolean), integers, numbers (``2`` = ``2.0``), MiB keys with
+  units (``4G`` = ``4096``);
+- ``tags``: a set, compared without case (pve-guest-common src/PVE/GuestHelpers.pm get_unique_tags: split on
+  ``;``/``,``/space, lower-cased, sorted, unique, joined with ``;``);
+- ``sshkeys``: stored URL-encoded (qemu-server src/PVE/CLI/qm.pm param_mapping: URI::Escape::uri_escape; the API
+  checks pve-common JSONSchema.pm pve_verify_urlencoded), compared decoded, one key per line, blank lines
+  ignored (qemu-server src/PVE/QemuServer/Cloudinit.pm cloudinit_userdata);
+- ``description``: trailing whitespace ignored (qemu-server src/PVE/QemuServer.pm parse_vm_config strips it,
+  pve-container src/PVE/LXC/Config.pm parse_pct_config ends it with a newline);
+- ``nameserver``/``searchdomain``: a list, in order (pve-container src/PVE/LXC.pm verify_nameserver_list /
+  verify_searchdomain_list: split_list, joined with spaces; qemu-server Cloudinit.pm get_dns_conf splits on spaces);
+- ``boot``: ``order=`` as a list (a list given for ``boot`` is its order), the legacy ``cdn`` form as
+  ``legacy=cdn`` (qemu-server src/PVE/QemuServer.pm $boot_fmt, device_bootorder);
+- secrets (``cipassword``): the config GET shows ``**********`` (qemu-server src/PVE/API2/Qemu.pm vm_config), so
+  they are written when not set, or with ``update_password: always``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote
+
+from ansible_collections.pve.config.plugins.module_utils import config_keys, property_string
+from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
+from ansible_collections.pve.config.plugins.module_utils.option_ranges import OPTIONS
+
+SECRET_KEYS = ("cipassword", "password")
+MASK = "********"
+UPDATE_PASSWORD = ("on_create", "always")
+# Sub-keys Proxmox fills in when a write leaves them out, so a string without them keeps the current ones:
+# qemu-server src/PVE/QemuServer/Network.pm parse_net (macaddr: a new random MAC), pve-container
+# src/PVE/LXC/Config.pm parse_lxc_network (hwaddr: a new random MAC; type: veth), and the size= Proxmox keeps
+# beside a volume (qemu-server src/PVE/QemuServer/Drive.pm print_drive; it belongs to grow, not to set).
+FILLED_IN = {
+    "qemu_net": ("macaddr",),
+    "lxc_net": ("hwaddr", "type"),
+}
+VOLUME_FILLED_IN = ("size",)
+# Drive formats that can be a CD-ROM (qemu-server src/PVE/QemuServer/Drive.pm: media=cdrom on ide, sata, scsi).
+CDROM_FORMATS = ("qemu_ide", "qemu_sata", "qemu_scsi")
+
+
+def wanted_text(kind, key, wanted, current, update_password="on_create"):
+    """The text to write for ``key``, or None when ``current`` already means ``wanted`` (see the module doc)."""
+    if update_password not in UPDATE_PASSWORD:
+        raise ValueError("update_password must be on_create or always, got %r" % (update_password,))
+    if wanted is None:
+        return None
+    if key in SECRET_KEYS:
+        if current is None or update_password == "always":
+            return property_string.to_text(wanted)
+        return None
+    name = config_keys.schema_name(kind, key)
+    if name is None:
+        raise InvalidRequest("%s is not a config key of a %s guest" % (key, kind))
+    special = _SPECIAL.get(key)
+    if special:
+        text = special(kind, key, wanted)
+        return None if current is not None and special(kind, key, current) == text else text
+    if key in config_keys.MIB_KEYS[kind] and not isinstance(wanted, dict):
+        return _mib_text(kind, key, wanted, current)
+    fmt = config_keys.key_format(kind, key)
+    if fmt:
+        return _property_text(kind, key, fmt, wanted, current)
+    return _scalar_text(OPTIONS[kind][name].get("type"), key, wanted, current)
+
+
+def masked(config):
+    """``config`` with the values of SECRET_KEYS replaced by ``********``."""
+    if not isinstance(config, dict):
+        return config
+    return {key: (MASK if key in SECRET_KEYS and value is not None else value) for key, value in config.items()}
+
+
+def _property_text(kind, key, fmt, wanted, current):
+    if isinstance(wanted, (list, tuple)) and fmt == "qemu_boot":
+        wanted = {"order": list(wanted)}
+    if not isinstance(wanted, dict):
+        return _property_string_text(kind, key, fmt, property_string.to_text(wanted), current)
+    desired = {sub: property_string.DELETE if value is None else value for sub, value in wanted.items()}
+    if config_keys.is_volume_key(kind, key):
+        desired = {sub: value for sub, value in desired.items() if sub not in config_keys.VOLUME_EXTRAS}
+    if fmt == "qemu_boot" and "order" in desired and "legacy" not in desired:
+        # qemu-server src/PVE/QemuServer.pm device_bootorder: a legacy= value still set wins over order=
+        desired["legacy"] = property_string.DELETE
+    _add_cdrom_media(fmt, desired, property_string.parse(current, fmt) if current is not None else {})
+    text, changed = property_string.merge(current or "", desired, fmt)
+    return text if changed else None
+
+
+def _add_cdrom_media(fmt, values, current):
+    """``media=cdrom`` for a drive whose file is ``none``, ``cdrom`` or an ISO image, when neither the request nor
+    the current value says a media: qemu-server src/PVE/API2/Qemu.pm resolve_cdrom_alias adds it to the
+    ``cdrom`` alias the same way, and check_drive_param refuses an ISO without it."""
+    if fmt not in CDROM_FORMATS or "media" in values or "media" in current:
+        return
+    file = values.get("file")
+    if isinstance(file, str) and (file in ("none", "cdrom") or ":iso/" in file):
+        values["media"] = "cdrom"
+
+
+def _property_string_text(kind, key, fmt, text, current):
+    """A property string given whole: the same as ``current`` when every sub-key means the same."""
+    wanted = property_string.parse(text, fmt)
+    have = property_string.parse(current, fmt) if current is not None else {}
+    _add_cdrom_media(fmt, wanted, {})
+    filled = FILLED_IN.get(fmt, ()) + (VOLUME_FILLED_IN if config_keys.is_volume_key(kind, key) else ())
+    for sub_key in filled:
+        if sub_key not in wanted and sub_key in have and _same_volume(kind, key, fmt, wanted, have, sub_key):
+            wanted[sub_key] = have[sub_key]
+    if current is not None and _same_parsed(wanted, have, fmt):
+        return None
+    return property_string.format(wanted, fmt, kept=have)
+
+
+def _same_volume(kind, key, fmt, wanted, have, sub_key):
+    """A volume's size is kept only for the same volume (another volume has its own size)."""
+    if sub_key not in VOLUME_FILLED_IN or not config_keys.is_volume_key(kind, key):
+        return True
+    default_key = property_string.fmt_table(fmt)["default_key"]
+    return wanted.get(default_key) == have.get(default_key)
+
+
+def _same_parsed(wanted, have, fmt):
+    if set(wanted) != set(have):
+        return False
+    return all(property_string.same_value(sub, have[sub], wanted[sub], fmt) for sub in wanted)
+
+
+def _scalar_text(schema_type, key, wanted, current):
+    text = _scalar_form(schema_type, key, wanted)
+    if current is not None and _scalar_form(schema_type, key, current, strict=False) == text:
+        return None
+    return text
+
+
+def _scalar_form(schema_type, key, value, strict=True):
+    """The text Proxmox stores for a scalar value (booleans 1/0, numbers without a needless ``.0``)."""
+    try:
+        typed = config_keys.typed_value(key, schema_type, value)
+    except InvalidRequest:
+        if strict:
+            raise
+        return property_string.to_text(value)  # a current value we cannot read is compared as its text
+    if schema_type == "boolean":
+        return "1" if typed else "0"
+    return property_string.to_text(typed)
+
+
+def _mib_text(kind, key, wanted, current):
+    mib = config_keys.mib_value(kind, key, wanted)
+    if current is not None:
+        try:
+            if config_keys.mib_value(kind, key, current) == mib:
+                return None
+        except InvalidRequest:
+            pass
+    return str(mib)
+
+
+def _tags(kind, key, value):
+    """pve-guest-common src/PVE/GuestHelpers.pm get_unique_tags (default tag-style: case-insensitive, sorted)."""
+    items = _items(value)
+    return ";".join(sorted({item.lower() for item in items}))
+
+
+def _dns_list(kind, key, value):
+    """pve-container src/PVE/LXC.pm verify_nameserver_list / verify_searchdomain_list: split_list, joined by a
+    space (qemu-server src/PVE/QemuServer/Cloudinit.pm get_dns_conf splits the stored text on whitespace)."""
+    return " ".join(_items(value))
+
+
+def _sshkeys(kind, key, value):
+    """The stored (URL-encoded) text of a list of keys; text given encoded or plain is decoded first.
+
+    qemu-server src/PVE/CLI/qm.pm param_mapping stores ``URI::Escape::uri_escape`` of the file (every byte but
+    ``A-Za-z0-9-._~`` as %XX: Python's quote with safe=""); src/PVE/QemuServer/Cloudinit.pm cloudinit_userdata
+    reads it back with uri_unescape, one key per line, chomped, blank lines dropped.
+    """
+    lines = value if isinstance(value, (list, tuple)) else unquote(str(value)).split("\n")
+    keys = [line.strip() for line in lines if line.strip()]
+    return quote("\n".join(keys), safe="")
+
+
+def _description(kind, key, value):
+    """qemu-server src/PVE/QemuServer.pm parse_vm_config strips trailing whitespace (s/\\s+$//); pve-container
+    src/PVE/LXC/Config.pm parse_pct_config ends every comment line with a newline."""
+    return str(value).rstrip()
+
+
+def _items(value):
+    if isinstance(value, (list, tuple)):
+        return [str(item).strip() for item in value if str(item).strip()]
+    return property_string.split_list(value)
+
+
+_SPECIAL = {
+    "tags": _tags,
+    "nameserver": _dns_list,
+    "searchdomain": _dns_list,
+    "sshkeys": _sshkeys,
+    "description": _description,
+}
