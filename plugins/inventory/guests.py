@@ -90,7 +90,6 @@ keyed_groups:
     prefix: tag
 """
 
-import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -99,15 +98,16 @@ from ansible.inventory.group import to_safe_group_name
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.pve.config.plugins.module_utils.client import AUTH_ARGSPEC, connect
-from ansible_collections.pve.config.plugins.module_utils.errors import PveError
+from ansible_collections.pve.config.plugins.module_utils.cluster_guests import (
+    checked_filters,
+    cluster_guests,
+    matches,
+)
+from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest, PveError
 
 FILE_ENDINGS = (".pve.yml", ".pve.yaml")
 FILTER_KEYS = ("tags", "pools", "nodes", "types", "status")
-GUEST_TYPES = ("qemu", "lxc")
 MAX_CONFIG_WORKERS = 10  # requests' HTTPAdapter keeps 10 connections per host (pool_maxsize)
-# Proxmox splits a tag list at ';', ',' and white space: pve-common src/PVE/ParseUtils.pm split_list (the
-# guest config side), pve-manager www/manager6/Utils.js renderTags (split(/[,; ]/), the GUI).
-TAG_SEPARATORS = re.compile(r"[;,\s]+")
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -125,7 +125,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "unknown option(s) %s in %s (ansible-doc -t inventory pve.config.guests lists them)"
                 % (", ".join(map(str, unknown)), path)
             )
-        filters = checked_filters(self.get_option("filters") or {})
+        try:
+            filters = checked_filters(self.get_option("filters") or {}, FILTER_KEYS)
+        except InvalidRequest as exc:
+            raise AnsibleParserError(exc.msg) from None
         workers = self.get_option("config_workers")
         if not 1 <= workers <= MAX_CONFIG_WORKERS:
             raise AnsibleParserError("config_workers must be from 1 to %d, not %d" % (MAX_CONFIG_WORKERS, workers))
@@ -147,16 +150,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             api = connect({name: self.get_option(name) for name in AUTH_ARGSPEC})
             rows = api.get("/cluster/resources", type="vm")
             guests = [
-                guest
-                for guest in (guest_vars(row) for row in rows if row.get("type") in GUEST_TYPES)
-                if self.get_option("include_templates") or not guest["pve_template"]
+                guest_vars(facts)
+                for facts in cluster_guests(rows, self.get_option("include_templates"))
+                if matches(facts, filters)
             ]
-            guests = [guest for guest in guests if passes(guest, filters)]
             if self.get_option("want_config"):
                 add_configs(api, guests, workers)
         except PveError as exc:
             raise AnsibleParserError("pve.config.guests: %s" % exc.msg) from None
-        return sorted(guests, key=lambda guest: guest["pve_vmid"])
+        return guests
 
     def _populate(self, guests):
         strict = self.get_option("strict")
@@ -172,58 +174,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
 
 
-def checked_filters(filters):
-    """``filters`` as {key: set of strings}; an unknown key or a value that is not a list is an error."""
-    unknown = sorted(set(filters) - set(FILTER_KEYS))
-    if unknown:
-        raise AnsibleParserError(
-            "unknown filters key(s) %s: use %s" % (", ".join(map(str, unknown)), ", ".join(FILTER_KEYS))
-        )
-    checked = {}
-    for key, values in filters.items():
-        if isinstance(values, str) or not isinstance(values, list):
-            raise AnsibleParserError("filters.%s must be a list, not %r" % (key, values))
-        checked[key] = set(str(value) for value in values)
-    bad_types = sorted(checked.get("types", set()) - set(GUEST_TYPES))
-    if bad_types:
-        raise AnsibleParserError("filters.types: %s is not qemu or lxc" % ", ".join(bad_types))
-    return checked
-
-
-def guest_vars(row):
-    """The host variables of one /cluster/resources row.
-
-    Row fields: pve-manager PVE/API2/Cluster.pm (resources) and PVE/API2Tools.pm (extract_vm_stats): vmid, node,
-    type always; name, status and template only once pvestatd has reported the guest (status 'unknown' and no
-    name before); lock, tags from the guest config and pool from user.cfg only when set.
-    """
-    return {
-        "pve_vmid": int(row["vmid"]),
-        "pve_node": row.get("node"),
-        "pve_type": row["type"],
-        "pve_name": row.get("name") or None,
-        "pve_status": row.get("status") or "unknown",
-        "pve_tags": tag_list(row.get("tags")),
-        "pve_pool": row.get("pool") or None,
-        "pve_lock": row.get("lock") or None,
-        "pve_template": bool(int(row.get("template") or 0)),
-    }
-
-
-def tag_list(tags):
-    return [tag for tag in TAG_SEPARATORS.split(tags or "") if tag]
-
-
-def passes(guest, filters):
-    """True when the guest matches every filter given."""
-    values = {
-        "tags": set(guest["pve_tags"]),
-        "pools": {guest["pve_pool"]},
-        "nodes": {guest["pve_node"]},
-        "types": {guest["pve_type"]},
-        "status": {guest["pve_status"]},
-    }
-    return all(values[key] & wanted for key, wanted in filters.items())
+def guest_vars(facts):
+    """The host variables of a guest: its ``cluster_guests.guest_facts`` with the ``pve_`` prefix."""
+    return {"pve_%s" % key: value for key, value in facts.items()}
 
 
 def add_configs(api, guests, workers):

@@ -74,6 +74,19 @@ class PveApi(object):
         self._proxmox = proxmox
         self.host = host
 
+    def keep_connections(self, count):
+        """Let the session keep up to ``count`` connections to the host open, for ``count`` threads sharing it.
+
+        requests' default HTTPAdapter keeps 10 per host (``DEFAULT_POOLSIZE``, requests/adapters.py); with more
+        threads urllib3 opens further connections and discards each after its request ("Connection pool is
+        full"), a TLS handshake per request. Token auth adds a header per request (no shared state); ticket
+        auth renews its ticket after an hour (proxmoxer backends/https.py ``renew_age``), at worst once per
+        thread.
+        """
+        session = self._proxmox._store["session"]
+        session.mount("https://", requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=count))
+        return self
+
     def get(self, path, **params):
         return self._call("GET", path, params)
 

@@ -69,7 +69,7 @@ class Guest(object):
         return "%s %d" % (KIND_LABEL[self.kind], self.vmid)
 
 
-def locate(api, kind, vmid=None, name=None, node=None, lists_only=False, node_facts=False):
+def locate(api, kind, vmid=None, name=None, node=None, lists_only=False, node_facts=False, resources=None):
     """Find the guest: one ``GET /cluster/resources?type=vm``, skipped when both ``vmid`` and ``node`` are given.
 
     ``kind`` is the type the module manages (``qemu``/``lxc``), or ``None`` to accept either. A ``name`` that
@@ -77,11 +77,16 @@ def locate(api, kind, vmid=None, name=None, node=None, lists_only=False, node_fa
     (``guests_named``) before anything fails; ``lists_only`` goes to those lists at once (the resource list
     was found stale). ``node_facts``: the module needs its node's row too (``Guest.node_info``), so the one
     request goes without the type filter and brings the node rows along (see ``read_resources``).
+    ``resources``: the rows of ``GET /cluster/resources?type=vm`` when the caller has read them already
+    (``fleet_config`` reads them once for all its guests).
     """
     check_selection(dict(vmid=vmid, node=node))
     if vmid is not None and node and kind:
         return Guest(vmid, node, kind)
-    resources = [] if lists_only else read_resources(api, node_facts)
+    if lists_only:
+        resources = []
+    elif resources is None:
+        resources = read_resources(api, node_facts)
     guests = [r for r in resources if r.get("type") in ("qemu", "lxc")]
     if vmid is not None:
         found = [r for r in guests if int(r.get("vmid", -1)) == int(vmid)]
