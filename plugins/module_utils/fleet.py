@@ -49,6 +49,33 @@ class Target(object):
         return self.guest.label
 
 
+MAX_PARALLEL = 100
+
+
+def check_limits(params):
+    """``parallel`` 1-100, ``per_node`` at least 1, ``max_fail_percentage`` 0-100 (before any request)."""
+    parallel, per_node = params.get("parallel"), params.get("per_node")
+    if not 1 <= parallel <= MAX_PARALLEL:
+        raise InvalidRequest("parallel must be 1 to %d, got %s" % (MAX_PARALLEL, parallel))
+    if per_node < 1:
+        raise InvalidRequest("per_node must be 1 or more, got %s" % per_node)
+    percentage = params.get("max_fail_percentage")
+    if not 0 <= percentage <= 100:
+        raise InvalidRequest("max_fail_percentage must be 0 to 100, got %s" % percentage)
+
+
+def select_filters(params):
+    """The filters of ``select`` (keys left out or null dropped); at least one, and a change to make."""
+    filters = {key: value for key, value in (params.get("select") or {}).items() if value is not None}
+    if not filters:
+        raise InvalidRequest(
+            "select needs at least one of %s (to choose every guest: types: [qemu, lxc])" % ", ".join(SELECT_KEYS)
+        )
+    if not params.get("config") and not params.get("absent"):
+        raise InvalidRequest("select needs config or absent: the change to make to the guests it chooses")
+    return checked_filters(filters, SELECT_KEYS, where="select")
+
+
 def check_entries(entries):
     """Refuse a malformed ``guests`` list before any request: an entry that is not a dict, has a key other
     than vmid/name/config/absent, neither or both of vmid and name, or the same vmid or name twice."""
@@ -99,7 +126,7 @@ def select_targets(api, params):
     if entries is not None:
         check_entries(entries)
     else:
-        filters = checked_filters(params.get("select") or {}, SELECT_KEYS, where="select")
+        filters = select_filters(params)
     rows = read_resources(api)
     if entries is None:
         targets = [

@@ -1,21 +1,15 @@
 """module_utils/fleet.py with a plan written here: selection from one /cluster/resources read, the concurrency
 limits (counted in the faked API while requests are in flight), per-guest results, failure rules, check mode."""
 
-import json
 import re
-import threading
-import time
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import responses
-from harness import DIGEST_MISMATCH, FakeClock, requests_made, url, writes
+from fake_cluster import GUEST_PATH, FakeCluster, PveCallback, vm
+from harness import FakeClock, requests_made, url, writes
 
 from ansible_collections.pve.config.plugins.module_utils.change import Change
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
-from ansible_collections.pve.config.plugins.module_utils.fleet import Summary, apply_fleet
-
-GUEST_PATH = re.compile(r".*/nodes/(?P<node>[^/]+)/(?P<kind>qemu|lxc)/(?P<vmid>\d+)/(?P<what>pending|config)$")
+from ansible_collections.pve.config.plugins.module_utils.fleet import Summary, apply_fleet, check_limits
 
 
 def plan_memory(ctx):
@@ -31,86 +25,7 @@ def check_memory(kind, params):
         raise InvalidRequest(f"memory must be an int, got {params['config'].get('memory')!r}")
 
 
-class PveCallback(responses.CallbackResponse):
-    """A callback whose error message becomes the HTTP reason phrase, as pveproxy sends it."""
-
-    def get_response(self, request):
-        response = super().get_response(request)
-        if response.status >= 400:
-            response.reason = response.headers["X-Reason"]
-        return response
-
-
-def error(message):
-    return 500, {"X-Reason": message}, json.dumps({"data": None, "message": message + "\n"})
-
-
-class FakeCluster:
-    """Guests behind a responses callback: /cluster/resources, .../pending and PUT .../config with the digest.
-
-    Every guest request takes ``delay`` seconds; ``peak`` and ``peak_per_node`` count requests in flight.
-    """
-
-    def __init__(self, mock, guests, delay=0.0):
-        self.guests = {g["vmid"]: dict(g, config=dict(g["config"])) for g in guests}
-        self.delay = delay
-        self.lock = threading.Lock()
-        self.in_flight = 0
-        self.per_node = {}
-        self.peak = 0
-        self.peak_per_node = {}
-        self.fail_put = set()
-        mock.add_callback("GET", url("cluster/resources"), callback=self.resources)
-        for method in ("GET", "PUT"):
-            mock.add(PveCallback(method, GUEST_PATH, callback=self.guest_call))
-
-    def resources(self, request):
-        rows = [
-            {key: g[key] for key in ("vmid", "node", "type", "name", "status", "tags", "pool", "template") if key in g}
-            for g in self.guests.values()
-        ]
-        return 200, {}, json.dumps({"data": [dict(row, id=f"{row['type']}/{row['vmid']}") for row in rows]})
-
-    def guest_call(self, request):
-        match = GUEST_PATH.match(urlsplit(request.url).path)
-        node, vmid = match.group("node"), int(match.group("vmid"))
-        with self.lock:
-            self.in_flight += 1
-            self.per_node[node] = self.per_node.get(node, 0) + 1
-            self.peak = max(self.peak, self.in_flight)
-            self.peak_per_node[node] = max(self.peak_per_node.get(node, 0), self.per_node[node])
-        try:
-            time.sleep(self.delay)
-            guest = self.guests[vmid]
-            if request.method == "GET":
-                items = [{"key": k, "value": v} for k, v in guest["config"].items()]
-                items.append({"key": "digest", "value": self.digest(guest)})
-                return 200, {}, json.dumps({"data": items})
-            body = dict(parse_qsl(request.body))
-            if vmid in self.fail_put:
-                return error("simulated failure")
-            if body.pop("digest") != self.digest(guest):
-                return error(DIGEST_MISMATCH)
-            guest["config"].update(body)
-            return 200, {}, json.dumps({"data": None})
-        finally:
-            with self.lock:
-                self.in_flight -= 1
-                self.per_node[node] -= 1
-
-    @staticmethod
-    def digest(guest):
-        return "d%x" % (hash(tuple(sorted(guest["config"].items()))) & 0xFFFFFF)
-
-
-NAME_KEY = {"qemu": "name", "lxc": "hostname"}
-
-
-def vm(vmid, node="pve1", tags="", kind="qemu", memory="2048", config=None, template=0, **extra):
-    return dict(
-        vmid=vmid, node=node, type=kind, name=f"guest{vmid}", status="running", tags=tags,
-        template=template, config=config or {"memory": memory, NAME_KEY[kind]: f"guest{vmid}"}, **extra,
-    )  # fmt: skip
+ALL = {"types": ["qemu", "lxc"]}
 
 
 def params(**kwargs):
@@ -234,7 +149,9 @@ def test_input_the_plan_refuses_for_one_guest_fails_the_task_before_any_write(ap
 def test_parallel_and_per_node_limits_hold_and_are_reached(api, pve):
     guests = [vm(100 + i, "pve1") for i in range(8)] + [vm(200 + i, "pve2") for i in range(4)]
     cluster = FakeCluster(api, guests, delay=0.05)
-    summary, results = apply_fleet(pve, params(select={}, config={"memory": 4096}, parallel=5, per_node=3), plan_memory)
+    summary, results = apply_fleet(
+        pve, params(select=ALL, config={"memory": 4096}, parallel=5, per_node=3), plan_memory
+    )
     assert len(results) == 12 and all(r["changed"] for r in results)
     assert cluster.peak == 5, "at most parallel=5 guests' requests in flight, and that many at some point"
     assert cluster.peak_per_node["pve1"] == 3 and cluster.peak_per_node["pve2"] <= 3
@@ -243,7 +160,7 @@ def test_parallel_and_per_node_limits_hold_and_are_reached(api, pve):
 
 def test_one_guest_at_a_time_with_parallel_1(api, pve):
     cluster = FakeCluster(api, [vm(100), vm(101, "pve2"), vm(102)], delay=0.01)
-    apply_fleet(pve, params(select={}, config={"memory": 4096}, parallel=1, per_node=4), plan_memory)
+    apply_fleet(pve, params(select=ALL, config={"memory": 4096}, parallel=1, per_node=4), plan_memory)
     assert cluster.peak == 1
     paths = [p for m, p, b in requests_made(api)[1:]]
     assert [int(p.split("/")[4]) for p in paths] == [100] * 3 + [101] * 3 + [102] * 3  # the nodes take turns
@@ -254,7 +171,7 @@ def test_a_failed_guest_fails_the_task_after_the_others_finished(api, pve, perce
     cluster = FakeCluster(api, [vm(100), vm(101), vm(102, "pve2"), vm(103)])
     cluster.fail_put.add(101)
     summary, results = apply_fleet(
-        pve, params(select={}, config={"memory": 4096}, max_fail_percentage=percentage), plan_memory
+        pve, params(select=ALL, config={"memory": 4096}, max_fail_percentage=percentage), plan_memory
     )
     assert summary.fails_task is fails
     assert [(r["vmid"], r["failed"], r["changed"]) for r in results] == [
@@ -296,7 +213,7 @@ def test_a_digest_conflict_is_retried_for_that_guest_only(api, pve):
 
     api.remove("PUT", GUEST_PATH)
     api.add(PveCallback("PUT", GUEST_PATH, callback=edit_once))
-    summary, results = apply_fleet(pve, params(select={}, config={"memory": 4096}), plan_memory)
+    summary, results = apply_fleet(pve, params(select=ALL, config={"memory": 4096}), plan_memory)
     assert [r["changed"] for r in results] == [True, True] and not summary.failed, results
     assert [m for m, p, b in guest_requests(api, 100)] == ["GET", "PUT", "GET"]
     assert [m for m, p, b in guest_requests(api, 101)] == ["GET", "PUT", "GET", "PUT", "GET"]
@@ -304,7 +221,7 @@ def test_a_digest_conflict_is_retried_for_that_guest_only(api, pve):
 
 def test_check_mode_writes_nothing_and_predicts_each_guest(api, pve):
     FakeCluster(api, [vm(100), vm(101, memory="4096"), vm(200, kind="lxc")])
-    summary, results = apply_fleet(pve, params(select={}, config={"memory": 4096}), plan_memory, check_mode=True)
+    summary, results = apply_fleet(pve, params(select=ALL, config={"memory": 4096}), plan_memory, check_mode=True)
     assert writes(api) == []
     assert [(r["vmid"], r["changed"]) for r in results] == [(100, True), (101, False), (200, True)]
     assert results[0]["diff"] == {"before": {"memory": "2048"}, "after": {"memory": "4096"}}
@@ -313,9 +230,9 @@ def test_check_mode_writes_nothing_and_predicts_each_guest(api, pve):
 
 def test_a_rerun_is_only_reads(api, pve):
     FakeCluster(api, [vm(100), vm(101, "pve2")])
-    apply_fleet(pve, params(select={}, config={"memory": 4096}), plan_memory)
+    apply_fleet(pve, params(select=ALL, config={"memory": 4096}), plan_memory)
     api.calls.reset()
-    summary, results = apply_fleet(pve, params(select={}, config={"memory": 4096}), plan_memory)
+    summary, results = apply_fleet(pve, params(select=ALL, config={"memory": 4096}), plan_memory)
     assert not summary.changed and writes(api) == []
     assert len(requests_made(api)) == 1 + 2  # the resources, then one /pending per guest
 
@@ -328,7 +245,7 @@ def test_a_plan_that_raises_something_unexpected_fails_only_its_guest(api, pve):
             raise KeyError("boom")
         return plan_memory(ctx)
 
-    summary, results = apply_fleet(pve, params(select={}, config={"memory": 4096}), plan)
+    summary, results = apply_fleet(pve, params(select=ALL, config={"memory": 4096}), plan)
     assert results[0]["changed"] and not results[0]["failed"]
     assert results[1]["failed"] and results[1]["msg"] == "unexpected error on QEMU VM 101: KeyError: 'boom'"
     assert summary.fails_task
@@ -361,8 +278,40 @@ def test_lock_waits_use_the_clock_given(api, pve):
     FakeCluster(api, [vm(100, config={"memory": "2048", "name": "guest100", "lock": "backup"})])
     clock = FakeClock()
     summary, results = apply_fleet(
-        pve, params(select={}, config={"memory": 4096}, lock_timeout=1), plan_memory, clock=clock
+        pve, params(select=ALL, config={"memory": 4096}, lock_timeout=1), plan_memory, clock=clock
     )
     assert results[0]["failed"] and "stayed locked for 1s (lock_timeout)" in results[0]["msg"]
     assert sum(clock.sleeps) == pytest.approx(1.0)
     assert writes(api) == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(select={}), "select needs at least one of tags, pools, nodes, types, names, vmids"),
+        (dict(select={"tags": None}), "select needs at least one of tags, pools, nodes, types, names, vmids"),
+        (dict(select=ALL, config=None), "select needs config or absent"),
+        (dict(select=ALL, config={}, absent=[]), "select needs config or absent"),
+    ],
+)
+def test_a_select_without_filters_or_change_is_refused_before_any_request(api, pve, kwargs, message):
+    FakeCluster(api, [vm(100)])
+    with pytest.raises(InvalidRequest) as exc:
+        apply_fleet(pve, params(**dict(dict(config={"memory": 1}), **kwargs)), plan_memory)
+    assert exc.value.msg.startswith(message), exc.value.msg
+    assert requests_made(api) == []
+
+
+@pytest.mark.parametrize(
+    "limits, message",
+    [
+        (dict(parallel=0), "parallel must be 1 to 100, got 0"),
+        (dict(parallel=101), "parallel must be 1 to 100, got 101"),
+        (dict(per_node=0), "per_node must be 1 or more, got 0"),
+        (dict(max_fail_percentage=-1), "max_fail_percentage must be 0 to 100, got -1"),
+        (dict(max_fail_percentage=100.5), "max_fail_percentage must be 0 to 100, got 100.5"),
+    ],
+)
+def test_limits_out_of_range_are_refused(limits, message):
+    with pytest.raises(InvalidRequest, match="^" + re.escape(message) + "$"):
+        check_limits(dict(dict(parallel=10, per_node=4, max_fail_percentage=0), **limits))
