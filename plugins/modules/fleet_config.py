@@ -93,6 +93,12 @@ options:
     description: Config keys to remove from every guest of O(select), as O(pve.config.guest_config#module:absent).
     type: list
     elements: str
+  purge:
+    description:
+      - As O(pve.config.guest_config#module:purge), for every guest (also those of O(guests)). The volumes of the
+        disks and mount points that O(absent) or O(guests[].absent) detach are destroyed, after the detach.
+    type: bool
+    default: false
   update_password:
     description: As O(pve.config.guest_config#module:update_password), for every guest.
     type: str
@@ -268,7 +274,7 @@ ENTRY = dict(
     config=dict(guest_config.OPTIONS["config"]),
     absent=dict(guest_config.OPTIONS["absent"]),
 )
-SHARED = ("config", "absent", "update_password")  # guest_config's options that fleet_config passes on as they are
+SHARED = ("config", "absent", "purge", "update_password")  # guest_config's options that fleet_config passes on as they are
 OPTIONS = dict(
     select=dict(type="dict", options=SELECT),
     guests=dict(type="list", elements="dict", options=ENTRY),

@@ -158,3 +158,15 @@ def test_a_password_in_the_config_is_in_no_output(api):
     assert not failed and result["changed"]
     assert secret not in json.dumps(result)
     assert result["guests"][0]["diff"]["after"]["cipassword"] == "********"
+
+
+def test_purge_reaches_each_guests_plan(api):
+    cluster = FakeCluster(api, [vm(100, config=dict(QEMU_CONFIG, unused0="local-lvm:vm-100-disk-1"))])
+    args = dict(guests=[dict(vmid=100, absent=["unused0"])])
+    result, failed = run_module("fleet_config", args)
+    assert failed and result["guests"][0]["msg"].startswith("removing unused0 destroys its volume"), result
+    assert writes(api) == []
+    result, failed = run_module("fleet_config", dict(args, purge=True))
+    assert not failed and result["changed"], result
+    assert [(m, p, b.get("delete")) for m, p, b in writes(api)] == [("POST", "/nodes/pve1/qemu/100/config", "unused0")]
+    assert "unused0" not in cluster.guests[100]["config"]
