@@ -25,6 +25,8 @@ from ansible_collections.pve.config.plugins.module_utils.change import Change
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.guest import KIND_LABEL
 from ansible_collections.pve.config.plugins.module_utils.memory_hotplug import hotplug_features
+from ansible_collections.pve.config.plugins.module_utils.reboot import reboot_and_wait
+from ansible_collections.pve.config.plugins.module_utils.reboot_prediction import guest_running, predict_pending
 from ansible_collections.pve.config.plugins.module_utils.units import format_size, parse_size
 
 OPTIONS = dict(
@@ -34,12 +36,14 @@ OPTIONS = dict(
     purge=dict(type="bool", default=False),
     update_password=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
     if_digest=dict(type="str"),
+    reboot=dict(type="str", default="never", choices=["never", "if_needed"]),
+    reboot_timeout=dict(type="int", default=300),
 )
 # What fleet_config (or any caller of ``plan``) gets for an option it leaves out.
 DEFAULTS = {name: spec.get("default") for name, spec in OPTIONS.items()}
 MASK = "********"
 # Result-key words of the steps, in the order a plan runs them.
-CREATE, GROW, SET, DELETE, PURGE, CLOUDINIT = "create", "grow", "set", "delete", "purge", "cloudinit"
+CREATE, GROW, SET, DELETE, PURGE, CLOUDINIT, REBOOT = "create", "grow", "set", "delete", "purge", "cloudinit", "reboot"
 CLOUDINIT_KEYS = "cloudinit_keys"  # memory: the cloud-init relevant keys this run wrote
 
 # --- keys and values (config_keys / config_values take these over) -------------------------------------------
@@ -134,14 +138,6 @@ def masked(config):
 # --- parameters ----------------------------------------------------------------------------------------------
 
 
-def guest_running(api, guest):
-    """Whether the guest runs: its ``/cluster/resources`` row's status when the lookup read one, else one
-    ``GET .../status/current``."""
-    if guest.status in ("running", "stopped"):
-        return guest.status == "running"
-    return (api.get(guest.path + "/status/current") or {}).get("status") == "running"
-
-
 def settings(params):
     """The params with the defaults of guest_config for options a caller left out (fleet_config)."""
     merged = dict(DEFAULTS)
@@ -187,10 +183,12 @@ def plan(ctx):
     check_keys(kind, params["config"], params["absent"])
     digest = ctx.memory.get("digest", ctx.state.digest)
     done = ctx.memory.get("steps", [])
-    steps = planned_steps(ctx, params)
-    result = {"digest": digest, "steps": done}
+    steps, pending = planned_steps(ctx, params)
+    result = {"digest": digest, "steps": done, "rebooted": bool(ctx.memory.get(REBOOT))}
     if ctx.memory.get("destroyed"):
         result["destroyed_volumes"] = ctx.memory["destroyed"]
+    if ctx.check_mode:
+        result.update(pending_predicted=pending, reboot_required=bool(pending))
     if not steps:
         return Change(result=result)
     if ctx.check_mode:
@@ -218,7 +216,8 @@ def check_guest(ctx, params):
 
 
 def planned_steps(ctx, params):
-    """Every step still needed, in order, computed from the current state."""
+    """Every step still needed, in order, computed from the current state, and the keys pending once they are
+    written (in check mode predicted, else as read now)."""
     kind = ctx.guest.kind
     volumes = {
         key: wanted
@@ -249,10 +248,14 @@ def planned_steps(ctx, params):
     purge = purge_step(ctx, params, delete)
     if purge:
         steps.append(purge)
-    cloudinit = cloudinit_step(ctx, to_set)
+    pending = predicted_pending(ctx, steps) if ctx.check_mode else sorted(ctx.state.pending)
+    reboot = reboot_step(ctx, params, steps, pending)
+    if reboot:
+        steps.append(reboot)
+    cloudinit = None if reboot else cloudinit_step(ctx, to_set)
     if cloudinit:
         steps.append(cloudinit)
-    return steps
+    return steps, pending
 
 
 def _without_allocation(wanted):
@@ -449,8 +452,8 @@ def cloudinit_step(ctx, to_set):
     so nothing is needed. A run decides after its set step (no request before it); check mode predicts it from
     the keys the set step would write.
     """
-    if ctx.guest.kind != "qemu" or ctx.memory.get(CLOUDINIT):
-        return None
+    if ctx.guest.kind != "qemu" or ctx.memory.get(CLOUDINIT) or ctx.memory.get(REBOOT):
+        return None  # done, or the reboot's start regenerated it
     written = ctx.memory.get(CLOUDINIT_KEYS, [])
     if ctx.check_mode:
         written = [key for key in to_set if cloudinit_relevant(key)]
@@ -469,6 +472,43 @@ def cloudinit_step(ctx, to_set):
             action=CLOUDINIT,
             remember={CLOUDINIT: True},
             summary="regenerate the cloud-init drive",
+        ),
+    )
+
+
+# --- pending keys and the managed reboot ---------------------------------------------------------------------
+
+
+def predicted_pending(ctx, steps):
+    """Check mode: the keys that would be left pending once every step is written (reboot_prediction.py, from the
+    state read now; a stopped guest leaves nothing pending)."""
+    set_values, delete_keys = {}, []
+    for step in steps:
+        set_values.update(step.change.set)
+        delete_keys.extend(key for key in step.change.delete if key not in delete_keys)
+    if not set_values and not delete_keys:
+        return sorted(ctx.state.pending)
+    running = guest_running(ctx.api, ctx.guest)
+    return predict_pending(ctx.guest.kind, ctx.state, running, set_values, delete_keys)
+
+
+def reboot_step(ctx, params, steps, pending):
+    """``reboot: if_needed``: once nothing but the reboot is left and keys are ``pending`` on a running guest,
+    reboot it through the API and wait until it runs with them applied (reboot.reboot_and_wait); once per run.
+    In check mode ``pending`` is the prediction for after the other steps."""
+    if params["reboot"] != "if_needed" or ctx.memory.get(REBOOT) or (steps and not ctx.check_mode):
+        return None
+    if not pending or not guest_running(ctx.api, ctx.guest):
+        return None
+    guest, timeout = ctx.guest, params["reboot_timeout"]
+    return Step(
+        REBOOT,
+        pending,
+        Change(
+            perform=lambda api, clock: reboot_and_wait(api, guest, timeout, clock)["task"],
+            action=REBOOT,
+            remember={REBOOT: True},
+            summary="reboot to apply %s" % ", ".join(pending),
         ),
     )
 

@@ -67,6 +67,21 @@ options:
     type: str
     default: on_create
     choices: [on_create, always]
+  reboot:
+    description:
+      - V(if_needed) reboots a running guest through the API (C(POST .../status/reboot)) when keys are left
+        pending after the change, waits until it runs again with them applied, and reports RV(rebooted).
+        Never a forced stop; an HA-managed or protected guest takes the same request.
+      - V(never) leaves pending keys for the next reboot (RV(reboot_required)).
+    type: str
+    default: never
+    choices: [never, if_needed]
+  reboot_timeout:
+    description:
+      - Seconds the managed reboot may take in all (shutdown, start, pending keys applied); Proxmox gets three
+        quarters of it for the shutdown. Past it the module fails and says what state the guest was left in.
+    type: int
+    default: 300
   if_digest:
     description:
       - The config digest the change was planned for (RV(digest) of a check-mode run). When the guest's digest
@@ -94,6 +109,14 @@ EXAMPLES = r"""
       boot: order=scsi0;net0
       net0:
         firewall: true
+
+- name: More cores for a running VM, rebooted only if the change cannot be hot-plugged
+  pve.config.guest_config:
+    vmid: 100
+    config:
+      cores: 4
+    reboot: if_needed
+    reboot_timeout: 600
 
 - name: Plan a change, review it, then apply exactly that plan
   pve.config.guest_config:
@@ -161,7 +184,19 @@ pending:
   returned: always
   type: dict
 reboot_required:
-  description: Whether RV(pending) is not empty.
+  description: Whether RV(pending) is not empty; in check mode whether RV(pending_predicted) is not empty.
+  returned: always
+  type: bool
+pending_predicted:
+  description:
+    - Check mode, the config keys that would be left pending until a reboot once the change is written, predicted
+      from the guest's state and the hot-plug rules of qemu-server and pve-container (nothing for a stopped guest).
+  returned: in check mode
+  type: list
+  elements: str
+  sample: ["cores", "serial0"]
+rebooted:
+  description: Whether the guest was rebooted by O(reboot=if_needed).
   returned: always
   type: bool
 digest:
@@ -172,7 +207,8 @@ digest:
 steps:
   description:
     - The steps of the plan, in order; in check mode the ones that would run, otherwise the ones done.
-    - Each is a dict with C(action) (V(create), V(grow), V(set), V(delete), V(purge), V(cloudinit)) and C(keys).
+    - Each is a dict with C(action) (V(create), V(grow), V(set), V(delete), V(purge), V(reboot), V(cloudinit)) and
+      C(keys).
   returned: always
   type: list
   elements: dict

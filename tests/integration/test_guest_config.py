@@ -256,3 +256,39 @@ def test_cloud_init_drive_of_a_running_vm_is_regenerated(play, sim):
     # the same change without the regeneration leaves the drive stale, as qemu-server does
     proxmox_client(sim).nodes("pve1").qemu(100).config.put(ciuser="other")
     assert cloudinit_pending(sim, 100) == ["ciuser"]
+
+
+def test_reboot_prediction_matches_what_the_simulator_leaves_pending(play, sim):
+    """web01 (running, default hotplug) and dns01 (running container): --check predicts the pending keys, the run
+    leaves exactly those pending, reboot: if_needed applies them."""
+    vm = {"vmid": 100, "config": {"cores": 3, "description": "x", "net0": {"firewall": False}, "serial0": "socket"}}
+    ct = {"vmid": 200, "config": {"swap": 256, "hostname": "dns02", "cores": 2, "nameserver": "10.0.0.53"}}
+    run = play(
+        playbook(
+            ("predict vm", vm, {"check_mode": True}),
+            ("apply vm", vm),
+            ("predict ct", ct, {"check_mode": True}),
+            ("apply ct", ct),
+            ("reboot vm", dict(vm, reboot="if_needed")),
+            ("rerun vm", dict(vm, reboot="if_needed")),
+        )
+    )
+    assert run.rc == 0, run.describe()
+    log = sim.simulator.requests()
+    for guest in ("vm", "ct"):
+        predicted, applied = run["predict " + guest], run["apply " + guest]
+        assert predicted.writes(log) == [] and predicted["reboot_required"] is True
+        assert predicted["pending_predicted"] == sorted(applied["pending"]), (guest, predicted.res, applied.res)
+        assert applied["reboot_required"] is True and applied["rebooted"] is False
+    assert run["predict vm"]["pending_predicted"] == ["cores", "serial0"]
+    assert run["predict ct"]["pending_predicted"] == ["nameserver"]  # swap, hostname, cores: hot-applied
+
+    reboot = run["reboot vm"]
+    assert not reboot.changed or reboot["rebooted"], reboot.res  # nothing left to set: only the reboot
+    assert reboot["rebooted"] is True and reboot["pending"] == {} and reboot["reboot_required"] is False
+    assert ("POST", "/nodes/pve1/qemu/100/status/reboot") in reboot.writes(log)
+    assert [s["action"] for s in reboot["steps"]] == ["reboot"]
+    guest = sim.simulator.guest_config(100)
+    assert guest["pending"] == {} and guest["config"]["cores"] == "3" and guest["config"]["serial0"] == "socket"
+    rerun = run["rerun vm"]
+    assert not rerun.changed and rerun["rebooted"] is False and rerun.writes(log) == []

@@ -10,7 +10,7 @@ from ansible_collections.pve.config.plugins.module_utils.apply import Context, a
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.guest import Guest, GuestState
 
-VM = Guest(100, "pve1", "qemu")
+VM = Guest(100, "pve1", "qemu", status="stopped")
 CT = Guest(200, "pve1", "lxc", status="running")
 CONFIG = {"cores": 2, "memory": "2048", "net0": "virtio=BC:24:11:00:01:00,bridge=vmbr0", "description": "old\n"}
 

@@ -156,11 +156,14 @@ def test_a_property_string_given_as_text_is_compared_parsed(api):
 
 def test_check_mode_returns_the_whole_plan_and_writes_nothing(api):
     read(api, VM, VM_CONFIG)
+    status(api, VM, "running")  # node and vmid given: no lookup, so the prediction asks whether the VM runs
     result, failed = run_module(
         "guest_config", vm_args(config={"cores": 4, "tags": "web"}, absent=["serial0", "usb0"]), check=True, diff=True
     )
     assert not failed, result
-    assert requests_made(api) == [("GET", "/" + VM + "/pending", {})]
+    assert requests_made(api) == [("GET", "/" + VM + "/pending", {}), ("GET", "/" + VM + "/status/current", {})]
+    # qemu-server vmconfig_hotplug_pending: tags is a fast-plug option, cores and serial0 wait for a restart
+    assert result["pending_predicted"] == ["cores", "serial0"] and result["reboot_required"] is True
     assert result["changed"] is True
     assert result["steps"] == [{"action": "set", "keys": ["cores", "tags"]}, {"action": "delete", "keys": ["serial0"]}]
     assert result["diff"] == {"before": {"cores": 2, "serial0": "socket"}, "after": {"cores": "4", "tags": "web"}}
@@ -433,6 +436,7 @@ def test_every_step_in_order_each_with_its_own_digest(api):
 def test_check_mode_shows_every_volume_step_and_writes_nothing(api):
     config = dict(VM_CONFIG, scsi1=DISK1)
     read(api, VM, config, "d1")
+    status(api, VM, "stopped")
     storage(api)
     content(api, "qemu", 100, ("local-lvm:vm-100-disk-0", 8 * GIB))
     result, failed = run_module(
@@ -455,6 +459,7 @@ def test_check_mode_shows_every_volume_step_and_writes_nothing(api):
         {"action": "purge", "keys": ["scsi1"]},
     ]
     assert result["destroyed_volumes"] == ["local-lvm:vm-100-disk-1"]
+    assert result["pending_predicted"] == [] and result["reboot_required"] is False  # a stopped VM applies all
     assert result["diff"]["after"] == {
         "scsi2": "local-lvm:2",
         "scsi0": "local-lvm:vm-100-disk-0,iothread=1,size=8G,cache=writeback",
@@ -556,3 +561,98 @@ def test_more_grows_than_the_fixed_step_budget_all_run(api):
     assert not failed, result
     assert len(writes(api)) == 8
     assert [s["keys"][0] for s in result["steps"]] == list(disks)
+
+
+# --- reboot: if_needed ---------------------------------------------------------------------------------------------
+
+REBOOT_UPID = "UPID:pve1:000A1B4E:0012DA00:67A0B1E0:qmreboot:100:root@pam!ci:"
+
+
+def test_reboot_if_needed_reboots_once_the_change_is_left_pending(api):
+    lookup(api)  # the guest's row says it runs: no status/current before the reboot
+    read(api, VM, VM_CONFIG, "d1")
+    put(api, VM, {"cores": "4", "digest": "d1"})
+    read(api, VM, VM_CONFIG, "d2", pending_values={"cores": "4"})
+    api.post(
+        url(VM + "/status/reboot"),
+        json={"data": REBOOT_UPID},
+        match=[matchers.urlencoded_params_matcher({"timeout": "90"})],
+    )
+    api.get(url(f"nodes/pve1/tasks/{REBOOT_UPID}/status"), json={"data": {"status": "stopped", "exitstatus": "OK"}})
+    status(api, VM, "running")
+    read(api, VM, dict(VM_CONFIG, cores="4"), "d3")
+    result, failed = run_module(
+        "guest_config", dict(vmid=100, config={"cores": 4}, reboot="if_needed", reboot_timeout=120)
+    )
+    assert not failed, result
+    pend = ("GET", "/" + VM + "/pending", {})
+    assert requests_made(api) == [
+        LOOKUP,
+        pend,
+        ("PUT", "/" + VM + "/config", {"cores": "4", "digest": "d1"}),
+        pend,
+        ("POST", "/" + VM + "/status/reboot", {"timeout": "90"}),
+        ("GET", f"/nodes/pve1/tasks/{REBOOT_UPID}/status", {}),
+        ("GET", "/" + VM + "/status/current", {}),
+        pend,  # reboot_and_wait: running with nothing pending
+        pend,  # the engine's re-read: nothing left to do
+    ]
+    assert result["rebooted"] is True and result["pending"] == {} and result["reboot_required"] is False
+    assert result["steps"] == [{"action": "set", "keys": ["cores"]}, {"action": "reboot", "keys": ["cores"]}]
+    assert result["task"] == REBOOT_UPID
+    assert result["msg"] == "set cores; reboot to apply cores of QEMU VM 100 on pve1"
+
+
+def test_reboot_if_needed_leaves_a_stopped_or_settled_guest_alone(api):
+    read(api, VM, VM_CONFIG, "d1", pending_values={"cores": "4"})
+    status(api, VM, "stopped")
+    result, failed = run_module("guest_config", vm_args(config={"cores": 4}, reboot="if_needed"))
+    assert not failed, result
+    assert writes(api) == [] and result["rebooted"] is False and result["changed"] is False
+    assert result["reboot_required"] is True  # pending from before: a stopped VM applies it at its next start
+
+
+def test_reboot_never_is_the_default(api):
+    lookup(api)
+    read(api, VM, VM_CONFIG, "d1")
+    put(api, VM, {"cores": "4", "digest": "d1"})
+    read(api, VM, VM_CONFIG, "d2", pending_values={"cores": "4"})
+    result, failed = run_module("guest_config", dict(vmid=100, config={"cores": 4}))
+    assert not failed, result
+    assert writes(api) == [("PUT", "/" + VM + "/config", {"cores": "4", "digest": "d1"})]
+    assert result["rebooted"] is False and result["reboot_required"] is True and result["pending"] == {"cores": "4"}
+
+
+def test_check_mode_predicts_the_reboot(api):
+    lookup(api)
+    read(api, VM, VM_CONFIG, "d1")
+    result, failed = run_module(
+        "guest_config", dict(vmid=100, config={"cores": 4, "description": "x"}, reboot="if_needed"), check=True
+    )
+    assert not failed, result
+    assert requests_made(api) == [LOOKUP, ("GET", "/" + VM + "/pending", {})]  # status from the lookup's row
+    assert result["pending_predicted"] == ["cores"] and result["reboot_required"] is True
+    assert result["steps"] == [
+        {"action": "set", "keys": ["cores", "description"]},
+        {"action": "reboot", "keys": ["cores"]},
+    ]
+    assert result["rebooted"] is False
+
+
+def test_a_failed_reboot_says_what_was_applied_and_where_the_guest_is(api):
+    lookup(api)
+    read(api, VM, VM_CONFIG, "d1")
+    put(api, VM, {"cores": "4", "digest": "d1"})
+    read(api, VM, VM_CONFIG, "d2", pending_values={"cores": "4"})
+    api.post(url(VM + "/status/reboot"), json={"data": REBOOT_UPID})
+    api.get(
+        url(f"nodes/pve1/tasks/{REBOOT_UPID}/status"),
+        json={"data": {"status": "stopped", "exitstatus": "VM quit/powerdown failed - got timeout"}},
+    )
+    api.get(url(f"nodes/pve1/tasks/{REBOOT_UPID}/log"), json={"data": [{"n": 1, "t": "got timeout"}]})
+    status(api, VM, "running")
+    result, failed = run_module("guest_config", dict(vmid=100, config={"cores": 4}, reboot="if_needed"))
+    assert failed
+    assert result["msg"].startswith("the reboot of QEMU VM 100 failed: ")
+    assert "already applied: set cores" in result["msg"] and "still pending" in result["msg"]
+    assert result["changed"] is True and result["guest_status"] == "running", result["msg"]
