@@ -166,30 +166,38 @@ def test_bad_timeout_is_refused_before_any_request(api, pve, timeout):
 
 
 @pytest.fixture
-def sim():
-    simulator = Simulator(token_name="ci", token_secret=TOKEN_SECRET, realism=True)
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def sim(clock):
+    """The simulator (realism on) on the same fake clock as the waits: time passes only when they sleep."""
+    simulator = Simulator(token_name="ci", token_secret=TOKEN_SECRET, realism=True, clock=clock.now)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         install(mock, simulator, host=HOST)
         yield simulator
 
 
 @pytest.mark.parametrize("guest, change", [(VM, {"cores": "4"}), (CT, {"nameserver": "10.0.0.53"})])
-def test_against_the_simulator_the_pending_change_is_applied(sim, guest, change):
+def test_against_the_simulator_the_pending_change_is_applied(sim, clock, guest, change):
     """With realism the VM is restarted by "qmeventd" a second after its task; the container within its task."""
     pve = connect(dict(AUTH, api_timeout=5))
     pve.put(guest.path + "/config", **change)
     assert sorted(read_state(pve, guest).pending) == sorted(change)
-    result = reboot_and_wait(pve, guest, 30)
+    result = reboot_and_wait(pve, guest, 30, clock)
     assert result["rebooted"] is True and result["pending"] == []
     assert read_state(pve, guest).current[next(iter(change))] in (4, "4", "10.0.0.53")
+    waited = clock.time - 1000.0
+    assert waited >= 1.0 if guest is VM else waited == 0.0  # qmeventd's start a second after the qmreboot task
 
 
-def test_against_the_simulator_a_vm_that_ignores_the_shutdown_is_not_forced(sim):
-
+def test_against_the_simulator_a_vm_that_ignores_the_shutdown_is_not_forced(sim, clock):
     pve = connect(dict(AUTH, api_timeout=5))
     pve.put(VM.path + "/config", cores="4")
     sim.shutdown_delay(100, None)
     with pytest.raises(RebootFailed) as exc:
-        reboot_and_wait(pve, VM, 2)
+        reboot_and_wait(pve, VM, 60, clock)
     assert "VM quit/powerdown failed - got timeout" in exc.value.msg
     assert exc.value.details["guest_status"] == "running" and exc.value.details["pending"] == ["cores"]
+    assert 1045.0 <= clock.time < 1060.0  # Proxmox gave up after its 45 s (3/4 of 60), before the module's 60
