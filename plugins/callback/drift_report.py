@@ -17,6 +17,8 @@ description:
     current value (the result's C(diff.before)) and the desired one (C(diff.after)), the pending keys and the
     guests that need a reboot, without changing anything.
   - Results of P(pve.config.guest_info#module) give context (node, type, name, pending keys) but no drift.
+  - A P(pve.config.fleet_config#module) result counts as one result per guest in its C(guests) list, so one
+    fleet task in C(--check --diff) gives the drift of every guest it chose.
   - Results are read as Ansible hands them to callbacks, so a task with C(no_log) shows only that its output
     was hidden, and values of C(no_log) options stay masked.
 requirements:
@@ -48,6 +50,8 @@ from ansible.plugins.callback import CallbackBase
 
 PREFIX = "pve.config."
 CONTEXT_ONLY = ("pve.config.guest_info",)
+# modules whose result holds one result per guest in ``guests`` (each with vmid, node, diff, pending, failed)
+FLEET_MODULES = ("pve.config.fleet_config",)
 # most severe first: a guest's status is the first of these that one of its results earns
 STATUSES = ("failed", "drifted", "in_sync", "skipped", "info")
 REPORT_FORMAT = 1
@@ -326,6 +330,11 @@ class CallbackModule(CallbackBase):
         res = result._result
         host = result._host.get_name()
         args = task.args if isinstance(task.args, dict) else {}
+        if module in FLEET_MODULES and isinstance(res.get("guests"), list):
+            for guest in res["guests"]:  # one result per guest, chosen by the module itself
+                if isinstance(guest, dict):
+                    self.report.add(host, task.get_name(), module, {"name": guest.get("name")}, guest, None)
+            return
         items = res.get("results") if isinstance(res.get("results"), list) else None
         if items is None:
             self.report.add(host, task.get_name(), module, args, res, status)

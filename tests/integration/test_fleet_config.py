@@ -4,11 +4,15 @@ a re-run that only reads, --check --diff, one failing guest, and playbooks/fleet
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
 from pve_sim.seed import LXC, QEMU
 from pve_sim.state import Guest
+
+from .conftest import connection_env
+from .runner import as_text, run_playbook
 
 FLEET = range(1000, 1032)  # 32 guests: VMs and containers on both nodes, half of them running
 
@@ -131,3 +135,27 @@ def test_the_fleet_by_tag_playbook(play, sim):
     assert "fleet1000" in str(reboot["msg"]) and "fleet1003" not in str(reboot["msg"])  # a VM waits, a CT not
     rerun = play("playbooks/fleet_by_tag.yml", extravars={"tag": "web", "memory": 3072, "cores": 2})
     assert rerun.rc == 0 and rerun.changed_count() == 0, rerun.describe()
+
+
+def test_the_drift_report_shows_every_guest_of_a_fleet_task(sim, tmp_path):
+    add_fleet(sim)
+    sim.simulator.http_error(r"^/nodes/[^/]+/lxc/1002/pending$", status=500, message="node unreachable", method="GET")
+    page = tmp_path / "drift.html"
+    env = dict(
+        connection_env(sim), ANSIBLE_CALLBACKS_ENABLED="pve.config.drift_report", PVE_DRIFT_REPORT_PATH=str(page)
+    )
+    run = run_playbook(FLEET_TASK, env, check=True, diff=True)
+    assert run.rc == 2 and run["fleet"].failed, run.describe()  # max_fail_percentage 0: the unreadable guest fails it
+    assert writes(sim.simulator.requests()) == []
+    document = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+    assert document["summary"]["guests"] == 32 and document["summary"]["drifted"] == 31
+    assert document["summary"]["failed"] == 1
+    guests = {g["vmid"]: g for g in document["guests"]}
+    assert set(guests) == set(FLEET) and guests[1002]["status"] == "failed"
+    vm = guests[1000]
+    assert (vm["name"], vm["node"], vm["guest_type"], vm["status"]) == ("fleet1000", "pve1", "qemu", "drifted")
+    assert {k["key"]: (as_text(k["current"]), as_text(k["desired"])) for k in vm["keys"]} == {
+        "memory": ("2048", "3072"), "cores": ("2", "3"), "description": (None, "fleet managed")
+    }  # fmt: skip
+    assert "node unreachable" in guests[1002]["results"][0]["msg"]
+    assert "fleet1031" in page.read_text(encoding="utf-8")
