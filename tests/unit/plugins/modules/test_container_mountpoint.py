@@ -430,4 +430,5 @@ def test_proxmox_refusal_is_reported_with_nothing_changed(api):
     pve_error(api, "PUT", PATH + "/resize", "unable to shrink disk size")
     reread(api, dict(CONFIG, mp0=MP0), "d1")
     result, failed = run(dict(mountpoint="mp0", size="9G"))
-    assert failed and "unable to shrink disk size" in result["msg"]
+    assert failed and "unable to shrink disk size" in result["msg"], result
+    assert "nothing was changed" in result["msg"] and result["changed"] is False
