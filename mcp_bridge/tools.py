@@ -130,8 +130,9 @@ class ResizeVmDiskArgs(ChangeArgs):
     size: Annotated[Size, Field(description="New, larger size ('64G' or a number of GiB); disks only grow.")]
 
 
-class RemoveVmDiskArgs(ChangeArgs):
-    disk_id: DISK_ID
+class VolumeRemovalArgs(ChangeArgs):
+    """A detach that may also destroy the volume: `delete_volume` needs the user's confirmation (ToolSpec.confirm)."""
+
     delete_volume: bool = Field(
         False,
         description="Also destroy the volume (data is lost). Default: detach only; the volume stays as unusedN.",
@@ -141,6 +142,10 @@ class RemoveVmDiskArgs(ChangeArgs):
         description="Set to true only after the user explicitly agreed to destroy the volume. Clients that support "
         "elicitation are asked directly instead.",
     )
+
+
+class RemoveVmDiskArgs(VolumeRemovalArgs):
+    disk_id: DISK_ID
 
 
 class AddContainerMountpointArgs(ChangeArgs):
@@ -162,17 +167,8 @@ class ResizeContainerDiskArgs(ChangeArgs):
     size: Annotated[Size, Field(description="New, larger size ('16G' or a number of GiB); volumes only grow.")]
 
 
-class RemoveContainerMountpointArgs(ChangeArgs):
+class RemoveContainerMountpointArgs(VolumeRemovalArgs):
     mountpoint_id: MOUNTPOINT_ID
-    delete_volume: bool = Field(
-        False,
-        description="Also destroy the volume (data is lost). Default: detach only; the volume stays as unusedN.",
-    )
-    confirm: bool = Field(
-        False,
-        description="Set to true only after the user explicitly agreed to destroy the volume. Clients that support "
-        "elicitation are asked directly instead.",
-    )
 
 
 class AddVmNetworkArgs(ChangeArgs):

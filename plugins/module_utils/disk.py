@@ -37,6 +37,7 @@ from ansible_collections.pve.config.plugins.module_utils.volumes import (
     destroy_unused,
     detach,
     empty_slot_result,
+    grow_and_set,
     grow_size,
     new_volume_text,
     size_text,
@@ -273,31 +274,11 @@ def plan_update(ctx, slot):
     in_effect = current_drive(ctx, slot, volid)
     result = {"disk": slot, "volume": volid, "size": size_text(drive_size(in_effect or values))}
     grow = None if params["size"] is None else grow_to(ctx, where, volid, values, in_effect, result)
-    text = ctx.config[slot]
-    if grow:
-        text = property_string.format(dict(values, size=format_size(grow)), fmt, kept=values)
     desired = {}
     for key, value in wanted_options(params).items():
         if not property_string.same_value(key, values.get(key, UNSET_MEANS[key]), value, fmt):
             desired[key] = value
-    merged, changed = property_string.merge(text, desired, fmt)
-    options = ", ".join("%s=%s" % (key, property_string.to_text(desired[key])) for key in changed)
-    if grow:
-        summary = "grow %s from %s to %s" % (slot, result["size"], format_size(grow))
-        # One step per write: the engine sends the resize, re-plans and then sends the options (a change of
-        # its own, with its own summary: a failure of that write never reports the options as applied).
-        return Change(
-            resize={slot: format_size(grow)},
-            set={slot: merged} if changed else None,
-            # the predicted config shows the new size= only where resize_vm writes it: a pending drive keeps its own
-            disk_formats={} if slot in ctx.state.pending else {slot: fmt},
-            result=result,
-            summary=summary,
-            preview=summary + (", then set " + options if changed else ""),
-        )
-    if changed:
-        return Change(set={slot: merged}, result=result, summary="set %s of %s" % (options, slot))
-    return Change(result=result)
+    return grow_and_set(ctx, slot, fmt, values, grow, desired, result)
 
 
 def current_drive(ctx, slot, volid):

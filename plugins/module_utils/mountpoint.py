@@ -39,6 +39,7 @@ from ansible_collections.pve.config.plugins.module_utils.volumes import (
     destroy_unused,
     detach,
     empty_slot_result,
+    grow_and_set,
     grow_size,
     new_volume_text,
     recorded_size,
@@ -285,27 +286,9 @@ def plan_update(ctx, key):
             same = property_string.same_value(name, values.get(name, UNSET_MEANS[name]), value, fmt)
         if not same:
             desired[name] = value
-    text = ctx.config[key]
-    if grow:
-        text = property_string.format(dict(values, size=format_size(grow)), fmt, kept=values)
-    merged, changed = property_string.merge(text, desired, fmt)
-    options = ", ".join("%s=%s" % (name, property_string.to_text(desired[name])) for name in changed)
-    if grow:
-        summary = "grow %s from %s to %s" % (key, result["size"], format_size(grow))
-        return Change(
-            resize={key: format_size(grow)},
-            set={key: merged} if changed else None,
-            # resize_vm writes size= into the value in effect only; a pending value keeps its own
-            disk_formats={} if key in ctx.state.pending else {key: fmt},
-            result=result,
-            summary=summary,
-            preview=summary + (", then set " + options if changed else ""),
-        )
-    if changed:
-        if kind != "volume":
-            check_root_login(params, kind, key)
-        return Change(set={key: merged}, result=result, summary="set %s of %s" % (options, key))
-    return Change(result=result)
+    if desired and kind != "volume":
+        check_root_login(params, kind, key)
+    return grow_and_set(ctx, key, fmt, values, grow, desired, result)
 
 
 def check_root_login(params, kind, key):

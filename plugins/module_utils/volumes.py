@@ -191,6 +191,32 @@ def grow_size(api, guest, where, volid, requested, recorded, in_effect, result):
     return round_up(requested, MIB)
 
 
+def grow_and_set(ctx, key, fmt, values, grow, desired, result):
+    """The ``Change`` for an existing volume: grow it to ``grow`` (bytes, or None) and set the ``desired`` sub-keys
+    (only the ones that differ). ``values``: the parsed value of ``key`` in the config (pending applied)."""
+    text = ctx.config[key]
+    if grow:
+        text = property_string.format(dict(values, size=format_size(grow)), fmt, kept=values)
+    merged, changed = property_string.merge(text, desired, fmt)
+    options = ", ".join("%s=%s" % (name, property_string.to_text(desired[name])) for name in changed)
+    if grow:
+        summary = "grow %s from %s to %s" % (key, result["size"], format_size(grow))
+        # One step per write: the engine sends the resize, re-plans and then sends the options (a change of
+        # its own, with its own summary: a failure of that write never reports the options as applied).
+        return Change(
+            resize={key: format_size(grow)},
+            set={key: merged} if changed else None,
+            # the predicted config shows the new size= only where resize_vm writes it: a pending value keeps its own
+            disk_formats={} if key in ctx.state.pending else {key: fmt},
+            result=result,
+            summary=summary,
+            preview=summary + (", then set " + options if changed else ""),
+        )
+    if changed:
+        return Change(set={key: merged}, result=result, summary="set %s of %s" % (options, key))
+    return Change(result=result)
+
+
 # --- detach and destroy ------------------------------------------------------------------------------------
 
 
