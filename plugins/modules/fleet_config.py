@@ -104,6 +104,18 @@ options:
     type: str
     default: on_create
     choices: [on_create, always]
+  reboot:
+    description:
+      - As O(pve.config.guest_config#module:reboot), for every guest. V(if_needed) reboots each running guest that
+        has keys left pending, through the API, never forced, and waits until it runs again with them applied.
+      - At most O(per_node) guests of one node (and O(parallel) in all) are changed, and so rebooted, at once.
+    type: str
+    default: never
+    choices: [never, if_needed]
+  reboot_timeout:
+    description: As O(pve.config.guest_config#module:reboot_timeout), for each guest's reboot.
+    type: int
+    default: 300
   parallel:
     description:
       - How many guests are changed at once (1 to 100). The HTTP session keeps that many connections open.
@@ -212,6 +224,13 @@ guests:
       description: The steps done (predicted in check mode), as RV(pve.config.guest_config#module:steps).
       type: list
       elements: dict
+    rebooted:
+      description: Whether the guest was rebooted (O(reboot=if_needed)).
+      type: bool
+    pending_predicted:
+      description: In check mode, the keys predicted to stay pending until a reboot.
+      type: list
+      elements: str
   sample:
     - {vmid: 100, node: pve1, name: web01, guest_type: qemu, changed: true, failed: false,
        msg: "set memory of QEMU VM 100 on pve1", diff: {before: {memory: "2048"}, after: {memory: "4096"}},
@@ -274,7 +293,14 @@ ENTRY = dict(
     config=dict(guest_config.OPTIONS["config"]),
     absent=dict(guest_config.OPTIONS["absent"]),
 )
-SHARED = ("config", "absent", "purge", "update_password")  # guest_config's options that fleet_config passes on as they are
+SHARED = (
+    "config",
+    "absent",
+    "purge",
+    "update_password",
+    "reboot",
+    "reboot_timeout",
+)  # guest_config's options that fleet_config passes on as they are
 OPTIONS = dict(
     select=dict(type="dict", options=SELECT),
     guests=dict(type="list", elements="dict", options=ENTRY),

@@ -99,6 +99,10 @@ def test_check_diff_predicts_per_guest_and_writes_nothing(play, sim):
     assert len(result["diff"]) == 32 and result["diff"][0]["before_header"] == "QEMU VM 1000"
     assert run.stdout.count("--- before: QEMU VM ") + run.stdout.count("--- before: LXC container ") == 32
     assert result.msg.endswith(": 32 would change, 0 already as requested"), result.msg
+    # predicted from the hotplug rules (a running VM keeps memory and cores pending, a stopped one nothing)
+    assert first["reboot_required"] and {"memory", "cores"} <= set(first["pending_predicted"])
+    stopped = result["guests"][1]
+    assert stopped["vmid"] == 1001 and not stopped["reboot_required"] and stopped["pending_predicted"] == []
 
 
 def test_one_failing_guest_fails_the_task_after_the_others_finished(play, sim):
@@ -159,3 +163,27 @@ def test_the_drift_report_shows_every_guest_of_a_fleet_task(sim, tmp_path):
     }  # fmt: skip
     assert "node unreachable" in guests[1002]["results"][0]["msg"]
     assert "fleet1031" in page.read_text(encoding="utf-8")
+
+
+def test_reboot_if_needed_reboots_the_guests_that_wait_for_it(play, sim):
+    add_fleet(sim)
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: fleet
+      pve.config.fleet_config:
+        select: {vmids: [1000, 1001, 1004, 1008]}
+        config: {memory: 3072}
+        reboot: if_needed
+        reboot_timeout: 60
+        per_node: 2
+""")
+    assert run.rc == 0, run.describe()
+    guests = {g["vmid"]: g for g in run["fleet"]["guests"]}
+    assert {vmid: g["rebooted"] for vmid, g in guests.items()} == {1000: True, 1001: False, 1004: True, 1008: True}
+    assert all(g["pending"] == {} and not g["reboot_required"] for g in guests.values())
+    for vmid in guests:
+        assert sim.simulator.guest_config(vmid)["config"]["memory"] == "3072"
+    reboots = [e["path"] for e in sim.simulator.requests() if e["path"].endswith("/status/reboot")]
+    assert sorted(reboots) == [f"/nodes/{guests[v]['node']}/qemu/{v}/status/reboot" for v in (1000, 1004, 1008)]
