@@ -168,6 +168,12 @@ async def test_stdio_lists_tools_and_calls_every_tool(sim, artifacts):
             ("remove_vm_network", {"vmid": 100, "interface_id": "net1"}),
             ("add_container_network", {"vmid": 200}),
             ("remove_container_network", {"vmid": 200, "interface_id": "net1"}),
+            ("add_container_mountpoint", {"vmid": 201, "storage": "local-lvm", "size": "1G", "path": "/srv/data"}),
+            ("resize_container_disk", {"vmid": 201, "disk_id": "mp0", "size": 2}),
+            (
+                "remove_container_mountpoint",
+                {"vmid": 201, "mountpoint_id": "mp0", "delete_volume": True, "confirm": True},
+            ),
         ]
         results = {}
         for tool, args in calls:
@@ -185,6 +191,13 @@ async def test_stdio_lists_tools_and_calls_every_tool(sim, artifacts):
     assert results["add_vm_disk"]["disk"] == "scsi1" and results["add_vm_disk"]["volume"]
     assert results["add_vm_network"]["interface"] == "net1" and results["add_vm_network"]["macaddr"]
     assert results["add_container_network"]["interface"] == "net1" and results["add_container_network"]["hwaddr"]
+    assert (
+        results["add_container_mountpoint"]["mountpoint"] == "mp0"
+        and results["add_container_mountpoint"]["size"] == "1G"
+    )
+    assert results["resize_container_disk"]["size"] == "2G" and results["resize_container_disk"]["task"]
+    destroyed = results["remove_container_mountpoint"]["destroyed_volume"]
+    assert destroyed == results["add_container_mountpoint"]["volume"] and "mp0" not in config(sim, 201)["config"]
     after = config(sim, 100)
     merged = {**after["config"], **after["pending"]}
     assert merged["cores"] in ("4", 4) and "scsi1" not in merged and "net1" not in merged
