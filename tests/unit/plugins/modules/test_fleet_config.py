@@ -170,3 +170,24 @@ def test_purge_reaches_each_guests_plan(api):
     assert not failed and result["changed"], result
     assert [(m, p, b.get("delete")) for m, p, b in writes(api)] == [("POST", "/nodes/pve1/qemu/100/config", "unused0")]
     assert "unused0" not in cluster.guests[100]["config"]
+
+
+def test_a_password_in_a_guests_entry_is_in_no_output(api):
+    FakeCluster(api, cluster_guests())
+    secret = "an0ther-Pa55"
+    result, failed = run_module("fleet_config", dict(guests=[dict(vmid=200, config={"password": secret})]), diff=True)
+    assert not failed and result["changed"], result
+    assert secret not in json.dumps(result)
+    sent = [b for m, p, b in writes(api)]
+    assert sent and sent[0]["password"] == secret, "the password is written, only never shown"
+
+
+def test_no_guest_matched_is_no_change(api):
+    FakeCluster(api, cluster_guests())
+    result, failed = run_module("fleet_config", dict(select={"tags": ["nothing"]}, config={"memory": 1024}))
+    assert not failed and not result["changed"] and result["guests"] == []
+    assert result["msg"] == "no guest matched; nothing to do"
+    progress = result["progress"]
+    assert (progress["guests"], progress["changed"], progress["unchanged"], progress["failed"]) == (0, 0, 0, 0)
+    assert progress["guests_per_second"] in (0.0, None)  # None only when no time could be measured
+    assert requests_made(api) == [("GET", "/cluster/resources", {"type": "vm"})]
