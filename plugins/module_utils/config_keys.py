@@ -66,6 +66,8 @@ REFUSED = {
     "lxc": "raw lxc.* lines are not writable through the API (only in the config file, as root)",
     # pve-container src/PVE/LXC/Config.pm update_pct_config: "unable to modify read-only option: 'unprivileged'"
     # and "unable to delete read-only option"
+    "password": "not a config key: a container's root password is set only when it is created, a VM's cloud-init "
+    "password is cipassword",
     "unprivileged": "cannot be changed after the container is created (pve-container update_pct_config refuses it)",
 }
 # unusedN: the slot a detached volume lands in (qemu-server vmconfig_register_unused_drive, pve-container
@@ -87,9 +89,13 @@ MULTILINE_KEYS = ("description", "sshkeys")
 # minimum is 0 (balloon 0 disables the balloon device, swap 0 no swap).
 MIB_KEYS = {"qemu": ("memory", "balloon"), "lxc": ("memory", "swap")}
 # Keys given as a list (or as text with separators): see config_values.
-LIST_KEYS = ("tags", "nameserver", "searchdomain", "sshkeys")
+LIST_KEYS = ("tags", "nameserver", "searchdomain", "sshkeys", "hotplug", "affinity")
 # pve-common src/PVE/JSONSchema.pm $PVE_TAG_RE (pve_verify_tag)
 TAG_RE = re.compile(r"^[a-z0-9_][a-z0-9_\-+.]*$", re.IGNORECASE)
+# qemu-server src/PVE/QemuServer.pm parse_hotplug_features (1 = the default set, 0 = none)
+HOTPLUG_ITEMS = ("network", "disk", "cpu", "memory", "usb", "cloudinit", "0", "1")
+# pve-common src/PVE/CpuSet.pm parse_cpuset: N or N-M with M >= N
+AFFINITY_ITEM = re.compile(r"^(\d+)(?:-(\d+))?$")
 _NUMBERED = re.compile(r"^([a-z][a-z0-9_-]*?)(\d+)$")
 
 
@@ -226,7 +232,7 @@ def _check_sub_value(key, fmt, sub_key, sub_value):
             if ";" in property_string.to_text(item):
                 raise InvalidRequest("config: %s item %r must not contain ';'" % (name, item))
         return
-    property_string.checked_text(name, sub_value)
+    property_string.checked_text(name, sub_value, equals=(fmt, sub_key) in property_string.EQUALS_SUB_KEYS)
     typed = typed_value(name, kind, sub_value)
     if sub_key in OPTIONS.get(fmt, {}) and kind != "boolean":
         validate.check(fmt, sub_key, typed, name=name)
@@ -259,6 +265,16 @@ def _check_item(kind, key, item):
         )
     if key == "nameserver":
         _check_address(item)
+    if key == "hotplug" and item not in HOTPLUG_ITEMS:
+        raise InvalidRequest("config: hotplug feature %r must be one of %s" % (item, ", ".join(HOTPLUG_ITEMS)))
+    match = AFFINITY_ITEM.match(item) if key == "affinity" else None
+    if key == "affinity" and (not match or int(match.group(2) or match.group(1)) < int(match.group(1))):
+        raise InvalidRequest("config: affinity item %r must be a CPU number or a rising range such as 0-3" % item)
+
+
+def _list_items(key, text):
+    # affinity is split on "," only (parse_cpuset); the others with pve-common split_list
+    return [part.strip() for part in text.split(",")] if key == "affinity" else property_string.split_list(text)
 
 
 def _check_address(item):
@@ -294,7 +310,7 @@ def _check_scalar(kind, key, name, spec, value):
     if spec.get("type") != "boolean":
         validate.check(kind, name, typed, name=key)
     if key in LIST_KEYS and isinstance(value, str):
-        for item in value.split("\n") if key == "sshkeys" else property_string.split_list(value):
+        for item in value.split("\n") if key == "sshkeys" else _list_items(key, value):
             _check_item(kind, key, item)
 
 

@@ -31,6 +31,10 @@ scalar / string / list. How each kind of value is compared, with the Proxmox sou
   verify_searchdomain_list: split_list, joined with spaces; qemu-server Cloudinit.pm get_dns_conf splits on spaces);
 - ``boot``: ``order=`` as a list (a list given for ``boot`` is its order), the legacy ``cdn`` form as
   ``legacy=cdn`` (qemu-server src/PVE/QemuServer.pm $boot_fmt, device_bootorder);
+- ``hotplug``: a set of features, ``1`` = ``network,disk,usb``, ``0`` = none (qemu-server QemuServer.pm
+  parse_hotplug_features); ``affinity``: a CPU set (pve-common src/PVE/CpuSet.pm parse_cpuset: ``0-3`` =
+  ``0,1,2,3``); ``vmgenid: 1`` is met by any generated UUID;
+- a key or sub-key not set means the schema's ``default`` (``onboot: false`` on a guest without ``onboot``);
 - secrets (``cipassword``): the config GET shows ``**********`` (qemu-server src/PVE/API2/Qemu.pm vm_config), so
   they are written when not set, or with ``update_password: always``.
 """
@@ -72,6 +76,8 @@ def wanted_text(kind, key, wanted, current, update_password="on_create"):
     name = config_keys.schema_name(kind, key)
     if name is None:
         raise InvalidRequest("%s is not a config key of a %s guest" % (key, kind))
+    if key == "vmgenid" and kind == "qemu":
+        return _vmgenid_text(wanted, current)
     special = _SPECIAL.get(key)
     if special:
         text = special(kind, key, wanted)
@@ -81,7 +87,7 @@ def wanted_text(kind, key, wanted, current, update_password="on_create"):
     fmt = config_keys.key_format(kind, key)
     if fmt:
         return _property_text(kind, key, fmt, wanted, current)
-    return _scalar_text(OPTIONS[kind][name].get("type"), key, wanted, current)
+    return _scalar_text(OPTIONS[kind][name], key, wanted, current)
 
 
 def masked(config):
@@ -99,10 +105,12 @@ def _property_text(kind, key, fmt, wanted, current):
     desired = {sub: property_string.DELETE if value is None else value for sub, value in wanted.items()}
     if config_keys.is_volume_key(kind, key):
         desired = {sub: value for sub, value in desired.items() if sub not in config_keys.VOLUME_EXTRAS}
+    have = property_string.parse(current, fmt) if current is not None else {}
+    desired = {sub: value for sub, value in desired.items() if not _is_unset_default(fmt, sub, value, have)}
     if fmt == "qemu_boot" and "order" in desired and "legacy" not in desired:
         # qemu-server src/PVE/QemuServer.pm device_bootorder: a legacy= value still set wins over order=
         desired["legacy"] = property_string.DELETE
-    _add_cdrom_media(fmt, desired, property_string.parse(current, fmt) if current is not None else {})
+    _add_cdrom_media(fmt, desired, have)
     text, changed = property_string.merge(current or "", desired, fmt)
     return text if changed else None
 
@@ -141,13 +149,33 @@ def _same_volume(kind, key, fmt, wanted, have, sub_key):
 
 
 def _same_parsed(wanted, have, fmt):
-    if set(wanted) != set(have):
+    """Every sub-key means the same; one left out on either side means the schema's default."""
+    for sub in set(wanted) | set(have):
+        mine, theirs = wanted.get(sub, _default(fmt, sub)), have.get(sub, _default(fmt, sub))
+        if mine is None or theirs is None or not property_string.same_value(sub, theirs, mine, fmt):
+            return False
+    return True
+
+
+def _default(fmt, sub_key):
+    """The schema's default of a sub-key (what Proxmox uses when it is not written), or None."""
+    return OPTIONS.get(fmt, {}).get(sub_key, {}).get("default")
+
+
+def _is_unset_default(fmt, sub_key, value, have):
+    """A wanted sub-key value that is the schema's default while the current string does not set it: nothing to
+    write (``shared: false`` on a mount point without ``shared=``)."""
+    default = _default(fmt, sub_key)
+    if sub_key in have or default is None or value is property_string.DELETE:
         return False
-    return all(property_string.same_value(sub, have[sub], wanted[sub], fmt) for sub in wanted)
+    return property_string.same_value(sub_key, default, value, fmt)
 
 
-def _scalar_text(schema_type, key, wanted, current):
+def _scalar_text(spec, key, wanted, current):
+    schema_type = spec.get("type")
     text = _scalar_form(schema_type, key, wanted)
+    if current is None and "default" in spec:
+        current = spec["default"]  # not set means the schema's default
     if current is not None and _scalar_form(schema_type, key, current, strict=False) == text:
         return None
     return text
@@ -207,6 +235,67 @@ def _description(kind, key, value):
     return str(value).rstrip()
 
 
+def _vmgenid_text(wanted, current):
+    """``1`` asks for a generated UUID (qemu-server src/PVE/API2/Qemu.pm update_vm_api: ``vmgenid`` ``1`` is
+    replaced by generate_uuid()), so it is met by any UUID already set; ``0`` turns it off."""
+    text = "1" if wanted is True else "0" if wanted is False else str(wanted).strip()
+    if text == "1":
+        return None if current not in (None, "", "0") else "1"
+    return None if current is not None and current.strip().lower() == text.lower() else text
+
+
+# qemu-server src/PVE/QemuServer.pm parse_hotplug_features: the features, in $confdesc's order; "1" is the default
+# "network,disk,usb", "0" none.
+HOTPLUG_FEATURES = ("network", "disk", "cpu", "memory", "usb", "cloudinit")
+HOTPLUG_DEFAULT = ("network", "disk", "usb")
+
+
+def hotplug_features(value):
+    """The set of hotplug features ``value`` (text, list, ``1``/``0``, a boolean) turns on."""
+    if value is True or value == 1 or str(value).strip() == "1":
+        return set(HOTPLUG_DEFAULT)
+    if value is False or value == 0 or str(value).strip() == "0":
+        return set()
+    return set(_items(value))
+
+
+def _hotplug(kind, key, value):
+    features = hotplug_features(value)
+    known = [feature for feature in HOTPLUG_FEATURES if feature in features]
+    return ",".join(known + sorted(features - set(HOTPLUG_FEATURES))) or "0"
+
+
+def cpuset(text):
+    """pve-common src/PVE/CpuSet.pm parse_cpuset: ``0-3,8`` -> {0, 1, 2, 3, 8}; ValueError when it is not one."""
+    members = set()
+    for part in str(text).split(","):
+        bounds = part.strip().split("-")
+        if len(bounds) > 2 or not all(bound.isdigit() for bound in bounds):
+            raise ValueError("invalid range: %s" % part)
+        low, high = int(bounds[0]), int(bounds[-1])
+        if high < low:
+            raise ValueError("invalid range: %s (%d < %d)" % (part, high, low))
+        members.update(range(low, high + 1))
+    return members
+
+
+def _affinity(kind, key, value):
+    """The CPU set in its short form (``0-3,8``), so ``0,1,2,3,8`` = ``0-3,8``."""
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(item) for item in value)
+    try:
+        members = sorted(cpuset(value))
+    except ValueError:
+        return str(value)
+    ranges, start = [], None
+    for index, cpu in enumerate(members):
+        start = cpu if start is None else start
+        if index + 1 == len(members) or members[index + 1] != cpu + 1:
+            ranges.append(str(start) if start == cpu else "%d-%d" % (start, cpu))
+            start = None
+    return ",".join(ranges)
+
+
 def _items(value):
     if isinstance(value, (list, tuple)):
         return [str(item).strip() for item in value if str(item).strip()]
@@ -219,4 +308,6 @@ _SPECIAL = {
     "searchdomain": _dns_list,
     "sshkeys": _sshkeys,
     "description": _description,
+    "hotplug": _hotplug,
+    "affinity": _affinity,
 }

@@ -123,7 +123,7 @@ def format(values, fmt, kept=None):
     """
     table = fmt_table(fmt)
     kept = kept or {}
-    values = {k: _written(k, v, table, kept) for k, v in values.items() if v is not None}
+    values = {k: _written(k, v, table, kept, fmt) for k, v in values.items() if v is not None}
     parts = []
     default_key = table["default_key"]
     model_alias = _model_alias(table)
@@ -138,22 +138,23 @@ def format(values, fmt, kept=None):
     return ",".join(parts)
 
 
-def _written(key, value, table, kept):
+def _written(key, value, table, kept, fmt):
     """The text of one sub-key value: as it is when it comes from the current string, else checked."""
     if key in kept and str(value) == kept[key]:
         return kept[key]
     if key not in table["keys"]:
         raise InvalidRequest("%r is not an option of this property string" % key)
-    return checked_text(key, value)
+    return checked_text(key, value, equals=(fmt, key) in EQUALS_SUB_KEYS)
 
 
-def checked_text(key, value):
+def checked_text(key, value, equals=False):
     """``to_text(value)`` for a new value: no ``,`` (it would split the property string and smuggle in other
-    options), no ``=`` and no control characters (the config file is line based)."""
+    options), no ``=`` (unless ``equals``: a sub-key of EQUALS_SUB_KEYS) and no control characters (the config file
+    is line based)."""
     text = to_text(value)
     if "," in text:
         raise InvalidRequest("%s %r must not contain a comma" % (key, text))
-    if "=" in text:
+    if "=" in text and not equals:
         raise InvalidRequest("%s %r must not contain '='" % (key, text))
     if any(unicodedata.category(char) == "Cc" for char in text):
         raise InvalidRequest("%s %r must not contain control characters" % (key, text))
@@ -166,6 +167,14 @@ def _model_alias(table):
         if key_alias and key_alias == table["default_key"]:
             return target, key_alias
     return None
+
+
+# Sub-keys whose values may hold "=": Base64 text padded with "=" (qemu-server src/PVE/QemuServer.pm $smbios1_fmt,
+# "Base64 encoded string" with base64=1). Safe because pve-common src/PVE/JSONSchema.pm parse_property_string reads
+# a part as /^([^=]+)=(.+)$/: the key ends at the first "=", and these are never the default key.
+EQUALS_SUB_KEYS = tuple(
+    ("qemu_smbios1", key) for key in ("family", "manufacturer", "product", "serial", "sku", "version")
+)
 
 
 def split_list(text):

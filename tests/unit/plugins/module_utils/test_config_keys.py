@@ -123,6 +123,10 @@ def test_valid_request_passes():
             "ipconfig0": "ip=10.0.0.2/24,gw=10.0.0.1",
             "cpu": {"cputype": "host", "flags": ["+aes", "-pcid"]},
             "cipassword": "s3cret",
+            "hotplug": ["disk", "network", "cpu"],
+            "affinity": "0-3,8",
+            "smbios1": {"base64": True, "manufacturer": "UHJveG1veA=="},
+            "vmgenid": "1",
         },
         ["virtio1", "unused0", "hostpci0"],
     )
@@ -159,6 +163,7 @@ def test_valid_request_passes():
         ("qemu", {"node": "pve1"}, [], "node cannot be managed: selects the guest"),
         ("qemu", {"cdrom": "none"}, [], "cdrom cannot be managed: an alias of ide2"),
         ("lxc", {"lxc": "x"}, [], "raw lxc.* lines"),
+        ("lxc", {"password": "x"}, [], "password cannot be managed: not a config key: a container's root password"),
         ("lxc", {"unprivileged": 0}, [], "unprivileged cannot be managed: cannot be changed after the container"),
         ("qemu", {"unused0": "local-lvm:vm-100-disk-1"}, [], "config: unused0 cannot be set: unused slots are made"),
         ("lxc", {}, ["rootfs"], "absent: rootfs cannot be removed from a container"),
@@ -232,6 +237,12 @@ def test_valid_request_passes():
         ("lxc", {"nameserver": "1.1.1.1 dns.example"}, [], "nameserver 'dns.example' is not an IP address"),
         ("qemu", {"searchdomain": ["a;b"]}, [], "searchdomain item 'a;b' must not contain"),
         ("qemu", {"sshkeys": ["ssh-rsa AAA\x07"]}, [], "sshkeys .* must not contain control characters"),
+        ("qemu", {"hotplug": "disk,floppy"}, [], "hotplug feature 'floppy' must be one of network, disk"),
+        ("qemu", {"hotplug": ["usb", "tablet"]}, [], "hotplug feature 'tablet'"),
+        ("qemu", {"affinity": "3-1"}, [], "affinity item '3-1' must be a CPU number or a rising range"),
+        ("qemu", {"affinity": "0-3,x"}, [], "affinity item 'x'"),
+        ("qemu", {"vmgenid": "not-a-uuid"}, [], "vmgenid must look like"),
+        ("qemu", {"smbios1": {"uuid": "a=b"}}, [], "smbios1 uuid 'a=b' must not contain '='"),  # only Base64 fields
     ],
 )
 def test_refused(kind, config, absent, message):

@@ -86,6 +86,27 @@ SAME = [
     ("qemu", "ide2", "local:iso/debian.iso", "local:iso/debian.iso,media=cdrom"),
     # cpu flags as a list
     ("qemu", "cpu", {"flags": ["+aes", "+pcid"]}, "host,flags=+aes;+pcid"),
+    # hotplug: a set of features, 1 = network,disk,usb (qemu-server parse_hotplug_features)
+    ("qemu", "hotplug", "1", "network,disk,usb"),
+    ("qemu", "hotplug", ["usb", "disk", "network"], "network,disk,usb"),
+    ("qemu", "hotplug", "disk;network;usb", "1"),
+    ("qemu", "hotplug", 0, "0"),
+    # affinity: a CPU set (pve-common CpuSet.pm parse_cpuset)
+    ("qemu", "affinity", "0,1,2,3,8", "0-3,8"),
+    ("qemu", "affinity", "8,0-3", "0-3,8"),
+    # vmgenid 1 asks for a generated UUID: any UUID set meets it
+    ("qemu", "vmgenid", "1", "c0ffee00-0000-4000-8000-000000000001"),
+    ("qemu", "vmgenid", True, "c0ffee00-0000-4000-8000-000000000001"),
+    ("qemu", "vmgenid", "C0FFEE00-0000-4000-8000-000000000001", "c0ffee00-0000-4000-8000-000000000001"),
+    # not set means the schema's default
+    ("qemu", "onboot", False, None),
+    ("qemu", "cores", 1, None),
+    ("lxc", "cmode", "tty", None),
+    ("lxc", "mp0", {"shared": False}, "local-lvm:vm-101-disk-1,mp=/srv"),
+    ("lxc", "mp0", "local-lvm:vm-101-disk-1,mp=/srv,shared=0", "local-lvm:vm-101-disk-1,mp=/srv"),
+    ("qemu", "scsi0", "local-lvm:vm-100-disk-0", "local-lvm:vm-100-disk-0,replicate=1"),
+    # smbios1 Base64 values keep their "=" padding
+    ("qemu", "smbios1", {"base64": True, "manufacturer": "UHJveG1veA=="}, "uuid=1,base64=1,manufacturer=UHJveG1veA=="),
     # unknown sub-keys of a newer Proxmox are kept and compared as text
     ("qemu", "net0", f"virtio={MAC},bridge=vmbr0,host-tunnel=1", f"virtio={MAC},bridge=vmbr0,host-tunnel=1"),
     ("qemu", "net0", {"bridge": "vmbr0"}, f"virtio={MAC},bridge=vmbr0,host-tunnel=1"),
@@ -130,7 +151,7 @@ CHANGED = [
     ("qemu", "scsi0", "local-lvm:vm-100-disk-9", "local-lvm:vm-100-disk-0,size=32G", "local-lvm:vm-100-disk-9"),
     # scalars in Proxmox's stored form
     ("qemu", "onboot", True, "0", "1"),
-    ("qemu", "onboot", "off", None, "0"),
+    ("qemu", "onboot", "on", None, "1"),
     ("qemu", "cores", "8", "4", "8"),
     ("qemu", "cpulimit", 2.0, "1.5", "2"),
     ("qemu", "cpulimit", "2.50", None, "2.5"),
@@ -156,6 +177,28 @@ CHANGED = [
     ("qemu", "ide2", {"file": "local:iso/x.iso"}, "none,media=cdrom", "local:iso/x.iso,media=cdrom"),
     ("qemu", "ide2", {"file": "local:iso/x.iso"}, None, "local:iso/x.iso,media=cdrom"),
     ("qemu", "cpu", {"flags": ["+aes"]}, "host", "host,flags=+aes"),
+    ("qemu", "hotplug", "0", "network,disk,usb", "0"),
+    ("qemu", "hotplug", ["cpu", "network", "memory"], "1", "network,cpu,memory"),
+    ("qemu", "affinity", "0,1,2,4", None, "0-2,4"),
+    ("qemu", "vmgenid", "1", None, "1"),
+    ("qemu", "vmgenid", "0", "c0ffee00-0000-4000-8000-000000000001", "0"),
+    ("qemu", "cores", 2, None, "2"),
+    ("lxc", "mp0", {"shared": True}, "local-lvm:vm-101-disk-1,mp=/srv", "local-lvm:vm-101-disk-1,mp=/srv,shared=1"),
+    # a default given while the current string sets another value is written
+    (
+        "lxc",
+        "mp0",
+        {"shared": False},
+        "local-lvm:vm-101-disk-1,mp=/srv,shared=1",
+        "local-lvm:vm-101-disk-1,mp=/srv,shared=0",
+    ),
+    (
+        "qemu",
+        "smbios1",
+        {"base64": True, "manufacturer": "UHJveG1veA=="},
+        "uuid=1",
+        "uuid=1,base64=1,manufacturer=UHJveG1veA==",
+    ),
     # the default key bare, as pve-common JSONSchema.pm pve_parse_startup_order reads it: (order=)?(\d+)
     ("qemu", "startup", {"order": 2, "up": 30}, None, "2,up=30"),
     ("lxc", "startup", "order=2,up=30", "2,up=60", "2,up=30"),

@@ -444,3 +444,36 @@ def test_merge_can_delete_an_unknown_sub_key_but_not_set_one():
 def test_model_change_of_a_nic_with_a_newer_model_keeps_its_mac():
     text, changed = ps.merge(f"igb={MAC},bridge=vmbr0,host-tunnel=1", {"model": "virtio"}, "qemu_net")
     assert (text, changed) == (f"virtio={MAC},bridge=vmbr0,host-tunnel=1", ["model"])
+
+
+@pytest.mark.parametrize(
+    "text, items",
+    [
+        ("a b", ["a", "b"]),
+        ("a,b;c  d", ["a", "b", "c", "d"]),
+        ("  a ;", ["a"]),
+        ("", []),
+        (None, []),
+        ("a b\0c", ["a b", "c"]),  # pve-common split_list: NUL-separated text keeps its spaces
+    ],
+)
+def test_split_list_as_pve_common(text, items):
+    assert ps.split_list(text) == items
+
+
+def test_list_sub_keys_are_written_with_semicolons_and_compared_in_order():
+    assert ps.to_text(["scsi0", "net0"]) == "scsi0;net0"
+    assert ps.same_value("order", "scsi0;net0", ["scsi0", "net0"], "qemu_boot")
+    assert not ps.same_value("order", "scsi0;net0", ["net0", "scsi0"], "qemu_boot")
+    assert ps.same_value("flags", "+aes;+pcid", ["+aes", "+pcid"], "qemu_cpu")
+    assert ps.merge("host", {"flags": ["+aes", "-pcid"]}, "qemu_cpu") == ("host,flags=+aes;-pcid", ["flags"])
+    assert ps.merge("host,flags=+aes;-pcid", {"flags": ["+aes", "-pcid"]}, "qemu_cpu") == ("host,flags=+aes;-pcid", [])
+
+
+def test_equals_only_in_base64_sub_keys():
+    assert ps.format({"manufacturer": "UHJveG1veA==", "base64": "1"}, "qemu_smbios1") == (
+        "manufacturer=UHJveG1veA==,base64=1"
+    )
+    assert ps.parse("manufacturer=UHJveG1veA==,base64=1", "qemu_smbios1")["manufacturer"] == "UHJveG1veA=="
+    with pytest.raises(InvalidRequest, match="uuid 'a=b' must not contain '='"):
+        ps.format({"uuid": "a=b"}, "qemu_smbios1")
