@@ -22,6 +22,8 @@ import re
 
 from ansible_collections.pve.config.plugins.module_utils import property_string, volumes
 from ansible_collections.pve.config.plugins.module_utils.change import Change
+from ansible_collections.pve.config.plugins.module_utils.config_keys import check_keys, is_volume_key, key_format
+from ansible_collections.pve.config.plugins.module_utils.config_values import SECRET_KEYS, masked, wanted_text
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.guest import KIND_LABEL
 from ansible_collections.pve.config.plugins.module_utils.memory_hotplug import hotplug_features
@@ -41,99 +43,9 @@ OPTIONS = dict(
 )
 # What fleet_config (or any caller of ``plan``) gets for an option it leaves out.
 DEFAULTS = {name: spec.get("default") for name, spec in OPTIONS.items()}
-MASK = "********"
 # Result-key words of the steps, in the order a plan runs them.
 CREATE, GROW, SET, DELETE, PURGE, CLOUDINIT, REBOOT = "create", "grow", "set", "delete", "purge", "cloudinit", "reboot"
 CLOUDINIT_KEYS = "cloudinit_keys"  # memory: the cloud-init relevant keys this run wrote
-
-# --- keys and values (config_keys / config_values take these over) -------------------------------------------
-
-SECRET_KEYS = ("cipassword", "password")
-# Keys a config write does not take or that mean nothing to write (the API's config read shows them).
-READ_ONLY = ("digest", "lock", "vmstate", "parent", "snaptime", "runningmachine", "runningcpu", "meta")
-_KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
-_FORMATS = {
-    "qemu": (
-        (re.compile(r"^(ide|sata|scsi|virtio)\d+$"), lambda m: "qemu_" + m.group(1)),
-        (re.compile(r"^(efidisk|tpmstate)0$"), lambda m: "qemu_" + m.group(1)),
-        (re.compile(r"^net\d+$"), lambda m: "qemu_net"),
-        (re.compile(r"^unused\d+$"), lambda m: "qemu_unused"),
-        (re.compile(r"^(cpu|memory)$"), lambda m: "qemu_" + m.group(1)),
-    ),
-    "lxc": (
-        (re.compile(r"^mp\d+$"), lambda m: "lxc_mp"),
-        (re.compile(r"^rootfs$"), lambda m: "lxc_rootfs"),
-        (re.compile(r"^net\d+$"), lambda m: "lxc_net"),
-        (re.compile(r"^unused\d+$"), lambda m: "lxc_unused"),
-    ),
-}
-_VOLUME = {
-    "qemu": re.compile(
-        r"^(?:ide[0-3]|sata[0-5]|scsi(?:[0-9]|[12][0-9]|30)|virtio(?:[0-9]|1[0-5])|efidisk0|tpmstate0)$"
-    ),
-    "lxc": re.compile(r"^(?:rootfs|mp\d+)$"),
-}
-
-
-def key_format(kind, key):
-    """The property-string format of ``key`` (``schema_formats.FORMATS`` name), or None for a scalar key."""
-    for pattern, name in _FORMATS[kind]:
-        match = pattern.match(key)
-        if match:
-            return name(match)
-    return None
-
-
-def is_volume_key(kind, key):
-    return bool(_VOLUME[kind].match(key))
-
-
-def check_keys(kind, config, absent):
-    """Refuse, before any request, keys that cannot be written and keys both set and removed."""
-    for key in list(config) + list(absent):
-        if not isinstance(key, str) or not _KEY.match(key):
-            raise InvalidRequest("%r is not a config key of a %s" % (key, KIND_LABEL[kind]))
-        if key in READ_ONLY:
-            raise InvalidRequest("%s is read-only: Proxmox maintains it, a config write cannot set or remove it" % key)
-    both = sorted(set(config) & set(absent))
-    if both:
-        raise InvalidRequest("%s both in config and in absent: give each key in one of them" % ", ".join(both))
-    for key, value in config.items():
-        if isinstance(value, dict) and key_format(kind, key) is None:
-            raise InvalidRequest("%s is not a property string: give its value, not a dict of sub-keys" % key)
-
-
-def wanted_text(kind, key, wanted, current, update_password="on_create"):
-    """The text to write for ``key``, or None when ``current`` already means ``wanted``."""
-    if key in SECRET_KEYS:
-        if current is None or update_password == "always":
-            return property_string.checked_text(key, wanted)
-        return None
-    fmt = key_format(kind, key)
-    if isinstance(wanted, dict):
-        desired = {sub: property_string.DELETE if value is None else value for sub, value in wanted.items()}
-        text, changed = property_string.merge(current or "", desired, fmt)
-        return text if changed or current is None else None
-    text = property_string.to_text(wanted)
-    if current is None:
-        return text
-    if fmt:
-        same = _comparable(property_string.parse(current, fmt), fmt) == _comparable(
-            property_string.parse(text, fmt), fmt
-        )
-    else:
-        same = property_string.to_text(current) == text
-    return None if same else text
-
-
-def _comparable(values, fmt):
-    return {key: property_string.normalise(key, value, fmt) for key, value in values.items()}
-
-
-def masked(config):
-    """``config`` with the values of SECRET_KEYS replaced by a mask."""
-    return {key: MASK if key in SECRET_KEYS and value is not None else value for key, value in config.items()}
-
 
 # --- parameters ----------------------------------------------------------------------------------------------
 
@@ -148,10 +60,13 @@ def settings(params):
 
 
 def check_params(params):
-    """What can be checked without the guest: ``absent`` entries are key names."""
+    """What can be checked before any request: ``absent`` entries are key names, and with ``type`` given every
+    key and value (config_keys.check_keys; without ``type`` the plan checks them once the lookup tells the type)."""
     for key in params.get("absent") or []:
         if not isinstance(key, str) or not key.strip():
             raise InvalidRequest("absent must list config keys, got %r" % (key,))
+    if params.get("type"):
+        check_keys(params["type"], params.get("config") or {}, params.get("absent") or [])
 
 
 def secrets(params):

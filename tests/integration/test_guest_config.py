@@ -27,8 +27,11 @@ VM_CONFIG = {
     "ciuser": "admin",
     "cipassword": SECRET,
     "ipconfig0": "ip=10.0.0.5/24,gw=10.0.0.1",
-    "nameserver": "10.0.0.1",
-    "tags": "prod;web",
+    "nameserver": ["10.0.0.1", "10.0.0.2"],
+    "searchdomain": "example.com",
+    "sshkeys": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAbc deploy@host\nssh-rsa AAAAB3Nza admin@host\n",
+    "description": "managed by guest_config",
+    "tags": "Web, prod",
     "boot": "order=scsi0;ide2;net0",
     "net0": {"firewall": False},
     "scsi1": {"size": "101G"},
@@ -77,7 +80,8 @@ def test_vm_cloud_init_cdrom_tags_boot_and_disks(play, sim):
     assert apply["digest"] == preview["digest"]
     config = apply["config"]
     assert config["ide2"].startswith(ISO + ",media=cdrom") and config["cipassword"] == "**********"
-    assert config["ciuser"] == "admin" and config["tags"] == "prod;web"
+    assert config["ciuser"] == "admin" and config["tags"] == "prod;web" and config["nameserver"] == "10.0.0.1 10.0.0.2"
+    assert config["sshkeys"].startswith("ssh-ed25519%20AAAAC3NzaC1lZDI1NTE5AAAAIAbc%20deploy%40host%0A")
     assert config["boot"] == "order=scsi0;ide2;net0" and "firewall=0" in config["net0"]
     assert "size=101G" in config["scsi1"] and config["scsi2"].startswith("local-lvm:vm-101-disk-2,")
     assert "local-lvm:vm-101-disk-2" in volumes(sim, "pve1")

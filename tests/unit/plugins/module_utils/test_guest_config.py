@@ -5,7 +5,7 @@ import pytest
 from harness import pending, requests_made, url
 from responses import matchers
 
-from ansible_collections.pve.config.plugins.module_utils import guest_config
+from ansible_collections.pve.config.plugins.module_utils import config_values, guest_config
 from ansible_collections.pve.config.plugins.module_utils.apply import Context, apply_change
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
 from ansible_collections.pve.config.plugins.module_utils.guest import Guest, GuestState
@@ -63,10 +63,10 @@ def test_the_whole_plan_masks_secrets_in_its_prediction():
     params = guest_config.settings({"config": {"cipassword": "hunter2", "cores": 3}, "absent": ["description"]})
     change = guest_config.plan(ctx(CONFIG, params, check_mode=True))
     assert change.set == {"cipassword": "hunter2", "cores": "3"}  # the write itself carries it
-    assert change.predict(CONFIG)["cipassword"] == guest_config.MASK
+    assert change.predict(CONFIG)["cipassword"] == config_values.MASK
     assert change.diff(CONFIG) == {
         "before": {"cores": 2, "description": "old\n"},
-        "after": {"cipassword": guest_config.MASK, "cores": "3"},
+        "after": {"cipassword": config_values.MASK, "cores": "3"},
     }
     assert change.preview == "set cipassword, cores; then delete description"
 
@@ -76,25 +76,6 @@ def test_a_real_run_plans_one_step_and_counts_the_rest():
     change = guest_config.plan(ctx(CONFIG, params))
     assert change.set == {"cores": "3"} and change.delete == [] and change.writes == 2
     assert change.remember["steps"] == [{"action": "set", "keys": ["cores"]}]
-
-
-@pytest.mark.parametrize(
-    "wanted, current, expected",
-    [
-        (True, "1", None),
-        (4, "4", None),
-        (
-            {"firewall": True},
-            "virtio=BC:24:11:00:01:00,bridge=vmbr0",
-            "virtio=BC:24:11:00:01:00,bridge=vmbr0,firewall=1",
-        ),
-        ("bridge=vmbr0,virtio=bc:24:11:00:01:00", "virtio=BC:24:11:00:01:00,bridge=vmbr0", None),
-        ({"bridge": None}, "virtio=BC:24:11:00:01:00,bridge=vmbr0", "virtio=BC:24:11:00:01:00"),
-    ],
-)
-def test_wanted_text(wanted, current, expected):
-    key = "net0" if not isinstance(wanted, (bool, int)) else "onboot"
-    assert guest_config.wanted_text("qemu", key, wanted, current) == expected
 
 
 @pytest.mark.parametrize(

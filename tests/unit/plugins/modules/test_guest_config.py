@@ -200,6 +200,12 @@ def test_if_digest_of_the_config_lets_every_step_run(api):
     assert [w[2]["digest"] for w in writes(api)] == ["d1", "d2"]
 
 
+def test_with_type_bad_keys_are_refused_before_any_request(api):
+    result, failed = run_module("guest_config", vm_args(config={"coers": 4}))
+    assert failed and "did you mean cores?" in result["msg"]
+    assert requests_made(api) == []
+
+
 def test_type_other_than_the_guest_is_refused(api):
     lookup(api)
     read(api, CT, CT_CONFIG)
@@ -215,14 +221,18 @@ def test_type_other_than_the_guest_is_refused(api):
 @pytest.mark.parametrize(
     "args, msg",
     [
-        (dict(config={"digest": "x"}), "digest is read-only"),
-        (dict(config={"lock": "backup"}), "lock is read-only"),
-        (dict(absent=["parent"]), "parent is read-only"),
-        (dict(config={"cores": 4}, absent=["cores"]), "cores both in config and in absent"),
-        (dict(config={"cores": {"x": 1}}), "cores is not a property string"),
-        (dict(config={"net0": {"colour": "red"}}), "'colour' is not an option"),
+        (dict(config={"digest": "x"}), "config: digest cannot be managed: the digest of the config is read, not set"),
+        (dict(config={"lock": "backup"}), "config: lock cannot be managed"),
+        (dict(absent=["parent"]), "absent: parent cannot be managed: read-only"),
+        (dict(config={"cores": 4}, absent=["cores"]), "cores given both in config and in absent"),
+        (dict(config={"cores": {"x": 1}}), "config: cores takes a single value, not a dict of sub-keys"),
+        (dict(config={"net0": {"colour": "red"}}), "config: net0 has no sub-key 'colour'"),
         (dict(config={"net0": {"bridge": "vmbr0,tag=5"}}), "must not contain a comma"),
         (dict(config={"Bad Key": 1}), "is not a config key"),
+        (dict(config={"coers": 4}), "config: coers is not a config key of a VM; did you mean cores?"),
+        (dict(config={"onboot": "maybe"}), "onboot must be a boolean"),
+        (dict(config={"unused0": "local-lvm:vm-100-disk-9"}), "config: unused0 cannot be set"),
+        (dict(config={"mp0": {"mp": "/x"}}), "is not a config key of a VM"),
     ],
 )
 def test_bad_keys_and_values_are_refused_before_any_write(api, args, msg):
