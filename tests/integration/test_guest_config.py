@@ -201,7 +201,7 @@ def test_check_diff_writes_nothing_and_bad_keys_are_refused(play, sim):
     log = sim.simulator.requests()
     assert run["preview"].changed and run["preview"].writes(log) == []
     assert [s["action"] for s in run["preview"]["steps"]] == ["create", "set", "delete"]
-    expect_clean_failures(run, {"read-only key": "digest is read-only", "wrong type": "not type lxc"})
+    expect_clean_failures(run, {"read-only key": "digest cannot be managed", "wrong type": "not type lxc"})
     assert [e for e in log if e["method"] != "GET"] == []
     assert sim.simulator.guest_config(100) == before
 
