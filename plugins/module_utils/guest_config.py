@@ -7,9 +7,12 @@ PRIVATE to the pve.config collection.
 
 ``plan(ctx)`` looks at the guest's current state and returns the next step as a ``Change`` for the shared
 engine (``apply.Rounds``), which writes it with the digest of its own read and plans again. The steps come in
-this order, each a round of its own: ``set`` (every key whose value differs, property-string keys merged
-sub-key by sub-key) -> ``delete`` (the ``absent`` keys still there). In check mode the first step carries
-the whole plan: its predicted config and diff cover every step, ``result["steps"]`` lists them.
+this order, each a round of its own: ``create`` (new volumes, one write) -> ``grow`` (one resize per volume)
+-> ``set`` (every key whose value differs: config_values.wanted_text) -> ``delete`` (the ``absent`` keys still
+there) -> ``purge`` (the volumes this run detached) -> ``reboot`` (``reboot: if_needed``, keys left pending on
+a running guest) -> ``cloudinit`` (regenerate the drive of a running VM when Proxmox does not). In check mode
+the first step carries the whole plan: its predicted config and diff cover every step, ``result["steps"]``
+lists them and ``pending_predicted`` says what would wait for a reboot.
 
 ``if_digest`` binds a run to the config a plan was computed from: a different digest at the first read is
 refused before any write. fleet_config runs the same plan per guest
@@ -112,7 +115,9 @@ def plan(ctx):
     change = step.change
     change.remember.update(digest=digest, steps=done + [step.record()])
     change.result = dict(result, **change.result)
-    change.writes = len(done) + len(steps)
+    # the budget of the run (apply.MAX_STEPS): every step planned now, and room for the reboot and the cloud-init
+    # regeneration, which are decided only after the writes
+    change.writes = len(done) + len(steps) + 2
     return change
 
 
@@ -134,21 +139,23 @@ def planned_steps(ctx, params):
     """Every step still needed, in order, computed from the current state, and the keys pending once they are
     written (in check mode predicted, else as read now)."""
     kind = ctx.guest.kind
-    volumes = {
+    allocations = {
         key: wanted
         for key, wanted in params["config"].items()
         if is_volume_key(kind, key) and isinstance(wanted, dict) and ("storage" in wanted or "size" in wanted)
     }
     steps = []
-    created = [key for key in volumes if key not in ctx.config]
+    created = [key for key in allocations if key not in ctx.config]
     if created:
-        steps.append(create_step(ctx, {key: volumes[key] for key in created}))
-    for key in volumes:
+        steps.append(create_step(ctx, {key: allocations[key] for key in created}))
+    for key in allocations:
         if key not in created:
-            step = grow_step(ctx, key, volumes[key])
+            step = grow_step(ctx, key, allocations[key])
             if step:
                 steps.append(step)
-    options = {key: _without_allocation(value) if key in volumes else value for key, value in params["config"].items()}
+    options = {
+        key: _without_allocation(value) if key in allocations else value for key, value in params["config"].items()
+    }
     to_set = wanted_values(ctx, params, {key: value for key, value in options.items() if key not in created})
     if to_set:
         keys = list(to_set)

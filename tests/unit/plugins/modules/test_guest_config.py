@@ -666,3 +666,30 @@ def test_a_failed_reboot_says_what_was_applied_and_where_the_guest_is(api):
     assert result["msg"].startswith("the reboot of QEMU VM 100 failed: ")
     assert "already applied: set cores" in result["msg"] and "still pending" in result["msg"]
     assert result["changed"] is True and result["guest_status"] == "running", result["msg"]
+
+
+def test_a_long_plan_keeps_room_for_the_reboot_decided_after_its_writes(api):
+    """Six grows and a set are seven writes (more than MAX_STEPS); the reboot, decided only once they are done, is
+    the eighth and still runs."""
+    disks = {f"scsi{n}": f"local-lvm:vm-100-disk-{n},size=1G" for n in range(6)}
+    config = dict(VM_CONFIG, **disks)
+    lookup(api)
+    read(api, VM, config, "d0")
+    for n in range(6):
+        content(api, "qemu", 100, (f"local-lvm:vm-100-disk-{n}", GIB))
+        resize(api, VM, {"disk": f"scsi{n}", "size": "2G", "digest": f"d{n}"})
+        config = dict(config, **{f"scsi{n}": f"local-lvm:vm-100-disk-{n},size=2G"})
+        read(api, VM, config, f"d{n + 1}")
+    put(api, VM, {"cores": "4", "digest": "d6"})
+    read(api, VM, config, "d7", pending_values={"cores": "4"})
+    api.post(url(VM + "/status/reboot"), json={"data": REBOOT_UPID})
+    api.get(url(f"nodes/pve1/tasks/{REBOOT_UPID}/status"), json={"data": {"status": "stopped", "exitstatus": "OK"}})
+    status(api, VM, "running")
+    read(api, VM, dict(config, cores="4"), "d8")
+    result, failed = run_module(
+        "guest_config",
+        dict(vmid=100, config=dict({key: {"size": "2G"} for key in disks}, cores=4), reboot="if_needed"),
+    )
+    assert not failed, result
+    assert [s["action"] for s in result["steps"]] == ["grow"] * 6 + ["set", "reboot"]
+    assert result["rebooted"] is True and len(writes(api)) == 8
