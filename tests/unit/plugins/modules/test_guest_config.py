@@ -4,7 +4,7 @@ whole plan, if_digest, type, secrets, and every refusal (a clear error and no wr
 import json
 
 import pytest
-from harness import pending, requests_made, resources, run_module, url, writes
+from harness import pending, pve_error, requests_made, resources, run_module, url, writes
 from responses import matchers
 
 VM = "nodes/pve1/qemu/100"
@@ -693,3 +693,74 @@ def test_a_long_plan_keeps_room_for_the_reboot_decided_after_its_writes(api):
     assert not failed, result
     assert [s["action"] for s in result["steps"]] == ["grow"] * 6 + ["set", "reboot"]
     assert result["rebooted"] is True and len(writes(api)) == 8
+
+
+def test_a_detach_left_pending_is_destroyed_after_the_managed_reboot(api):
+    """delete -> reboot -> purge: the reboot applies the pending detach (the volume becomes unused0), then the
+    same run destroys it."""
+    lookup(api)
+    config = dict(VM_CONFIG, scsi1=DISK1)
+    read(api, VM, config, "d1")
+    post(api, VM, {"delete": "scsi1", "digest": "d1"})
+    read(api, VM, config, "d2", deletes=("scsi1",))
+    api.post(url(VM + "/status/reboot"), json={"data": REBOOT_UPID})
+    api.get(url(f"nodes/pve1/tasks/{REBOOT_UPID}/status"), json={"data": {"status": "stopped", "exitstatus": "OK"}})
+    status(api, VM, "running")
+    rebooted = dict(VM_CONFIG, unused0="local-lvm:vm-100-disk-1")
+    read(api, VM, rebooted, "d3")  # reboot_and_wait: running, nothing pending
+    read(api, VM, rebooted, "d3")  # the engine's next round
+    post(api, VM, {"delete": "unused0", "digest": "d3"})
+    read(api, VM, VM_CONFIG, "d4")
+    result, failed = run_module("guest_config", dict(vmid=100, absent=["scsi1"], purge=True, reboot="if_needed"))
+    assert not failed, result
+    assert writes(api) == [
+        ("POST", "/" + VM + "/config", {"delete": "scsi1", "digest": "d1"}),
+        ("POST", "/" + VM + "/status/reboot", {"timeout": "225"}),
+        ("POST", "/" + VM + "/config", {"delete": "unused0", "digest": "d3"}),
+    ]
+    assert [s["action"] for s in result["steps"]] == ["delete", "reboot", "purge"]
+    assert result["destroyed_volumes"] == ["local-lvm:vm-100-disk-1"] and result["rebooted"] is True
+
+
+def test_a_reboot_regenerates_the_cloud_init_drive_so_no_put_follows(api):
+    lookup(api)
+    read(api, VM, VM_CONFIG, "d1")
+    put(api, VM, {"ciuser": "deploy", "cores": "4", "digest": "d1"})
+    read(api, VM, dict(VM_CONFIG, ciuser="deploy"), "d2", pending_values={"cores": "4"})
+    api.post(url(VM + "/status/reboot"), json={"data": REBOOT_UPID})
+    api.get(url(f"nodes/pve1/tasks/{REBOOT_UPID}/status"), json={"data": {"status": "stopped", "exitstatus": "OK"}})
+    status(api, VM, "running")
+    read(api, VM, dict(VM_CONFIG, ciuser="deploy", cores="4"), "d3")
+    result, failed = run_module(
+        "guest_config", dict(vmid=100, config={"ciuser": "deploy", "cores": 4}, reboot="if_needed")
+    )
+    assert not failed, result
+    assert CLOUDINIT_PUT not in requests_made(api)
+    assert [s["action"] for s in result["steps"]] == ["set", "reboot"]
+
+
+def test_volumes_proxmox_cannot_handle_now_are_refused(api):
+    """A slot whose removal is pending cannot take a new volume, and a disk only pending cannot be grown (resize_vm
+    reads the current config)."""
+    read(api, VM, dict(VM_CONFIG, scsi1=DISK1), deletes=("scsi1",))
+    result, failed = run_module("guest_config", vm_args(config={"scsi1": {"storage": "local-lvm", "size": "4G"}}))
+    assert failed and "scsi1 of QEMU VM 100 is being removed (pending until the guest reboots)" in result["msg"]
+    read(api, VM, VM_CONFIG, pending_values={"scsi1": DISK1})
+    content(api, "qemu", 100)
+    result, failed = run_module("guest_config", vm_args(config={"scsi1": {"size": "8G"}}))
+    assert failed and "is pending until the VM reboots" in result["msg"], result["msg"]
+    assert result["msg"].endswith("nothing was changed") and writes(api) == []
+
+
+def test_type_given_with_node_and_vmid_reads_that_kind_only(api):
+    pve_error(
+        api,
+        "GET",
+        CT.replace("lxc", "qemu") + "/pending",
+        "Configuration file 'nodes/pve1/qemu-server/200.conf' does not exist",
+        status=500,
+    )
+    result, failed = run_module("guest_config", dict(vmid=200, node="pve1", type="qemu", config={"cores": 2}))
+    assert failed
+    assert result["msg"].startswith("no QEMU VM 200 on node pve1") and result["msg"].endswith("nothing was changed")
+    assert requests_made(api) == [("GET", "/nodes/pve1/qemu/200/pending", {})]
