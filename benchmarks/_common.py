@@ -26,6 +26,10 @@ from typing import Any
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _usage  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "benchmarks"
 CACHE = Path(os.environ.get("PVE_BENCH_CACHE") or BENCH / ".cache")
@@ -35,8 +39,13 @@ PYTHON = sys.executable
 VENV_BIN = str(Path(PYTHON).parent)
 CALLBACKS = BENCH / "callback_plugins"
 
-# ansible 12.x is the community package built for ansible-core 2.19 (the core this project pins).
+# ansible 12.x is the community package built for ansible-core 2.19 (the core this project pins); it ships
+# community.proxmox 1.4.0. ansible 14.5.0 ships community.proxmox 2.0.0 (the current release), whose modules run
+# on ansible-core 2.19 too (requires_ansible >= 2.17); the package itself wants Python 3.12, hence the wheel is
+# fetched for 3.12 (only the collection's files are used, by the project's own ansible-core).
 ANSIBLE_PACKAGE_VERSION = "12.3.0"
+ANSIBLE_PACKAGE_VERSIONS = ("12.3.0", "14.5.0")
+WHEEL_PYTHON = "3.12"
 
 
 # -- community.proxmox, taken from the `ansible` wheel ------------------------------------------------------
@@ -46,7 +55,7 @@ def collections_dir(ansible_version: str = ANSIBLE_PACKAGE_VERSION) -> tuple[str
     """``ANSIBLE_COLLECTIONS_PATH`` holding community.proxmox (taken from the ``ansible`` wheel) and pve.config
     (this checkout); returns ``(path, community.proxmox version)``.
 
-    Only the wheel is downloaded (``pip download --no-deps``), only ``ansible_collections/community/proxmox`` is
+    Only the wheel is downloaded (``pip download --no-deps --python-version 3.12 --only-binary=:all:``), only ``ansible_collections/community/proxmox`` is
     extracted from it (under benchmarks/.cache, or ``$PVE_BENCH_CACHE``) and the wheel is then deleted; nothing
     is installed into the venv. pve.config is reached through the tests' symlink directory (outside the checkout,
     so no link inside the tree points back at it).
@@ -56,7 +65,10 @@ def collections_dir(ansible_version: str = ANSIBLE_PACKAGE_VERSION) -> tuple[str
     if not (target / "MANIFEST.json").exists():
         with tempfile.TemporaryDirectory(prefix="bench-dl-") as dl:
             subprocess.run(
-                [PYTHON, "-m", "pip", "download", "--quiet", f"ansible=={ansible_version}", "--no-deps", "-d", dl],
+                [
+                    *(PYTHON, "-m", "pip", "download", "--quiet", f"ansible=={ansible_version}", "--no-deps"),
+                    *("--python-version", WHEEL_PYTHON, "--only-binary=:all:", "-d", dl),
+                ],
                 check=True,
             )
             wheel = next(Path(dl).glob("ansible-*.whl"))
@@ -274,6 +286,7 @@ class PlaybookRun:
     stdout: str
     stderr: str
     results: list[dict[str, Any]] = field(default_factory=list)
+    usage: _usage.Usage | None = None  # CPU and memory of the ansible-playbook process tree
 
     def task(self, name: str) -> list[dict[str, Any]]:
         return [r for r in self.results if r["task"] == name]
@@ -365,13 +378,14 @@ def run_playbook(
             cmd += ["-e", json.dumps(extravars)]
         (Path(tmp) / "ansible.cfg").write_text("[defaults]\n")
         env = ansible_env(collections, connection, record)
-        started = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True, timeout=timeout, check=False)
-        seconds = time.perf_counter() - started
+        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            usage = _usage.run(cmd, env=env, cwd=tmp, stdout=stdout, stderr=stderr, timeout=timeout)
         results = []
         if record.exists():
             results = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
-        return PlaybookRun(proc.returncode, seconds, proc.stdout, proc.stderr, results)
+        text = {f: f.read_text(errors="replace") for f in (out, err)}
+        return PlaybookRun(usage.rc, usage.seconds, text[out], text[err], results, usage)
 
 
 # -- numbers and tables ------------------------------------------------------------------------------------------

@@ -4,8 +4,10 @@
 
 Serves on 127.0.0.1 (a free port), writes DIR/env.sh and DIR/env.json like ``python -m pve_sim``, and runs
 until SIGTERM/SIGINT. The extra VMs are copies of the seeded VM 101 (stopped, 2048 MiB, 2 cores, one 2 GiB
-scsi0 on local-lvm, net0 with its own MAC), alternating between the nodes pve1 and pve2, named ``bench<vmid>``.
-``POST /_sim/reset`` reseeds the standard inventory and adds them again.
+scsi0 on local-lvm, net0 with its own MAC), alternating between the nodes pve1 and pve2, named ``bench<vmid>``
+and tagged ``bench`` (so an inventory or a ``fleet_config`` selection can pick exactly them).
+``POST /_sim/reset`` reseeds the standard inventory and adds them again. The request log keeps at least 100
+entries per VM (the simulator's default limit, 10 000, would cut a 1000-guest benchmark's count short).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pve_sim.simulator  # noqa: E402
 from pve_sim.seed import CTIME, NODES, QEMU  # noqa: E402
 from pve_sim.server import SimServer  # noqa: E402
 from pve_sim.state import GiB, Guest, Volume  # noqa: E402
@@ -36,6 +39,7 @@ def add_vms(sim, count: int, first_vmid: int) -> list[int]:
             config.pop("scsi1", None)
             config.update(
                 name=f"bench{vmid}",
+                tags="bench",
                 memory="2048",
                 cores="2",
                 scsi0=f"{volid},iothread=1,size=2G",
@@ -64,13 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first-vmid", type=int, default=1000)
     args = ap.parse_args(argv)
 
+    pve_sim.simulator.REQUEST_LOG_LIMIT = max(pve_sim.simulator.REQUEST_LOG_LIMIT, 100 * args.vms)
     server = SimServer(host="127.0.0.1", port=0, state_dir=args.state_dir)
     sim = server.simulator
     add_vms(sim, args.vms, args.first_vmid)
     reseed = sim.reset
 
-    def reset() -> None:
-        reseed()
+    def reset(**kwargs) -> None:  # the control API passes realism=...
+        reseed(**kwargs)
         add_vms(sim, args.vms, args.first_vmid)
 
     sim.reset = reset
