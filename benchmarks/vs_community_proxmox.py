@@ -9,7 +9,8 @@ Steps 1-3 are repeated ``--repeat`` times (reset in between); wall times are med
 the first round (the script says so if a later round differed).
 
 community.proxmox comes from the ``ansible`` wheel on PyPI (only that collection is extracted, under
-benchmarks/.cache; nothing is installed into the venv). Each module gets its documented options; the guest is
+benchmarks/.cache; nothing is installed into the venv): 1.4.0 from ansible 12.3.0 and 2.0.0 (the current release)
+from ansible 14.5.0, both measured in the same run (``--ansible-versions``). Each module gets its documented options; the guest is
 named by vmid, plus node where the community module requires it (proxmox_kvm, proxmox), and then ours gets the
 same node.
 
@@ -207,31 +208,33 @@ def check_config(op: Op, before: dict[str, Any], after: dict[str, Any]) -> tuple
     return ok, lost
 
 
-IMPLS = ("pve.config", "community.proxmox")
+OURS = "pve.config"
 LATENCY = 0.0  # seconds the simulator adds to every API request (--latency)
 
 
 def measure(
     sim: c.Simulator,
     op: Op,
-    collections: str,
+    impls: dict[str, str],
     env: dict[str, str],
     workdir: Path,
     inventory: Path,
     repeat: int,
 ) -> list[dict[str, Any]]:
-    """Both implementations, rounds interleaved (and the order alternating) so that load from elsewhere on the
-    machine hits both alike."""
+    """Every implementation (``impls``: label -> ANSIBLE_COLLECTIONS_PATH; pve.config and each community.proxmox
+    version), rounds interleaved (and the order alternating) so that load from elsewhere on the machine hits all
+    alike."""
     paths = {}
-    for i, impl in enumerate(IMPLS):
-        task = op.ours if impl == "pve.config" else op.community
+    for i, impl in enumerate(impls):
+        task = op.ours if impl == OURS else op.community
         paths[impl] = workdir / f"op{OPS.index(op)}-{i}.yml"
         paths[impl].write_text(yaml.safe_dump(playbook(task, op.name), sort_keys=False))
-    rounds: dict[str, list[dict[str, Any]]] = {impl: [] for impl in IMPLS}
+    rounds: dict[str, list[dict[str, Any]]] = {impl: [] for impl in impls}
+    order = list(impls)
     for n in range(repeat):
-        for impl in IMPLS if n % 2 == 0 else reversed(IMPLS):
-            rounds[impl].append(one_round(sim, op, paths[impl], collections, env, inventory))
-    return [summarize(op, impl, rounds[impl]) for impl in IMPLS]
+        for impl in order if n % 2 == 0 else reversed(order):
+            rounds[impl].append(one_round(sim, op, paths[impl], impls[impl], env, inventory))
+    return [summarize(op, impl, rounds[impl]) for impl in impls]
 
 
 def one_round(
@@ -306,7 +309,7 @@ def one_round(
 
 
 def summarize(op: Op, impl: str, rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    module = next(iter(op.ours if impl == "pve.config" else op.community))
+    module = next(iter(op.ours if impl == OURS else op.community))
     first = rounds[0]
     varied = any(
         (r["change"]["requests"], r["rerun"]["requests"], r["check"]["writes"])
@@ -363,6 +366,58 @@ def rerun_cell(m: dict[str, Any]) -> str:
     return "{}{}".format("yes" if not rr["changed"] else "no, changed=true", tail)
 
 
+def ratio(a: float, b: float, spec: str = ".2f") -> str:
+    return f"{a:{spec}} / {b:{spec}} = {a / b:.2f}" if b else "—"
+
+
+def ratio_table(measured: list[dict[str, Any]]) -> list[list[str]]:
+    """Per operation and community.proxmox version: community.proxmox / pve.config, then the sums."""
+    by_op: dict[str, dict[str, dict[str, Any]]] = {}
+    for m in measured:
+        by_op.setdefault(m["op"], {})[m["impl"]] = m
+    theirs = list(dict.fromkeys(m["impl"] for m in measured if m["impl"] != OURS))
+    rows = []
+    for impl in theirs:
+        tot = dict.fromkeys(("ours_ch", "cp_ch", "ours_rr", "cp_rr", "ours_s", "cp_s", "ours_t", "cp_t"), 0.0)
+        for op, pair in by_op.items():
+            o, p = pair[OURS], pair[impl]
+            och, pch = o["rounds"][0]["change"]["n_requests"], p["rounds"][0]["change"]["n_requests"]
+            orr, prr = o["rounds"][0]["rerun"]["n_requests"], p["rounds"][0]["rerun"]["n_requests"]
+            tot["ours_ch"] += och
+            tot["cp_ch"] += pch
+            tot["ours_rr"] += orr
+            tot["cp_rr"] += prr
+            tot["ours_s"] += o["change_s"] + o["rerun_s"]
+            tot["cp_s"] += p["change_s"] + p["rerun_s"]
+            tot["ours_t"] += o["change_task_s"] + o["rerun_task_s"]
+            tot["cp_t"] += p["change_task_s"] + p["rerun_task_s"]
+            rows.append(
+                [
+                    op,
+                    impl,
+                    ratio(pch, och, "d"),
+                    ratio(prr, orr, "d"),
+                    ratio(p["change_s"], o["change_s"]),
+                    ratio(p["rerun_s"], o["rerun_s"]),
+                    ratio(p["change_task_s"], o["change_task_s"]),
+                    ratio(p["rerun_task_s"], o["rerun_task_s"]),
+                ]
+            )
+        rows.append(
+            [
+                "**all operations**",
+                impl,
+                ratio(int(tot["cp_ch"]), int(tot["ours_ch"]), "d"),
+                ratio(int(tot["cp_rr"]), int(tot["ours_rr"]), "d"),
+                "change + re-run: " + ratio(tot["cp_s"], tot["ours_s"], ".1f"),
+                "",
+                "change + re-run: " + ratio(tot["cp_t"], tot["ours_t"], ".1f"),
+                "",
+            ]
+        )
+    return rows
+
+
 def report(measured: list[dict[str, Any]], info: dict[str, str], repeat: int, seconds: float) -> str:
     header = [
         "operation",
@@ -381,8 +436,8 @@ def report(measured: list[dict[str, Any]], info: dict[str, str], repeat: int, se
         ch = m["rounds"][0]["change"]
         rows.append(
             [
-                m["op"] if m["impl"] == "pve.config" else "",
-                "`{}`".format(m["module"]),
+                m["op"] if m["impl"] == OURS else "",
+                "`{}`".format(m["module"]) + (f" ({m['impl'].split()[-1]})" if m["impl"] != OURS else ""),
                 change_cell(m),
                 m["rounds"][0]["rerun"]["requests"],
                 "{:.2f} ({:.2f})".format(m["change_s"], m["change_task_s"]),
@@ -393,50 +448,7 @@ def report(measured: list[dict[str, Any]], info: dict[str, str], repeat: int, se
                 kept_cell(m),
             ]
         )
-    # ratios
-    ratio_rows = []
-    by_op: dict[str, dict[str, dict[str, Any]]] = {}
-    for m in measured:
-        by_op.setdefault(m["op"], {})[m["impl"]] = m
-    tot = {"ours_ch": 0, "cp_ch": 0, "ours_rr": 0, "cp_rr": 0, "ours_s": 0.0, "cp_s": 0.0, "ours_t": 0.0, "cp_t": 0.0}
-
-    def ratio(a: float, b: float, spec: str = ".2f") -> str:
-        return f"{a:{spec}} / {b:{spec}} = {a / b:.2f}" if b else "—"
-
-    for op, pair in by_op.items():
-        o, p = pair["pve.config"], pair["community.proxmox"]
-        och, pch = o["rounds"][0]["change"]["n_requests"], p["rounds"][0]["change"]["n_requests"]
-        orr, prr = o["rounds"][0]["rerun"]["n_requests"], p["rounds"][0]["rerun"]["n_requests"]
-        tot["ours_ch"] += och
-        tot["cp_ch"] += pch
-        tot["ours_rr"] += orr
-        tot["cp_rr"] += prr
-        tot["ours_s"] += o["change_s"] + o["rerun_s"]
-        tot["cp_s"] += p["change_s"] + p["rerun_s"]
-        tot["ours_t"] += o["change_task_s"] + o["rerun_task_s"]
-        tot["cp_t"] += p["change_task_s"] + p["rerun_task_s"]
-        ratio_rows.append(
-            [
-                op,
-                ratio(pch, och, "d"),
-                ratio(prr, orr, "d"),
-                ratio(p["change_s"], o["change_s"]),
-                ratio(p["rerun_s"], o["rerun_s"]),
-                ratio(p["change_task_s"], o["change_task_s"]),
-                ratio(p["rerun_task_s"], o["rerun_task_s"]),
-            ]
-        )
-    ratio_rows.append(
-        [
-            "**all operations**",
-            ratio(tot["cp_ch"], tot["ours_ch"], "d"),
-            ratio(tot["cp_rr"], tot["ours_rr"], "d"),
-            "change + re-run: " + ratio(tot["cp_s"], tot["ours_s"], ".1f"),
-            "",
-            "change + re-run: " + ratio(tot["cp_t"], tot["ours_t"], ".1f"),
-            "",
-        ]
-    )
+    ratio_rows = ratio_table(measured)
     vers = ", ".join("{} {}".format(*kv) for kv in info.items())
     varied = " — **counts varied between rounds, see the JSON**" if any(m["varied"] for m in measured) else ""
     latency_note = f"with {LATENCY * 1000:.0f} ms added to every API request (its latency fault), " if LATENCY else ""
@@ -458,6 +470,7 @@ def report(measured: list[dict[str, Any]], info: dict[str, str], repeat: int, se
         c.md_table(
             [
                 "operation",
+                "against",
                 "API requests: change",
                 "API requests: re-run",
                 "wall s: change",
@@ -481,7 +494,9 @@ def report(measured: list[dict[str, Any]], info: dict[str, str], repeat: int, se
     out += ["", "Requests of each run (round 1; `{upid}` stands for the task's UPID):", ""]
     for m in measured:
         r = m["rounds"][0]
-        out.append("- {}, `{}`".format(m["op"], m["module"]))
+        out.append(
+            "- {}, `{}`{}".format(m["op"], m["module"], "" if m["impl"] == OURS else f" ({m['impl'].split()[-1]})")
+        )
         out.append("  - change: " + (", ".join(f"`{p}`" for p in r["change"]["paths"]) or "none"))
         out.append("  - re-run: " + (", ".join(f"`{p}`" for p in r["rerun"]["paths"]) or "none"))
         if r["change"]["status"] == "failed" or r["rerun"]["status"] == "failed":
@@ -493,7 +508,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--repeat", type=int, default=3, help="rounds per operation and module (median wall time)")
     ap.add_argument(
-        "--ansible-version", default=c.ANSIBLE_PACKAGE_VERSION, help="ansible package to take community.proxmox from"
+        "--ansible-versions",
+        "--ansible-version",
+        default=",".join(c.ANSIBLE_PACKAGE_VERSIONS),
+        help="comma-separated ansible packages to take community.proxmox from (12.3.0: 1.4.0, 14.5.0: 2.0.0)",
     )
     ap.add_argument("--only", help="substring of the operation names to run")
     ap.add_argument(
@@ -508,11 +526,16 @@ def main() -> int:
     LATENCY = args.latency
     started = time.perf_counter()
     load_start = c.load_average()
-    collections, cp_version = c.collections_dir(args.ansible_version)
+    impls = {OURS: str(c.pve_config_collections_dir())}
+    cp_versions = []
+    for version in (v.strip() for v in args.ansible_versions.split(",") if v.strip()):
+        path, cp_version = c.collections_dir(version)
+        impls[f"community.proxmox {cp_version}"] = path
+        cp_versions.append(f"{cp_version} (from ansible {version})")
     info = c.versions()
     info = {
         "pve.config": info.get("pve.config", "?") + " (" + info.get("git", "?") + ")",
-        "community.proxmox": f"{cp_version} (from ansible {args.ansible_version})",
+        "community.proxmox": " and ".join(cp_versions),
         "ansible-core": info.get("ansible-core", "?"),
         "proxmoxer": info.get("proxmoxer", "?"),
         "Python": info["python"],
@@ -525,19 +548,19 @@ def main() -> int:
             env = dict(sim.env)
             ca = env.get("PROXMOX_CA_PATH")
             if ca:
-                # community.proxmox has no ca_path option: let requests find the simulator's CA the standard way,
-                # so both collections verify TLS.
+                # community.proxmox 1.4.0 has no ca_path option: let requests find the simulator's CA the
+                # standard way, so every collection verifies TLS.
                 env["REQUESTS_CA_BUNDLE"] = ca
             for op in OPS:
                 if args.only and args.only not in op.name:
                     continue
                 t0 = time.perf_counter()
-                for m in measure(sim, op, collections, env, workdir, inventory, args.repeat):
+                for m in measure(sim, op, impls, env, workdir, inventory, args.repeat):
                     measured.append(m)
                     r = m["rounds"][0]
                     failed = r["change"]["msg"][:60] if r["change"]["status"] == "failed" else ""
                     print(
-                        f"{op.name:40} {m['impl']:18} change {r['change']['requests']:22} "
+                        f"{op.name:40} {m['impl']:24} change {r['change']['requests']:22} "
                         f"re-run {r['rerun']['requests']:18} median {m['change_s']:.2f}s / {m['rerun_s']:.2f}s "
                         f"{failed}",
                         file=sys.stderr,
