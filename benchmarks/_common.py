@@ -33,7 +33,7 @@ import _usage  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "benchmarks"
 CACHE = Path(os.environ.get("PVE_BENCH_CACHE") or BENCH / ".cache")
-RESULTS = BENCH / "results"
+RESULTS = Path(os.environ.get("PVE_BENCH_RESULTS") or BENCH / "results")
 DOCS = REPO / "docs" / "benchmarks.md"
 PYTHON = sys.executable
 VENV_BIN = str(Path(PYTHON).parent)

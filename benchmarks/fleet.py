@@ -14,7 +14,8 @@ Scenarios (``--scenarios``):
 - ``b``: community.proxmox ``proxmox_kvm``, one inventory host per guest, ``--forks``;
 - ``c``: pve.config ``vm_resources``, one host per guest from the ``pve.config.guests`` inventory plugin
   (``filters: {tags: [bench]}``), ``--forks``;
-- ``d``: pve.config ``fleet_config``, one task for all guests (``select: {tags: [bench]}``), ``parallel``.
+- ``d``: pve.config ``fleet_config``, one task for all guests (``select: {tags: [bench]}``), ``parallel`` and
+  ``per_node`` half of it (the simulator has 2 nodes), so that ``parallel`` guests are changed at once.
 
 ``a`` and ``b`` run once per community.proxmox version (``--ansible-versions``: the ``ansible`` packages they
 are taken from). At guest counts above ``--community-max`` they run on a sample: the first
@@ -129,9 +130,9 @@ def write_scenario(s: Scenario, d: Path, forks: int) -> tuple[Path, Path, int | 
     else:
         inventory = c.write_inventory(d, {"localhost": {}})
         select = {"tags": [TAG]} if not s.sampled else {"vmids": s.vmids}
-        task = {
-            "pve.config.fleet_config": {"select": select, "config": {"memory": "{{ memory }}"}, "parallel": s.parallel}
-        }
+        # per_node (default 4): half of parallel on each of the 2 nodes, so that `parallel` guests run at once
+        options = {"parallel": s.parallel, "per_node": -(-s.parallel // 2)}
+        task = {"pve.config.fleet_config": {"select": select, "config": {"memory": "{{ memory }}"}, **options}}
         body = play("localhost", task)
         fork_count = None
     playbook = d / "memory.yml"
