@@ -11,6 +11,7 @@ and ``wait4``: no psutil needed.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -80,12 +81,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def run(
     cmd: list[str], *, env: dict[str, str], cwd: str | Path, stdout, stderr, timeout: float, interval=0.25
 ) -> Usage:
     """Run ``cmd`` to its end (killed after ``timeout`` s) while sampling its tree's memory."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=stdout, stderr=stderr)
+    # its own process group: on timeout or interruption the whole tree (forks, modules) is stopped
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=stdout, stderr=stderr, start_new_session=True)
     peak = {"pss": 0, "n": 0}
     done = threading.Event()
 
@@ -97,10 +106,14 @@ def run(
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    timer = threading.Timer(timeout, proc.kill)
+    timer = threading.Timer(timeout, _kill_group, (proc.pid,))
     timer.start()
     try:
         _pid, status, rusage = os.wait4(proc.pid, 0)
+    except BaseException:
+        _kill_group(proc.pid)
+        proc.wait()
+        raise
     finally:
         timer.cancel()
         done.set()
