@@ -483,3 +483,11 @@ def save_result(name: str, text: str, data: Any = None) -> Path:
     if data is not None:
         (RESULTS / (f"{name}.json")).write_text(json.dumps(data, indent=2, default=str))
     return RESULTS / (f"{name}.md")
+
+
+def save_partial(name: str, data: Any) -> Path:
+    """Raw numbers measured so far (``<name>.partial.json``), rewritten after every step of a long run."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.partial.json"
+    path.write_text(json.dumps(data, indent=2, default=str))
+    return path

@@ -453,6 +453,7 @@ def main() -> int:
             with c.Simulator(Path(tmp) / f"sim{n}", vms=n) as sim:
                 for s in scenarios_for(n, args, community, ours):
                     rows.append(run_scenario(sim, s, n, args.forks, args.latency, Path(tmp)))
+                    c.save_partial("fleet", rows)  # a run stopped half-way keeps what it measured
     info["1-min load average (start → end)"] = f"{load_start} → {c.load_average()}"
     text = report(rows, args, info, time.perf_counter() - started)
     print(text)
