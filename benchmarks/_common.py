@@ -491,3 +491,12 @@ def save_partial(name: str, data: Any) -> Path:
     path = RESULTS / f"{name}.partial.json"
     path.write_text(json.dumps(data, indent=2, default=str))
     return path
+
+
+def publish(name: str, text: str, data: Any, docs: bool = True) -> None:
+    """The end of a benchmark: print its Markdown, keep the raw numbers and (unless ``docs`` is false) replace its
+    section of docs/benchmarks.md."""
+    print(text)
+    save_result(name, text, data)
+    if docs:
+        update_docs(name, text)

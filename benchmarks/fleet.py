@@ -456,10 +456,7 @@ def main() -> int:
                     c.save_partial("fleet", rows)  # a run stopped half-way keeps what it measured
     info["1-min load average (start → end)"] = f"{load_start} → {c.load_average()}"
     text = report(rows, args, info, time.perf_counter() - started)
-    print(text)
-    c.save_result("fleet", text, rows)
-    if not args.no_docs:
-        c.update_docs("fleet", text)
+    c.publish("fleet", text, rows, docs=not args.no_docs)
     return 0
 
 

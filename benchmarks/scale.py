@@ -171,10 +171,7 @@ def main() -> int:
             rows.append(run_size(n, args.forks, collections, Path(tmp)))
     info["1-min load average (start → end)"] = f"{load_start} → {c.load_average()}"
     text = report(rows, args.forks, info, time.perf_counter() - started)
-    print(text)
-    c.save_result("scale", text, rows)
-    if not args.no_docs:
-        c.update_docs("scale", text)
+    c.publish("scale", text, rows, docs=not args.no_docs)
     return 0
 
 

@@ -185,10 +185,7 @@ def main() -> int:
                 )
     info["1-min load average (start → end)"] = f"{load_start} → {c.load_average()}"
     text = report(rows, args, info, time.perf_counter() - started)
-    print(text)
-    c.save_result("sim_throughput", text, rows)
-    if not args.no_docs:
-        c.update_docs("sim_throughput", text)
+    c.publish("sim_throughput", text, rows, docs=not args.no_docs)
     return 0
 
 
