@@ -435,6 +435,16 @@ def versions() -> dict[str, str]:
     return out
 
 
+def base_info() -> dict[str, str]:
+    """pve.config (version and commit), ansible-core and Python, for a report's first line."""
+    v = versions()
+    return {
+        "pve.config": f"{v.get('pve.config', '?')} ({v.get('git', '?')})",
+        "ansible-core": v.get("ansible-core", "?"),
+        "Python": v["python"],
+    }
+
+
 def machine() -> str:
     cpus = os.cpu_count() or 0
     try:

@@ -440,13 +440,8 @@ def main() -> int:
         for v in args.ansible_versions.split(","):
             community[v] = c.collections_dir(v.strip())
     ours = str(c.pve_config_collections_dir())
-    v = c.versions()
-    info = {
-        "pve.config": f"{v.get('pve.config', '?')} ({v.get('git', '?')})",
-        **{f"community.proxmox (ansible {k})": ver for k, (_p, ver) in community.items()},
-        "ansible-core": v.get("ansible-core", "?"),
-        "Python": v["python"],
-    }
+    info = c.base_info()
+    info.update({f"community.proxmox (ansible {k})": ver for k, (_p, ver) in community.items()})
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         for n in sizes:

@@ -159,12 +159,7 @@ def main() -> int:
     load_start = c.load_average()
     sizes = [int(x) for x in args.guests.split(",") if x.strip()]
     collections = str(c.pve_config_collections_dir())
-    v = c.versions()
-    info = {
-        "pve.config": f"{v.get('pve.config', '?')} ({v.get('git', '?')})",
-        "ansible-core": v.get("ansible-core", "?"),
-        "Python": v["python"],
-    }
+    info = c.base_info()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         for n in sizes:

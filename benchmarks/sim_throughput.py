@@ -165,8 +165,7 @@ def main() -> int:
     args = ap.parse_args()
     started = time.perf_counter()
     load_start = c.load_average()
-    v = c.versions()
-    info = {"pve.config": f"{v.get('pve.config', '?')} ({v.get('git', '?')})", "Python": v["python"]}
+    info = c.base_info()
     rows = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-simtp-") as tmp,
