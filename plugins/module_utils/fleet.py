@@ -43,6 +43,7 @@ class Target(object):
     def __init__(self, guest, params):
         self.guest = guest
         self.params = params
+        self.position = None  # index of its entry in ``guests`` (None when chosen by ``select``)
 
     @property
     def label(self):
@@ -120,7 +121,8 @@ def select_targets(api, params):
     ``select``: every guest (templates left out) that matches all of its filters, with the fleet's ``config``
     and ``absent``. ``guests``: each entry found by vmid or name in the same rows (``guest.locate``, so a name
     the rows miss is confirmed in the nodes' lists); a guest listed twice is refused. Returns ``(targets,
-    missing)``: ``missing`` are ``(entry, error)`` of entries no guest answers to.
+    missing)``: ``missing`` are ``(position, entry, error)`` of entries no guest answers to, ``position`` their
+    index in ``guests`` (a target's is ``Target.position``).
     """
     entries = params.get("guests")
     if entries is not None:
@@ -139,13 +141,13 @@ def select_targets(api, params):
         ]
         return targets, []
     targets, missing, where = [], [], {}
-    for entry in entries:
+    for position, entry in enumerate(entries):
         vmid = None if entry.get("vmid") is None else int(entry["vmid"])
         name = None if vmid is not None else str(entry["name"])
         try:
             guest = locate(api, None, vmid=vmid, name=name, resources=rows)
         except PveError as exc:
-            missing.append((entry, exc))
+            missing.append((position, entry, exc))
             continue
         if guest.vmid in where:
             raise InvalidRequest(
@@ -153,7 +155,9 @@ def select_targets(api, params):
                 % (guest.vmid, where[guest.vmid], _entry_words(entry))
             )
         where[guest.vmid] = _entry_words(entry)
-        targets.append(Target(guest, guest_params(params, entry.get("config"), entry.get("absent"), vmid, name)))
+        target = Target(guest, guest_params(params, entry.get("config"), entry.get("absent"), vmid, name))
+        target.position = position
+        targets.append(target)
     return targets, missing
 
 
@@ -330,5 +334,8 @@ def apply_fleet(api, params, plan, check_mode=False, check=None, clock=None, now
     results = run_fleet(
         api, targets, plan, check_mode, params.get("parallel") or 10, params.get("per_node") or 4, clock=clock
     )
-    results += [missing_result(entry, exc) for entry, exc in missing]
+    if missing:  # back in the order of the ``guests`` entries
+        placed = [(target.position, result) for target, result in zip(targets, results, strict=True)]
+        placed += [(position, missing_result(entry, exc)) for position, entry, exc in missing]
+        results = [result for _position, result in sorted(placed, key=lambda pair: pair[0])]
     return Summary(results, now() - started, params.get("max_fail_percentage") or 0, check_mode), results

@@ -1,6 +1,6 @@
 """A small stateful cluster behind ``responses`` callbacks, for tests that run many guests at once.
 
-``/cluster/resources``, ``.../pending``, ``PUT``/``POST .../config`` (``delete`` and the digest checked; POST
+``/cluster/resources``, ``/nodes`` and the nodes' guest lists, ``.../pending``, ``PUT``/``POST .../config`` (``delete`` and the digest checked; POST
 answers a qmconfig UPID whose status is ``stopped``/``OK``) and the task status. Each guest request takes
 ``delay`` seconds and is counted while in flight (``peak``, ``peak_per_node``), so concurrency limits can be
 observed. Errors come as pveproxy sends them: the message is the HTTP reason phrase.
@@ -19,6 +19,7 @@ import responses
 from harness import DIGEST_MISMATCH, url
 
 GUEST_PATH = re.compile(r".*/nodes/(?P<node>[^/]+)/(?P<kind>qemu|lxc)/(?P<vmid>\d+)/(?P<what>pending|config)$")
+NODE_LIST = re.compile(r".*/nodes/(?P<node>[^/]+)/(?P<kind>qemu|lxc)$")
 TASK_PATH = re.compile(r".*/nodes/(?P<node>[^/]+)/tasks/(?P<upid>[^/]+)/status$")
 NAME_KEY = {"qemu": "name", "lxc": "hostname"}
 ROW_KEYS = ("vmid", "node", "type", "name", "status", "tags", "pool", "template")
@@ -59,12 +60,28 @@ class FakeCluster:
         self.tasks = 0
         mock.add_callback("GET", url("cluster/resources"), callback=self.resources)
         mock.add_callback("GET", TASK_PATH, callback=self.task_status)
+        mock.add_callback("GET", url("nodes"), callback=self.nodes)
+        mock.add_callback("GET", NODE_LIST, callback=self.node_list)
         for method in ("GET", "PUT", "POST"):
             mock.add(PveCallback(method, GUEST_PATH, callback=self.guest_call))
 
     def resources(self, request):
         rows = [{key: g[key] for key in ROW_KEYS if key in g} for g in self.guests.values()]
         return 200, {}, json.dumps({"data": [dict(row, id=f"{row['type']}/{row['vmid']}") for row in rows]})
+
+    def nodes(self, request):
+        names = sorted({g["node"] for g in self.guests.values()})
+        return 200, {}, json.dumps({"data": [{"node": name, "status": "online"} for name in names]})
+
+    def node_list(self, request):
+        """``GET /nodes/{node}/qemu|lxc``: the guests of that node and type, named from their config."""
+        match = NODE_LIST.match(urlsplit(request.url).path)
+        rows = [
+            {"vmid": g["vmid"], "name": g["config"].get(NAME_KEY[g["type"]]), "status": g["status"]}
+            for g in self.guests.values()
+            if g["node"] == match.group("node") and g["type"] == match.group("kind")
+        ]
+        return 200, {}, json.dumps({"data": rows})
 
     def task_status(self, request):
         return 200, {}, json.dumps({"data": {"status": "stopped", "exitstatus": "OK"}})

@@ -189,15 +189,27 @@ def test_a_failed_guest_fails_the_task_after_the_others_finished(api, pve, perce
 def test_a_guest_not_in_the_cluster_is_a_failed_guest_and_the_others_run(api, pve):
     cluster = FakeCluster(api, [vm(100)])
     summary, results = apply_fleet(
-        pve, params(guests=[dict(vmid=100, config={"memory": 4096}), dict(vmid=999, config={"memory": 1})]),
+        pve,
+        params(
+            guests=[
+                dict(vmid=999, config={"memory": 1}),
+                dict(vmid=100, config={"memory": 4096}),
+                dict(name="nobody", config={"memory": 1}),
+            ]
+        ),
         plan_memory,
     )  # fmt: skip
     assert cluster.guests[100]["config"]["memory"] == "4096"
-    assert results[1] == dict(
+    assert [r["vmid"] for r in results] == [999, 100, None], "results in the order of the entries"
+    assert results[0] == dict(
         vmid=999, node=None, name=None, changed=False, failed=True,
         msg="no guest with vmid 999 in the cluster; nothing was changed",
     )  # fmt: skip
-    assert summary.fails_task
+    assert results[2]["msg"] == (
+        "no guest with name 'nobody' in the cluster (also checked in the guest lists of node pve1); nothing was changed"
+    )
+    assert results[1]["changed"] and not results[1]["failed"]
+    assert summary.fails_task and len(summary.failed) == 2
 
 
 def test_a_digest_conflict_is_retried_for_that_guest_only(api, pve):

@@ -84,18 +84,18 @@ def test_select_by_tag_then_a_rerun_is_unchanged_and_reads_only(api):
 
 def test_check_mode_writes_nothing_and_diff_mode_shows_each_guest(api):
     FakeCluster(api, cluster_guests())
-    args = dict(select={"tags": ["web"]}, config={"description": "managed"}, absent=["serial0"])
+    args = dict(select={"tags": ["web"]}, config={"description": "managed"}, absent=["cores"])
     result, failed = run_module("fleet_config", args, check=True, diff=True)
-    assert not failed and result["changed"] and writes(api) == []
+    assert not failed and result["changed"] and writes(api) == [], result["msg"]
     assert result["diff"] == [
         {"before_header": "QEMU VM 100", "after_header": "QEMU VM 100",
-         "before": {"serial0": "socket"}, "after": {"description": "managed"}},
+         "before": {"cores": "1"}, "after": {"description": "managed"}},
         {"before_header": "LXC container 200", "after_header": "LXC container 200",
          "before": {}, "after": {"description": "managed"}},
     ]  # fmt: skip
     assert result["guests"][0]["steps"] == [
         {"action": "set", "keys": ["description"]},
-        {"action": "delete", "keys": ["serial0"]},
+        {"action": "delete", "keys": ["cores"]},
     ]
     assert result["msg"].endswith(": 2 would change, 0 already as requested")
     result, failed = run_module("fleet_config", args, check=True)
@@ -120,13 +120,23 @@ def test_a_failed_guest_fails_the_task_after_the_others_and_within_the_percentag
     assert ansible_warnings() == [result["msg"]] and result["msg"].endswith("within max_fail_percentage 25.0")
 
 
+def test_a_key_one_type_of_the_selection_lacks_fails_before_any_write(api):
+    FakeCluster(api, cluster_guests())
+    result, failed = run_module("fleet_config", dict(select={"tags": ["web"]}, absent=["serial0"]))
+    assert failed and result["changed"] is False
+    assert result["msg"] == (
+        "LXC container 200: absent: serial0 is not a config key of a container; nothing was changed"
+    ), result["msg"]
+    assert requests_made(api) == [("GET", "/cluster/resources", {"type": "vm"})]
+
+
 def test_bad_input_for_one_of_the_guests_fails_before_any_write(api):
     FakeCluster(api, cluster_guests())
     result, failed = run_module(
         "fleet_config", dict(guests=[dict(vmid=100, config={"memory": 4096}), dict(vmid=200, config={"lock": "x"})])
     )
     assert failed and result["changed"] is False
-    assert result["msg"].startswith("LXC container 200: lock is read-only"), result["msg"]
+    assert result["msg"].startswith("LXC container 200: config: lock cannot be managed"), result["msg"]
     assert result["msg"].endswith("; nothing was changed")
     assert requests_made(api) == [("GET", "/cluster/resources", {"type": "vm"})]
 
@@ -175,11 +185,11 @@ def test_purge_reaches_each_guests_plan(api):
 def test_a_password_in_a_guests_entry_is_in_no_output(api):
     FakeCluster(api, cluster_guests())
     secret = "an0ther-Pa55"
-    result, failed = run_module("fleet_config", dict(guests=[dict(vmid=200, config={"password": secret})]), diff=True)
+    result, failed = run_module("fleet_config", dict(guests=[dict(vmid=100, config={"cipassword": secret})]), diff=True)
     assert not failed and result["changed"], result
     assert secret not in json.dumps(result)
     sent = [b for m, p, b in writes(api)]
-    assert sent and sent[0]["password"] == secret, "the password is written, only never shown"
+    assert sent and sent[0]["cipassword"] == secret, "the password is written, only never shown"
 
 
 def test_no_guest_matched_is_no_change(api):
