@@ -70,8 +70,9 @@ REFUSED = {
     "password is cipassword",
     "unprivileged": "cannot be changed after the container is created (pve-container update_pct_config refuses it)",
 }
-# unusedN: the slot a detached volume lands in (qemu-server vmconfig_register_unused_drive, pve-container
-# add_unused_volume); refused in `config`, allowed in `absent` (removes the slot, purge destroys the volume).
+# unusedN: the slot a detached volume lands in (qemu-server vmconfig_register_unused_drive, pve-guest-common
+# src/PVE/AbstractConfig.pm add_unused_volume); refused in `config`, allowed in `absent` (removes the slot, purge
+# destroys the volume).
 UNUSED_REASON = (
     "unused slots are made by Proxmox when a volume is detached: list the disk or mount point in absent "
     "(purge: true destroys the volume) or give the unused key in absent to drop or purge it"
@@ -96,6 +97,15 @@ TAG_RE = re.compile(r"^[a-z0-9_][a-z0-9_\-+.]*$", re.IGNORECASE)
 HOTPLUG_ITEMS = ("network", "disk", "cpu", "memory", "usb", "cloudinit", "0", "1")
 # pve-common src/PVE/CpuSet.pm parse_cpuset: N or N-M with M >= N
 AFFINITY_ITEM = re.compile(r"^(\d+)(?:-(\d+))?$")
+# pve-common src/PVE/JSONSchema.pm parse_id (storage IDs)
+STORAGE_ID = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$", re.IGNORECASE)
+# sub-key -> (IP version, words allowed instead of an address, address/prefix wanted)
+ADDRESS_SUB_KEYS = {
+    "ip": (4, ("dhcp", "manual"), True),
+    "ip6": (6, ("auto", "dhcp", "manual"), True),
+    "gw": (4, (), False),
+    "gw6": (6, (), False),
+}
 _NUMBERED = re.compile(r"^([a-z][a-z0-9_-]*?)(\d+)$")
 
 
@@ -207,6 +217,7 @@ def _check_sub_keys(kind, key, fmt, value):
     extras = VOLUME_EXTRAS if is_volume_key(kind, key) else ()
     for sub_key, sub_value in value.items():
         if sub_key in extras:
+            _check_volume_extra(key, sub_key, sub_value)
             continue
         if sub_key not in table["keys"]:
             hint = difflib.get_close_matches(str(sub_key), list(table["keys"]), n=1, cutoff=0.6)
@@ -233,9 +244,22 @@ def _check_sub_value(key, fmt, sub_key, sub_value):
                 raise InvalidRequest("config: %s item %r must not contain ';'" % (name, item))
         return
     property_string.checked_text(name, sub_value, equals=(fmt, sub_key) in property_string.EQUALS_SUB_KEYS)
+    _check_address_sub_key(name, fmt, sub_key, sub_value)
     typed = typed_value(name, kind, sub_value)
     if sub_key in OPTIONS.get(fmt, {}) and kind != "boolean":
         validate.check(fmt, sub_key, typed, name=name)
+
+
+def _check_volume_extra(key, sub_key, value):
+    """``storage`` and ``size`` of a new or grown volume: a storage ID (pve-common src/PVE/JSONSchema.pm parse_id)
+    and a size (``10G``, ``512M``, a number of GiB)."""
+    if sub_key == "storage":
+        if not isinstance(value, str) or not STORAGE_ID.match(value):
+            raise InvalidRequest(
+                "config: %s storage must be a storage ID (letters, digits, - _ ., at least 2), got %r" % (key, value)
+            )
+    else:
+        units.parse_size(value, default_unit="G", what="config: %s size" % key)
 
 
 def _check_list(kind, key, fmt, value):
@@ -286,6 +310,26 @@ def _check_address(item):
         raise InvalidRequest("config: nameserver %r is not an IP address" % item) from None
 
 
+def _check_address_sub_key(name, fmt, sub_key, value):
+    """IP settings of cloud-init (qemu-server src/PVE/QemuServer/Network.pm $ipconfig_fmt) and container NICs
+    (pve-container src/PVE/LXC/Config.pm $netconf_desc): pve-common src/PVE/JSONSchema.pm pve_verify_ipv4_config
+    (dhcp, manual or an IPv4 CIDR), pve_verify_ipv6_config (auto, dhcp, manual or an IPv6 CIDR), gw/gw6 an address."""
+    rule = ADDRESS_SUB_KEYS.get(sub_key) if fmt in ("qemu_ipconfig", "lxc_net") else None
+    if rule is None:
+        return
+    version, words, network = rule
+    text = property_string.to_text(value).strip()
+    if text in words:
+        return
+    try:
+        parsed = ipaddress.ip_interface(text) if network else ipaddress.ip_address(text)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.version != version or (network and "/" not in text):
+        shown = " or ".join(words + ("an IPv%d address/prefix" % version if network else "an IPv%d address" % version,))
+        raise InvalidRequest("config: %s must be %s, got %r" % (name, shown, text))
+
+
 def _check_property_text(key, fmt, value):
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InvalidRequest("config: %s must be a property string or a dict of sub-keys, got %r" % (key, value))
@@ -297,6 +341,7 @@ def _check_property_text(key, fmt, value):
             kind = FORMATS[fmt]["keys"][sub_key]
             if (fmt, sub_key) in property_string.LIST_SUB_KEYS:
                 continue
+            _check_address_sub_key("%s %s" % (key, sub_key), fmt, sub_key, sub_value)
             typed = typed_value("%s %s" % (key, sub_key), kind, sub_value)
             if kind != "boolean":
                 validate.check(fmt, sub_key, typed, name="%s %s" % (key, sub_key))
