@@ -331,7 +331,9 @@ def _check_address_sub_key(name, fmt, sub_key, value):
 
 
 def _check_property_text(key, fmt, value):
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    default_key = FORMATS[fmt]["default_key"]
+    boolean_default = default_key is not None and FORMATS[fmt]["keys"][default_key] == "boolean"
+    if (isinstance(value, bool) and not boolean_default) or not isinstance(value, (str, int, float)):
         raise InvalidRequest("config: %s must be a property string or a dict of sub-keys, got %r" % (key, value))
     text = property_string.to_text(value)
     _no_control(key, text, allow="")

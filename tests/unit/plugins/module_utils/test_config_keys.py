@@ -129,6 +129,7 @@ def test_valid_request_passes():
             "affinity": "0-3,8",
             "smbios1": {"base64": True, "manufacturer": "UHJveG1veA=="},
             "vmgenid": "1",
+            "agent": True,  # its default key `enabled` is a boolean
         },
         ["virtio1", "unused0", "hostpci0"],
     )
@@ -201,6 +202,7 @@ def test_valid_request_passes():
         ("qemu", {"ostype": ["l26"]}, [], "config: ostype takes a single value, not a list"),
         ("qemu", {"net0": ["virtio"]}, [], "config: net0 takes a single value, not a list"),
         ("qemu", {"net0": True}, [], "net0 must be a property string or a dict of sub-keys"),
+        ("qemu", {"vga": False}, [], "vga must be a property string or a dict of sub-keys"),
         # unknown sub-keys, sub-key values
         ("qemu", {"net0": {"bridg": "vmbr0"}}, [], "config: net0 has no sub-key 'bridg'; did you mean bridge?"),
         ("qemu", {"net0": {"storage": "x"}}, [], "net0 has no sub-key 'storage'"),  # only volumes take storage

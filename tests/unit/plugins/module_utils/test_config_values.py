@@ -33,6 +33,7 @@ SAME = [
     ("qemu", "ipconfig0", {"ip": "dhcp"}, "ip=dhcp"),
     ("qemu", "agent", {"enabled": True}, "1"),
     ("qemu", "agent", "enabled=yes", "1"),
+    ("qemu", "agent", True, "1"),
     # top-level booleans, integers, numbers
     ("qemu", "onboot", True, "1"),
     ("qemu", "onboot", "on", "1"),
@@ -151,6 +152,8 @@ CHANGED = [
     ("qemu", "scsi0", "local-lvm:vm-100-disk-9", "local-lvm:vm-100-disk-0,size=32G", "local-lvm:vm-100-disk-9"),
     # scalars in Proxmox's stored form
     ("qemu", "onboot", True, "0", "1"),
+    # a scalar for a property-string key is the whole string: the sub-keys it leaves out go (a dict keeps them)
+    ("qemu", "agent", True, "enabled=1,fstrim_cloned_disks=1", "1"),
     ("qemu", "onboot", "on", None, "1"),
     ("qemu", "cores", "8", "4", "8"),
     ("qemu", "cpulimit", 2.0, "1.5", "2"),
