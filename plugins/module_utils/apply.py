@@ -30,10 +30,17 @@ from ansible_collections.pve.config.plugins.module_utils.errors import (
     AuthFailed,
     ConfigChanged,
     GuestLocked,
+    GuestNotFound,
     PveError,
     TaskTimeout,
 )
-from ansible_collections.pve.config.plugins.module_utils.guest import check_selection, config_name, locate, read_state
+from ansible_collections.pve.config.plugins.module_utils.guest import (
+    Guest,
+    check_selection,
+    config_name,
+    locate,
+    read_state,
+)
 from ansible_collections.pve.config.plugins.module_utils.outcome import FailedWrite, summary, tell
 from ansible_collections.pve.config.plugins.module_utils.tasks import Backoff, Clock, is_upid, wait_task
 
@@ -89,14 +96,18 @@ class Context(object):
         self.config = state.config
 
 
-def run_config_module(options, kind, plan, prepare=None, node_facts=None, secrets=None, **module_kwargs):
+def run_config_module(
+    options, kind, plan, prepare=None, node_facts=None, secrets=None, probe_kind=False, **module_kwargs
+):
     """Entry point of a changing module: parse arguments, apply, exit with the shared result keys.
 
     ``kind``: ``qemu``/``lxc``, or a function of the params for a module that manages both (``None``: the lookup
     tells). ``node_facts(params)``: whether the plan will need the guest's node row (``Guest.node_info``), asked
     after ``prepare``; then the lookup reads it in the same request as the guest's row (``guest.locate``).
     ``secrets(params)``: values given inside options that are not ``no_log`` themselves (a password in a config
-    dict); Ansible masks them in everything the module returns, its invocation included.
+    dict); Ansible masks them in everything the module returns, its invocation included. ``probe_kind``: a module
+    that manages both kinds skips the lookup when ``vmid`` and ``node`` are given without a kind
+    (``apply_either_kind``).
     """
     module = build_module(options, **module_kwargs)
     params = module.params
@@ -107,15 +118,20 @@ def run_config_module(options, kind, plan, prepare=None, node_facts=None, secret
         if prepare:
             prepare(params)
         api = connect(params)
-        guest = locate(
-            api,
-            kind(params) if callable(kind) else kind,
-            vmid=params["vmid"],
-            name=params["name"],
-            node=params["node"],
-            node_facts=bool(node_facts and node_facts(params)),
-        )
-        result = apply_change(api, guest, params, plan, check_mode=module.check_mode)
+        wanted_kind = kind(params) if callable(kind) else kind
+        if probe_kind and not wanted_kind and params["vmid"] is not None and params["node"]:
+            guest = Guest(params["vmid"], params["node"], "qemu")
+            result = apply_either_kind(api, guest, params, plan, check_mode=module.check_mode)
+        else:
+            guest = locate(
+                api,
+                wanted_kind,
+                vmid=params["vmid"],
+                name=params["name"],
+                node=params["node"],
+                node_facts=bool(node_facts and node_facts(params)),
+            )
+            result = apply_change(api, guest, params, plan, check_mode=module.check_mode)
     except PveError as exc:
         tell(exc, [])
         module.fail_json(msg=exc.msg, **exc.details)
@@ -136,6 +152,28 @@ def apply_change(api, guest, params, plan, check_mode=False, clock=None):
     except NameIsStale:
         guest = locate(api, guest.kind, name=name, node=params.get("node"), lists_only=True)
         return Rounds(api, guest, params, plan, check_mode, clock).run()
+
+
+def apply_either_kind(api, guest, params, plan, check_mode=False, clock=None):
+    """``apply_change`` for a guest given by ``vmid`` and ``node`` whose kind is not known: first as a QEMU VM,
+    then as a container. The first read of a VM, ``GET .../qemu/{vmid}/pending``, answers "Configuration file
+    ... does not exist" for a container (qemu-server ``PVE::QemuConfig->load_config``) before anything is
+    written, so a VM costs no lookup (a no-op is one GET) and a container one failed GET instead of the lookup."""
+    try:
+        return apply_change(api, guest, params, plan, check_mode, clock)
+    except GuestNotFound as exc:
+        if exc.details.get("changed"):
+            raise
+    container = Guest(guest.vmid, guest.node, "lxc")
+    try:
+        return apply_change(api, container, params, plan, check_mode, clock)
+    except GuestNotFound as exc:
+        if exc.details.get("changed"):
+            raise
+        raise GuestNotFound(
+            "no guest %d on node %s: neither a QEMU VM nor an LXC container has that vmid there"
+            % (guest.vmid, guest.node)
+        ) from None
 
 
 class NameIsStale(Exception):

@@ -16,7 +16,7 @@ description:
     may be a dict of sub-keys, merged into the current value (sub-keys not mentioned are kept, unknown ones
     included; a sub-key set to V(null) is removed), or a string, compared in parsed form.
   - The change is written in steps, each with the config digest read just before it, in this order - create new
-    volumes, grow volumes (one resize each), set, delete, purge.
+    volumes, grow volumes (one resize each), set, delete, purge, and with O(reboot=if_needed) a reboot.
     In check mode the whole plan is returned in RV(steps) with the predicted config and diff.
   - O(if_digest) applies a reviewed plan only to the config it was computed from.
   - After a change of cloud-init options that a running VM applied, the cloud-init drive is regenerated
@@ -33,7 +33,10 @@ options:
   type:
     description:
       - The type of the guest, V(qemu) for a VM or V(lxc) for a container. When given it is checked against the
-        guest; with O(vmid) and O(node) it also saves the lookup of the guest.
+        guest.
+      - With O(vmid) and O(node) the guest is not looked up in C(/cluster/resources); without O(type) it is read
+        as a VM first, then as a container, so a run that changes nothing costs one request for a VM (or a
+        container with O(type=lxc)) and two for a container otherwise.
     type: str
     choices: [qemu, lxc]
   config:
@@ -235,7 +238,8 @@ from ansible_collections.pve.config.plugins.module_utils.apply import run_config
 
 def lookup_kind(params):
     """The guest's type when the lookup can be skipped (``vmid`` and ``node`` given), else the lookup tells and
-    the plan checks ``type`` against it."""
+    the plan checks ``type`` against it. ``vmid`` and ``node`` without ``type``: tried as a VM, then as a
+    container (``apply.apply_either_kind``)."""
     return params["type"] if params["vmid"] is not None and params["node"] else None
 
 
@@ -246,6 +250,7 @@ def main():
         guest_config.plan,
         prepare=guest_config.check_params,
         secrets=guest_config.secrets,
+        probe_kind=True,
     )
 
 

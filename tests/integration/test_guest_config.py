@@ -55,6 +55,7 @@ def test_vm_cloud_init_cdrom_tags_boot_and_disks(play, sim):
             ("preview", wanted, {"check_mode": True}),
             ("apply", wanted),
             ("rerun", wanted),
+            ("rerun with node", dict(wanted, node="pve1")),
             ("eject", eject),
             ("rerun eject", eject),
         )
@@ -89,6 +90,8 @@ def test_vm_cloud_init_cdrom_tags_boot_and_disks(play, sim):
     rerun = run["rerun"]
     assert not rerun.changed, rerun.res
     assert rerun.writes(log) == [] and len(rerun.calls(log)) == 2
+    # vmid and node without type: read as a VM at once, no lookup
+    assert run["rerun with node"].calls(log) == [("GET", "/nodes/pve1/qemu/101/pending")]
 
     assert run["eject"].changed and config_of(sim, 101)["ide2"] == "none,media=cdrom"
     assert not run["rerun eject"].changed

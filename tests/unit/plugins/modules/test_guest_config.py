@@ -77,6 +77,44 @@ def test_noop_with_node_vmid_and_type_is_one_get(api):
     assert result["diff"] == {"before": {}, "after": {}}
 
 
+def test_noop_with_node_and_vmid_of_a_vm_is_one_get_without_type(api):
+    read(api, VM, VM_CONFIG)
+    result, failed = run_module("guest_config", dict(vmid=100, node="pve1", config={"cores": 2}))
+    assert not failed, result
+    assert requests_made(api) == [("GET", "/" + VM + "/pending", {})]
+    assert result["changed"] is False and result["guest_type"] == "qemu"
+
+
+NO_QEMU_200 = "Configuration file 'nodes/pve1/qemu-server/200.conf' does not exist"
+
+
+def test_node_and_vmid_of_a_container_without_type_reads_it_as_a_vm_first(api):
+    pve_error(api, "GET", "nodes/pve1/qemu/200/pending", NO_QEMU_200)
+    read(api, CT, CT_CONFIG, "d1")
+    put(api, CT, {"hostname": "web", "digest": "d1"})
+    read(api, CT, dict(CT_CONFIG, hostname="web"), "d2")
+    result, failed = run_module("guest_config", dict(vmid=200, node="pve1", config={"hostname": "web"}))
+    assert not failed, result
+    assert requests_made(api) == [
+        ("GET", "/nodes/pve1/qemu/200/pending", {}),
+        ("GET", "/" + CT + "/pending", {}),
+        ("PUT", "/" + CT + "/config", {"hostname": "web", "digest": "d1"}),
+        ("GET", "/" + CT + "/pending", {}),
+    ]
+    assert result["guest_type"] == "lxc" and result["changed"] is True
+
+
+def test_node_and_vmid_of_no_guest_says_so(api):
+    pve_error(api, "GET", "nodes/pve1/qemu/300/pending", NO_QEMU_200.replace("200", "300"))
+    pve_error(api, "GET", "nodes/pve1/lxc/300/pending", "Configuration file 'nodes/pve1/lxc/300.conf' does not exist")
+    result, failed = run_module("guest_config", dict(vmid=300, node="pve1", config={"cores": 2}))
+    assert failed and result["changed"] is False
+    assert result["msg"] == (
+        "no guest 300 on node pve1: neither a QEMU VM nor an LXC container has that vmid there; nothing was changed"
+    )
+    assert writes(api) == []
+
+
 def test_noop_without_node_looks_the_guest_up_first(api):
     lookup(api)
     read(api, CT, CT_CONFIG)
