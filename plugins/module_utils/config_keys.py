@@ -97,6 +97,10 @@ TAG_RE = re.compile(r"^[a-z0-9_][a-z0-9_\-+.]*$", re.IGNORECASE)
 HOTPLUG_ITEMS = ("network", "disk", "cpu", "memory", "usb", "cloudinit", "0", "1")
 # pve-common src/PVE/CpuSet.pm parse_cpuset: N or N-M with M >= N
 AFFINITY_ITEM = re.compile(r"^(\d+)(?:-(\d+))?$")
+# pve-common src/PVE/JSONSchema.pm pve_verify_dns_name (format dns-name: VM name, container hostname; dns-name-list:
+# a container's searchdomain items)
+DNS_NAME = re.compile(r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$")
+DNS_NAME_KEYS = {"qemu": ("name",), "lxc": ("hostname", "searchdomain")}
 # pve-common src/PVE/JSONSchema.pm parse_id (storage IDs)
 STORAGE_ID = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$", re.IGNORECASE)
 # sub-key -> (IP version, words allowed instead of an address, address/prefix wanted)
@@ -289,6 +293,8 @@ def _check_item(kind, key, item):
         )
     if key == "nameserver":
         _check_address(item)
+    if key in DNS_NAME_KEYS[kind] and not DNS_NAME.match(item):
+        raise InvalidRequest("config: %s %r is not a DNS name (letters, digits and -, dot separated)" % (key, item))
     if key == "hotplug" and item not in HOTPLUG_ITEMS:
         raise InvalidRequest("config: hotplug feature %r must be one of %s" % (item, ", ".join(HOTPLUG_ITEMS)))
     match = AFFINITY_ITEM.match(item) if key == "affinity" else None
@@ -356,6 +362,8 @@ def _check_scalar(kind, key, name, spec, value):
     typed = typed_value(what, spec.get("type"), value)
     if spec.get("type") != "boolean":
         validate.check(kind, name, typed, name=key)
+    if key in DNS_NAME_KEYS[kind] and key not in LIST_KEYS and not DNS_NAME.match(typed):
+        raise InvalidRequest("config: %s %r is not a DNS name (letters, digits and -, dot separated)" % (key, typed))
     if key in LIST_KEYS and isinstance(value, str):
         for item in value.split("\n") if key == "sshkeys" else _list_items(key, value):
             _check_item(kind, key, item)

@@ -125,6 +125,7 @@ def test_valid_request_passes():
             "ipconfig2": {"ip6": "auto"},
             "cpu": {"cputype": "host", "flags": ["+aes", "-pcid"]},
             "cipassword": "s3cret",
+            "name": "web-01.example",
             "hotplug": ["disk", "network", "cpu"],
             "affinity": "0-3,8",
             "smbios1": {"base64": True, "manufacturer": "UHJveG1veA=="},
@@ -135,7 +136,13 @@ def test_valid_request_passes():
     )
     ck.check_keys(
         "lxc",
-        {"memory": 1024, "swap": "0", "mp0": {"storage": "local-lvm", "size": "8G", "mp": "/srv/data", "backup": 1}},
+        {
+            "memory": 1024,
+            "swap": "0",
+            "hostname": "ct-01.example.com",
+            "searchdomain": "a.example b.example",
+            "mp0": {"storage": "local-lvm", "size": "8G", "mp": "/srv/data", "backup": 1},
+        },
         ["mp1", "unused3"],
     )
 
@@ -258,6 +265,11 @@ def test_valid_request_passes():
         ("qemu", {"scsi1": {"storage": 5, "size": "10G"}}, [], "scsi1 storage must be a storage ID"),
         ("lxc", {"mp0": {"storage": "local-lvm", "size": "-8G"}}, [], "mp0 size must be a size such as 32G"),
         ("lxc", {"rootfs": {"size": "0"}}, [], "rootfs size must be positive"),
+        # DNS names (pve-common pve_verify_dns_name)
+        ("qemu", {"name": "web_01"}, [], "config: name 'web_01' is not a DNS name"),
+        ("qemu", {"name": "web-"}, [], "config: name 'web-' is not a DNS name"),
+        ("lxc", {"hostname": "a..b"}, [], "config: hostname 'a..b' is not a DNS name"),
+        ("lxc", {"searchdomain": ["ok.example", "bad_domain"]}, [], "searchdomain 'bad_domain' is not a DNS name"),
         ("qemu", {"hotplug": "disk,floppy"}, [], "hotplug feature 'floppy' must be one of network, disk"),
         ("qemu", {"hotplug": ["usb", "tablet"]}, [], "hotplug feature 'tablet'"),
         ("qemu", {"affinity": "3-1"}, [], "affinity item '3-1' must be a CPU number or a rising range"),
