@@ -237,6 +237,8 @@ def grow_step(ctx, key, values):
     where = "%s (%s) of %s" % (key, volid, ctx.guest.label)
     if parsed.get("media") == "cdrom":
         raise InvalidRequest("%s holds a CD-ROM drive, not a disk: it has no storage or size" % where)
+    if not volid or ":" not in volid:  # a passed-through device or a bind mount: a host path
+        raise InvalidRequest("%s is a host device or path, not a storage volume: it has no storage or size" % where)
     storage = values.get("storage")
     if storage is not None and storage != volumes.volume_storage(volid or ""):
         raise InvalidRequest(

@@ -581,6 +581,16 @@ def test_volume_requests_that_cannot_be_done_are_refused_before_any_write(api, c
     assert writes(api) == []
 
 
+def test_host_devices_and_bind_mounts_have_no_size(api):
+    read(api, VM, dict(VM_CONFIG, scsi3="/dev/disk/by-id/ata-X,size=100G"))
+    result, failed = run_module("guest_config", vm_args(config={"scsi3": {"size": "200G"}}))
+    assert failed and "scsi3 (/dev/disk/by-id/ata-X) of QEMU VM 100 is a host device or path" in result["msg"]
+    read(api, CT, dict(CT_CONFIG, mp1="/srv/share,mp=/share"))
+    result, failed = run_module("guest_config", dict(vmid=200, node="pve1", type="lxc", config={"mp1": {"size": 2}}))
+    assert failed and "mp1 (/srv/share) of LXC container 200 is a host device or path" in result["msg"]
+    assert writes(api) == []
+
+
 def test_a_mount_point_needs_its_path_and_unused_needs_purge(api):
     read(api, CT, dict(CT_CONFIG, unused0="local-lvm:vm-200-disk-9"))
     result, failed = run_module(
