@@ -387,6 +387,8 @@ def cloudinit_step(ctx, to_set):
     # vmconfig_update_cloudinit_drive looks for the drive in the config in effect (foreach_volume($conf))
     if not has_cloudinit_drive(ctx.state.current) or not guest_running(ctx.api, ctx.guest):
         return None
+    # API2/Qemu.pm cloudinit_update: PUT, no parameters but node and vmid (no digest), returns null - the drive is
+    # regenerated inside the request, under the config lock (check_lock refuses a locked VM)
     path = ctx.guest.path + "/cloudinit"
     return Step(
         CLOUDINIT,
