@@ -246,6 +246,8 @@ def _check_sub_value(key, fmt, sub_key, sub_value):
             property_string.checked_text(name, item)
             if ";" in property_string.to_text(item):
                 raise InvalidRequest("config: %s item %r must not contain ';'" % (name, item))
+        if sub_key in OPTIONS.get(fmt, {}):
+            validate.check(fmt, sub_key, property_string.to_text(sub_value), name=name)
         return
     property_string.checked_text(name, sub_value, equals=(fmt, sub_key) in property_string.EQUALS_SUB_KEYS)
     _check_address_sub_key(name, fmt, sub_key, sub_value)

@@ -35,16 +35,24 @@ from ansible_collections.pve.config.plugins.module_utils.units import parse_size
 TRUE_WORDS = ("1", "on", "yes", "true")
 FALSE_WORDS = ("0", "off", "no", "false")
 MAC_KEYS = ("macaddr", "hwaddr")
-# Sub-keys whose value is a ``;`` list, compared item by item, in order: qemu-server src/PVE/QemuServer.pm $boot_fmt
-# (order: pve-qm-bootdev-list, read by device_bootorder with PVE::Tools::split_list), src/PVE/QemuServer/CPUConfig.pm
-# $cpu_fmt (flags: +FLAG[;-FLAG...]), src/PVE/QemuServer/PCI.pm $hostpci_fmt (host: HOSTPCIID[;HOSTPCIID2...]),
-# pve-container src/PVE/LXC/Config.pm $rootfs_desc (mountoptions: opt[;opt...]).
+# Sub-keys whose value is a ``;`` list (format_description ``x[;x...]`` in the schema), compared item by item, in
+# order: qemu-server src/PVE/QemuServer.pm $boot_fmt (order: pve-qm-bootdev-list, read by device_bootorder with
+# PVE::Tools::split_list), src/PVE/QemuServer/CPUConfig.pm $cpu_fmt (flags: +FLAG[;-FLAG...]),
+# src/PVE/QemuServer/PCI.pm $hostpci_fmt (host: HOSTPCIID[;HOSTPCIID2...]), src/PVE/QemuServer/Network.pm $net_fmt
+# (trunks: vlanid[;vlanid...]), src/PVE/QemuServer/Memory.pm $numa_fmt (cpus, hostnodes: id[-id];...),
+# pve-container src/PVE/LXC/Config.pm $rootfs_desc (mountoptions: opt[;opt...]), $netconf_desc (trunks) and
+# $features_desc (mount: fstype;fstype;...).
 LIST_SUB_KEYS = (
     ("qemu_boot", "order"),
     ("qemu_cpu", "flags"),
     ("qemu_hostpci", "host"),
+    ("qemu_net", "trunks"),
+    ("qemu_numa", "cpus"),
+    ("qemu_numa", "hostnodes"),
     ("lxc_rootfs", "mountoptions"),
     ("lxc_mp", "mountoptions"),
+    ("lxc_net", "trunks"),
+    ("lxc_features", "mount"),
 )
 _MAC = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$", re.IGNORECASE)
 

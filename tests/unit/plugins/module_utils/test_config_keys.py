@@ -131,6 +131,7 @@ def test_valid_request_passes():
             "smbios1": {"base64": True, "manufacturer": "UHJveG1veA=="},
             "vmgenid": "1",
             "agent": True,  # its default key `enabled` is a boolean
+            "numa0": {"cpus": ["0-3"], "hostnodes": [0], "memory": 2048},
         },
         ["virtio1", "unused0", "hostpci0"],
     )
@@ -234,6 +235,8 @@ def test_valid_request_passes():
         ("qemu", {"net0": {"bridge": "vmbr0\n"}}, [], "must not contain control characters"),
         ("qemu", {"boot": ["scsi0;net0"]}, [], "boot order item 'scsi0;net0' must not contain ';'"),
         ("qemu", {"boot": ["scsi0,net0"]}, [], "must not contain a comma"),
+        ("qemu", {"net0": {"trunks": [10, "x"]}}, [], "net0 trunks must look like 10;20;30 or 100-110, got .10;x."),
+        ("lxc", {"rootfs": {"mountoptions": ["noatime", "sync"]}}, [], "rootfs mountoptions must look like"),
         ("qemu", {"name": "web\nlock: backup"}, [], "config: name .* must not contain control characters"),
         ("qemu", {"net0": "virtio,bridge=vmbr0\nlock: backup"}, [], "net0 .* must not contain control characters"),
         ("qemu", {"description": "a\x00b"}, [], "description .* must not contain control characters"),

@@ -87,6 +87,10 @@ SAME = [
     ("qemu", "ide2", "local:iso/debian.iso", "local:iso/debian.iso,media=cdrom"),
     # cpu flags as a list
     ("qemu", "cpu", {"flags": ["+aes", "+pcid"]}, "host,flags=+aes;+pcid"),
+    ("qemu", "net0", {"trunks": [10, 20, "30-40"]}, f"virtio={MAC},bridge=vmbr0,trunks=10;20;30-40"),
+    ("qemu", "numa0", {"cpus": ["0-3"], "hostnodes": [0, 1]}, "cpus=0-3,hostnodes=0;1,memory=2048"),
+    ("lxc", "rootfs", {"mountoptions": ["noatime", "nodev"]}, "local-lvm:vm-101-disk-0,mountoptions=noatime;nodev"),
+    ("lxc", "features", {"mount": ["nfs", "cifs"], "nesting": True}, "mount=nfs;cifs,nesting=1"),
     # hotplug: a set of features, 1 = network,disk,usb (qemu-server parse_hotplug_features)
     ("qemu", "hotplug", "1", "network,disk,usb"),
     ("qemu", "hotplug", ["usb", "disk", "network"], "network,disk,usb"),
@@ -181,6 +185,8 @@ CHANGED = [
     ("qemu", "ide2", {"file": "local:iso/x.iso"}, None, "local:iso/x.iso,media=cdrom"),
     ("qemu", "cpu", {"flags": ["+aes"]}, "host", "host,flags=+aes"),
     ("qemu", "hotplug", "0", "network,disk,usb", "0"),
+    ("qemu", "net0", {"trunks": [20, 10]}, "virtio,bridge=vmbr0,trunks=10;20", "virtio,bridge=vmbr0,trunks=20;10"),
+    ("lxc", "features", {"mount": ["nfs"]}, "nesting=1", "nesting=1,mount=nfs"),
     ("qemu", "hotplug", ["cpu", "network", "memory"], "1", "network,cpu,memory"),
     ("qemu", "affinity", "0,1,2,4", None, "0-2,4"),
     ("qemu", "vmgenid", "1", None, "1"),
