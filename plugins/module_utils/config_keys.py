@@ -66,6 +66,10 @@ REFUSED = {
     "lxc": "raw lxc.* lines are not writable through the API (only in the config file, as root)",
     # pve-container src/PVE/LXC/Config.pm update_pct_config: "unable to modify read-only option: 'unprivileged'"
     # and "unable to delete read-only option"
+    # qemu-server src/PVE/API2/Qemu.pm `template` (POST .../template) -> QemuServer.pm template_create turns each
+    # volume into a base volume (vdisk_create_base) before it sets the flag; pve-container LXC.pm template_create alike
+    "template": "a guest becomes a template through POST .../template (qm/pct template), which turns its volumes "
+    "into base volumes; writing the flag alone would not",
     "password": "not a config key: a container's root password is set only when it is created, a VM's cloud-init "
     "password is cipassword",
     "unprivileged": "cannot be changed after the container is created (pve-container update_pct_config refuses it)",

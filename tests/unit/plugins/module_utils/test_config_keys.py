@@ -174,6 +174,8 @@ def test_valid_request_passes():
         ("qemu", {"node": "pve1"}, [], "node cannot be managed: selects the guest"),
         ("qemu", {"cdrom": "none"}, [], "cdrom cannot be managed: an alias of ide2"),
         ("lxc", {"lxc": "x"}, [], "raw lxc.* lines"),
+        ("qemu", {"template": 1}, [], "template cannot be managed: a guest becomes a template through POST"),
+        ("lxc", {}, ["template"], "absent: template cannot be managed"),
         ("lxc", {"password": "x"}, [], "password cannot be managed: not a config key: a container's root password"),
         ("lxc", {"unprivileged": 0}, [], "unprivileged cannot be managed: cannot be changed after the container"),
         ("qemu", {"unused0": "local-lvm:vm-100-disk-1"}, [], "config: unused0 cannot be set: unused slots are made"),
