@@ -1,6 +1,11 @@
 """config_values.wanted_text: every normalisation (None = nothing to write) and what is written otherwise."""
 
+import re
+from urllib.parse import unquote
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.pve.config.plugins.module_utils import config_values as cv
 from ansible_collections.pve.config.plugins.module_utils.errors import InvalidRequest
@@ -273,3 +278,87 @@ def test_unreadable_current_value_is_replaced():
     """A current value the schema type cannot read (hand-edited config) is compared as text, so it gets rewritten."""
     assert cv.wanted_text("qemu", "cores", 2, "two") == "2"
     assert cv.wanted_text("qemu", "memory", 2048, "lots") == "2048"
+
+
+# --- property-based: whatever is written reads back as the same (a re-run writes nothing) ------------------------
+
+FUZZ = settings(max_examples=150, deadline=None, database=None)
+TAG = st.from_regex(r"\A[a-z0-9_][a-z0-9_+.-]{0,12}\Z")
+ADDRESS = st.ip_addresses().map(str)
+DOMAIN = st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\.[a-z0-9]{1,6}){0,2}\Z")
+# key lines as users paste them: any printable text but line breaks and "%" (text is URL-decoded before it is
+# compared: the documented limit)
+KEY_LINE = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="%"), min_size=1, max_size=40
+).filter(str.strip)
+DESCRIPTION = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), whitelist_characters="\n\t"))
+
+
+def settles(kind, key, wanted, current):
+    """Write what wanted_text asks for, then ask again: nothing more to write."""
+    text = cv.wanted_text(kind, key, wanted, current)
+    stored = current if text is None else text
+    assert cv.wanted_text(kind, key, wanted, stored) is None, (wanted, current, text)
+    return text
+
+
+@FUZZ
+@given(tags=st.lists(TAG, max_size=6), current=st.none() | st.lists(TAG, max_size=4).map(";".join))
+def test_tags_settle(tags, current):
+    text = settles("qemu", "tags", tags, current)
+    if text is not None:
+        assert text.split(";") == sorted({tag.lower() for tag in tags}) or (text == "" and not tags)
+
+
+@FUZZ
+@given(servers=st.lists(ADDRESS, min_size=1, max_size=4), kind=st.sampled_from(["qemu", "lxc"]))
+def test_nameservers_settle_in_order(servers, kind):
+    assert settles(kind, "nameserver", servers, None) == " ".join(servers)
+    assert settles(kind, "searchdomain", ",".join(servers), None) == " ".join(servers)
+
+
+@FUZZ
+@given(domains=st.lists(DOMAIN, min_size=1, max_size=4))
+def test_searchdomains_settle(domains):
+    assert settles("lxc", "searchdomain", domains, None) == " ".join(domains)
+
+
+@FUZZ
+@given(lines=st.lists(KEY_LINE, min_size=1, max_size=4), as_text=st.booleans())
+def test_sshkeys_settle_and_stay_url_encoded(lines, as_text):
+    wanted = "\n".join(lines) if as_text else lines
+    text = settles("qemu", "sshkeys", wanted, None)
+    # pve-common JSONSchema.pm pve_verify_urlencoded
+    assert re.fullmatch(r"[-%a-zA-Z0-9_.!~*'()]*", text)
+    assert unquote(text).split("\n") == [line.strip() for line in lines]
+
+
+@FUZZ
+@given(text=DESCRIPTION, kind=st.sampled_from(["qemu", "lxc"]))
+def test_descriptions_settle(text, kind):
+    written = settles(kind, "description", text, None)
+    # what Proxmox reads back: qemu strips trailing whitespace, lxc ends it with a newline
+    stored = written.rstrip() if kind == "qemu" else written + "\n"
+    assert cv.wanted_text(kind, "description", text, stored) is None
+
+
+@FUZZ
+@given(
+    sub_keys=st.fixed_dictionaries(
+        {},
+        optional={
+            "bridge": st.sampled_from(["vmbr0", "vmbr1"]),
+            "firewall": st.booleans(),
+            "tag": st.integers(1, 4094),
+            "rate": st.sampled_from([1, 2.5, "12.5"]),
+            "trunks": st.lists(st.integers(1, 4094), min_size=1, max_size=3),
+            "link_down": st.sampled_from([None, True, "0"]),
+            "macaddr": st.sampled_from([MAC, MAC.lower()]),
+        },
+    ),
+    current=st.sampled_from([None, f"virtio={MAC},bridge=vmbr0", f"e1000={MAC},bridge=vmbr1,tag=5,host-tunnel=1"]),
+)
+def test_nic_dicts_settle(sub_keys, current):
+    text = settles("qemu", "net0", sub_keys, current)
+    if text is not None and current and "host-tunnel=1" in current:
+        assert "host-tunnel=1" in text  # an unknown sub-key of a newer Proxmox stays
