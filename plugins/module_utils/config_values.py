@@ -130,6 +130,8 @@ def _property_string_text(kind, key, fmt, text, current):
     """A property string given whole: the same as ``current`` when every sub-key means the same."""
     wanted = property_string.parse(text, fmt)
     have = property_string.parse(current, fmt) if current is not None else {}
+    if config_keys.is_volume_key(kind, key):
+        _drop_size(key, fmt, wanted, have)
     _add_cdrom_media(fmt, wanted, {})
     filled = FILLED_IN.get(fmt, ()) + (VOLUME_FILLED_IN if config_keys.is_volume_key(kind, key) else ())
     for sub_key in filled:
@@ -138,6 +140,20 @@ def _property_string_text(kind, key, fmt, text, current):
     if current is not None and _same_parsed(wanted, have, fmt):
         return None
     return property_string.format(wanted, fmt, kept=have)
+
+
+def _drop_size(key, fmt, wanted, have):
+    """A volume's ``size=`` is what Proxmox recorded (grown by resize, read from the storage), never set by a config
+    write: text copied from the config (same size) is fine, another size of the same volume asks for a grow that
+    only the dict form does."""
+    size = wanted.pop("size", None)
+    default_key = property_string.fmt_table(fmt)["default_key"]
+    same_volume = default_key in have and wanted.get(default_key) == have[default_key]
+    if size is not None and same_volume and "size" in have and not property_string.same_value("size", have.get("size"), size, fmt):
+        raise InvalidRequest(
+            "%s: size=%s in the text of a volume is not applied; give %s as a dict with size to grow it "
+            "(%s: {size: %s, ...})" % (key, size, key, key, size)
+        )
 
 
 def _same_volume(kind, key, fmt, wanted, have, sub_key):

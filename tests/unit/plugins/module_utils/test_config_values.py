@@ -24,6 +24,8 @@ SAME = [
     ("lxc", "mp0", {"size": "1024M"}, "local-lvm:vm-101-disk-1,mp=/srv,size=1G"),
     # a volume's size= is kept when the string leaves it out (it belongs to grow)
     ("qemu", "scsi0", "local-lvm:vm-100-disk-0,iothread=1", "local-lvm:vm-100-disk-0,iothread=1,size=32G"),
+    # a volume's text copied from the config, size= included
+    ("qemu", "scsi0", "local-lvm:vm-100-disk-0,iothread=1,size=32G", "local-lvm:vm-100-disk-0,iothread=1,size=32768M"),
     # storage/size of a volume dict are not written by set
     ("qemu", "scsi1", {"storage": "local-lvm", "size": "64G", "iothread": True}, "local-lvm:vm-100-disk-1,iothread=1"),
     # MACs in any case, and left out (Proxmox would make a new one)
@@ -157,6 +159,7 @@ CHANGED = [
         "local-lvm:vm-100-disk-0,iothread=1,size=32G",
         "local-lvm:vm-100-disk-0,size=32G",
     ),
+    ("lxc", "mp0", "local-lvm:vm-101-disk-2,mp=/srv,size=8G", None, "local-lvm:vm-101-disk-2,mp=/srv"),
     # another volume does not inherit the current size
     ("qemu", "scsi0", "local-lvm:vm-100-disk-9", "local-lvm:vm-100-disk-0,size=32G", "local-lvm:vm-100-disk-9"),
     # scalars in Proxmox's stored form
@@ -267,6 +270,14 @@ def test_none_wanted_writes_nothing():
         ("qemu", "onboot", "maybe", "1", "onboot must be a boolean"),
         ("qemu", "memory", "1.5M", "4096", "not a whole number of MiB"),
         ("lxc", "sshkeys", "x", None, "sshkeys is not a config key of a lxc guest"),
+        # another size in a volume's text: only the dict form grows
+        (
+            "qemu",
+            "scsi0",
+            "local-lvm:vm-100-disk-0,size=64G",
+            "local-lvm:vm-100-disk-0,size=32G",
+            r"scsi0: size=64G in the text of a volume is not applied; give scsi0 as a dict with size to grow it",
+        ),
     ],
 )
 def test_bad_wanted_values_are_refused(kind, key, wanted, current, message):
