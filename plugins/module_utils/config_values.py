@@ -52,8 +52,9 @@ MASK = "********"
 UPDATE_PASSWORD = ("on_create", "always")
 # Sub-keys Proxmox fills in when a write leaves them out, so a string without them keeps the current ones:
 # qemu-server src/PVE/QemuServer/Network.pm parse_net (macaddr: a new random MAC), pve-container
-# src/PVE/LXC/Config.pm parse_lxc_network (hwaddr: a new random MAC; type: veth), and the size= Proxmox keeps
-# beside a volume (qemu-server src/PVE/QemuServer/Drive.pm print_drive; it belongs to grow, not to set).
+# src/PVE/LXC/Config.pm parse_lxc_network (hwaddr: a new random MAC; type: veth), and the size= Proxmox records
+# beside a volume (qemu-server src/PVE/API2/Qemu.pm resize_vm writes it, src/PVE/QemuServer.pm update_disk_config ->
+# src/PVE/QemuServer/Drive.pm update_disksize rescans it; it belongs to grow, not to set).
 FILLED_IN = {
     "qemu_net": ("macaddr",),
     "lxc_net": ("hwaddr", "type"),
