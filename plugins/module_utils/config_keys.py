@@ -298,7 +298,7 @@ def _check_item(kind, key, item):
             "config: tag %r must start with a letter, digit or _ and hold only letters, digits and _ - + ." % item
         )
     if key == "nameserver":
-        _check_address(item)
+        _check_address(kind, item)
     if key in DNS_NAME_KEYS[kind] and not DNS_NAME.match(item):
         raise InvalidRequest("config: %s %r is not a DNS name (letters, digits and -, dot separated)" % (key, item))
     if key == "hotplug" and item not in HOTPLUG_ITEMS:
@@ -313,13 +313,21 @@ def _list_items(key, text):
     return [part.strip() for part in text.split(",")] if key == "affinity" else property_string.split_list(text)
 
 
-def _check_address(item):
-    # qemu-server: format address-list (pve-common JSONSchema.pm pve_verify_address_list: IPv4/IPv6);
-    # pve-container: lxc-ip-with-ll-iface-list (an IPv6 link-local address may name its interface: fe80::1%eth0).
+def _check_address(kind, item):
+    """One nameserver. A ``-list`` format checks each split_list item (pve-common src/PVE/JSONSchema.pm
+    check_format): QEMU's ``address-list`` an IP address or a DNS name (pve_verify_address), a container's
+    ``lxc-ip-with-ll-iface-list`` an IP address, a link-local IPv6 one may name its interface ``fe80::1%eth0``
+    (pve-container src/PVE/LXC/Config.pm verify_ip_with_ll_iface)."""
+    address, scope = item.split("%", 1) if kind == "lxc" and item.lower().startswith("fe80:") else (item, None)
     try:
-        ipaddress.ip_address(item)
+        ipaddress.ip_address(address)
     except ValueError:
-        raise InvalidRequest("config: nameserver %r is not an IP address" % item) from None
+        if kind == "qemu" and DNS_NAME.match(item):
+            return
+        what = "an IP address or a DNS name" if kind == "qemu" else "an IP address"
+        raise InvalidRequest("config: nameserver %r is not %s" % (item, what)) from None
+    if scope is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{1,20}", scope):
+        raise InvalidRequest("config: nameserver %r names no interface after %%" % item)
 
 
 def _check_address_sub_key(name, fmt, sub_key, value):
