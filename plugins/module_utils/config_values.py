@@ -79,16 +79,18 @@ def wanted_text(kind, key, wanted, current, update_password="on_create"):
         raise InvalidRequest("%s is not a config key of a %s guest" % (key, kind))
     if key == "vmgenid" and kind == "qemu":
         return _vmgenid_text(wanted, current)
+    fmt = config_keys.key_format(kind, key)
+    if current is None and not fmt:
+        current = OPTIONS[kind][name].get("default")  # a key not set means the schema's default
     special = _SPECIAL.get(key)
     if special:
         text = special(kind, key, wanted)
         return None if current is not None and special(kind, key, current) == text else text
     if key in config_keys.MIB_KEYS[kind] and not isinstance(wanted, dict):
         return _mib_text(kind, key, wanted, current)
-    fmt = config_keys.key_format(kind, key)
     if fmt:
         return _property_text(kind, key, fmt, wanted, current)
-    return _scalar_text(OPTIONS[kind][name], key, wanted, current)
+    return _scalar_text(OPTIONS[kind][name].get("type"), key, wanted, current)
 
 
 def masked(config):
@@ -188,11 +190,8 @@ def _is_unset_default(fmt, sub_key, value, have):
     return property_string.same_value(sub_key, default, value, fmt)
 
 
-def _scalar_text(spec, key, wanted, current):
-    schema_type = spec.get("type")
+def _scalar_text(schema_type, key, wanted, current):
     text = _scalar_form(schema_type, key, wanted)
-    if current is None and "default" in spec:
-        current = spec["default"]  # not set means the schema's default
     if current is not None and _scalar_form(schema_type, key, current, strict=False) == text:
         return None
     return text

@@ -114,6 +114,8 @@ SAME = [
     ("qemu", "onboot", False, None),
     ("qemu", "cores", 1, None),
     ("lxc", "cmode", "tty", None),
+    ("qemu", "hotplug", "network,disk,usb", None),  # the schema's default hotplug
+    ("lxc", "swap", "512M", None),
     ("lxc", "mp0", {"shared": False}, "local-lvm:vm-101-disk-1,mp=/srv"),
     ("lxc", "mp0", "local-lvm:vm-101-disk-1,mp=/srv,shared=0", "local-lvm:vm-101-disk-1,mp=/srv"),
     ("qemu", "scsi0", "local-lvm:vm-100-disk-0", "local-lvm:vm-100-disk-0,replicate=1"),
