@@ -30,7 +30,7 @@ from ansible_collections.pve.config.plugins.module_utils.guest import KIND_LABEL
 from ansible_collections.pve.config.plugins.module_utils.outcome import tell
 
 SELECT_KEYS = ("tags", "pools", "nodes", "types", "names", "vmids")
-ENTRY_KEYS = ("vmid", "name", "config", "absent")
+ENTRY_KEYS = ("vmid", "name", "config", "absent", "if_digest")
 # the keys of a guest's result in ``guests`` (besides what the plan adds: steps, digest, rebooted, ...);
 # ``config`` is left out: a fleet's result would carry every guest's whole config
 GUEST_KEYS = ("vmid", "node", "name", "guest_type", "changed", "failed", "msg", "diff", "pending", "reboot_required")
@@ -79,7 +79,7 @@ def select_filters(params):
 
 def check_entries(entries):
     """Refuse a malformed ``guests`` list before any request: an entry that is not a dict, has a key other
-    than vmid/name/config/absent, neither or both of vmid and name, or the same vmid or name twice."""
+    than vmid/name/config/absent/if_digest, neither or both of vmid and name, or the same vmid or name twice."""
     seen = {}
     for number, entry in enumerate(entries, 1):
         if not isinstance(entry, dict):
@@ -110,9 +110,18 @@ def _vmid(value, number):
         raise InvalidRequest("guests entry %d: vmid %r is not a number" % (number, value)) from None
 
 
-def guest_params(params, config, absent, vmid=None, name=None, node=None):
-    """The params one guest's ``apply_change`` gets: the fleet's, with this guest's selection and change."""
-    return dict(params, vmid=vmid, name=name, node=node, config=dict(config or {}), absent=list(absent or []))
+def guest_params(params, config, absent, vmid=None, name=None, node=None, if_digest=None):
+    """The params one guest's ``apply_change`` gets: the fleet's, with this guest's selection and change, and its
+    ``if_digest`` (guest_config's: the guest is refused before any write when its config digest differs)."""
+    return dict(
+        params,
+        vmid=vmid,
+        name=name,
+        node=node,
+        config=dict(config or {}),
+        absent=list(absent or []),
+        if_digest=if_digest,
+    )
 
 
 def select_targets(api, params):
@@ -155,7 +164,12 @@ def select_targets(api, params):
                 % (guest.vmid, where[guest.vmid], _entry_words(entry))
             )
         where[guest.vmid] = _entry_words(entry)
-        target = Target(guest, guest_params(params, entry.get("config"), entry.get("absent"), vmid, name))
+        target = Target(
+            guest,
+            guest_params(
+                params, entry.get("config"), entry.get("absent"), vmid, name, if_digest=entry.get("if_digest")
+            ),
+        )
         target.position = position
         targets.append(target)
     return targets, missing
@@ -318,8 +332,10 @@ def ansible_diff(results):
     ]
 
 
-def apply_fleet(api, params, plan, check_mode=False, check=None, clock=None, now=time.monotonic):
+def apply_fleet(api, params, plan, check_mode=False, check=None, clock=None, now=time.monotonic, progress=None):
     """Choose the guests, run them, return ``(summary, results)``; raises only before any write.
+
+    ``progress``: a ``fleet_progress.Progress`` told the count once the guests are chosen and as each one ends.
 
     ``check(kind, params)``: the plan's own input checks for one guest's params, run for every guest before
     the first write, so input that is wrong for one of them fails the task with nothing changed.
@@ -331,8 +347,17 @@ def apply_fleet(api, params, plan, check_mode=False, check=None, clock=None, now
             check(target.guest.kind, target.params)
         except InvalidRequest as exc:
             raise InvalidRequest("%s: %s" % (target.label, exc.msg), **exc.details) from None
+    if progress is not None:
+        progress.start(len(targets) + len(missing), failed=len(missing))
     results = run_fleet(
-        api, targets, plan, check_mode, params.get("parallel") or 10, params.get("per_node") or 4, clock=clock
+        api,
+        targets,
+        plan,
+        check_mode,
+        params.get("parallel") or 10,
+        params.get("per_node") or 4,
+        clock=clock,
+        on_done=None if progress is None else progress.guest_done,
     )
     if missing:  # back in the order of the ``guests`` entries
         placed = [(target.position, result) for target, result in zip(targets, results, strict=True)]

@@ -84,6 +84,12 @@ options:
         description: Config keys to remove, as O(pve.config.guest_config#module:absent).
         type: list
         elements: str
+      if_digest:
+        description:
+          - As O(pve.config.guest_config#module:if_digest), for this guest; the RV(guests[].digest) of a check-mode
+            run. A guest whose config digest differs at its first read fails (nothing is written to it); the other
+            guests run.
+        type: str
   config:
     description:
       - Config keys and their wanted values for every guest of O(select), exactly as
@@ -137,6 +143,9 @@ notes:
   - "Progress: Ansible shows a module's output only when it ends (its standard error is dropped when the result
     is valid JSON), so there is no live count. The result's RV(progress) (guests, changed, failed, seconds, guests
     per second) is shown with the task result at C(-v), and RV(msg) sums it up in one line."
+  - "A caller that wants a live count (the MCP bridge) creates an empty file in a private directory and names it in
+    the environment variable C(PVE_CONFIG_PROGRESS_FILE): the module appends one JSON line of counts (done, total,
+    failed, changed) when the guests are chosen and as each guest ends. Without the variable nothing is written."
   - With C(--diff), each changed guest's before and after are shown under its own header.
 seealso:
   - module: pve.config.guest_config
@@ -273,7 +282,7 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pve.config.plugins.module_utils import fleet, guest_config
+from ansible_collections.pve.config.plugins.module_utils import fleet, fleet_progress, guest_config
 from ansible_collections.pve.config.plugins.module_utils.apply import GUEST_ARGSPEC
 from ansible_collections.pve.config.plugins.module_utils.client import (
     AUTH_ARGSPEC,
@@ -292,6 +301,7 @@ ENTRY = dict(
     name=dict(type="str"),
     config=dict(guest_config.OPTIONS["config"]),
     absent=dict(guest_config.OPTIONS["absent"]),
+    if_digest=dict(guest_config.OPTIONS["if_digest"]),
 )
 SHARED = (
     "config",
@@ -332,15 +342,19 @@ def main():
     params = module.params
     entries = [dict(params)] + list(params["guests"] or [])
     module.no_log_values.update(value for entry in entries for value in guest_config.secrets(entry) if value)
+    progress = fleet_progress.progress_channel()
     try:
         fleet.check_limits(params)
         api = connect(params).keep_connections(params["parallel"])
         summary, results = fleet.apply_fleet(
-            api, params, guest_config.plan, check_mode=module.check_mode, check=check_guest_input
+            api, params, guest_config.plan, check_mode=module.check_mode, check=check_guest_input, progress=progress
         )
     except PveError as exc:
         tell(exc, [])
         module.fail_json(msg=exc.msg, **exc.details)
+    finally:
+        if progress is not None:
+            progress.close()
     result = dict(changed=bool(summary.changed), guests=results, progress=summary.progress(), msg=summary.msg())
     if module._diff:
         result["diff"] = fleet.ansible_diff(results)

@@ -97,7 +97,10 @@ def test_guests_entries_by_vmid_and_name_each_with_its_own_config(api, pve):
         ([dict(vmid=100), dict(vmid=100)], "guests entries 1 and 2 both name vmid 100"),
         ([dict(vmid=100, name="x")], "guests entry 1 needs exactly one of vmid and name"),
         ([dict(config={})], "guests entry 1 needs exactly one of vmid and name"),
-        ([dict(vmid=100, confg={})], "guests entry 1: unknown key(s) confg (use vmid, name, config, absent)"),
+        (
+            [dict(vmid=100, confg={})],
+            "guests entry 1: unknown key(s) confg (use vmid, name, config, absent, if_digest)",
+        ),
         (["web01"], "guests entry 1 must be a dict with vmid or name, not 'web01'"),
         ([dict(vmid="abc")], "guests entry 1: vmid 'abc' is not a number"),
         ([dict(vmid=100, config="memory=1")], "guests entry 1: config must be a dict, not 'memory=1'"),

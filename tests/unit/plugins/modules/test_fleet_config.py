@@ -201,3 +201,44 @@ def test_no_guest_matched_is_no_change(api):
     assert (progress["guests"], progress["changed"], progress["unchanged"], progress["failed"]) == (0, 0, 0, 0)
     assert progress["guests_per_second"] in (0.0, None)  # None only when no time could be measured
     assert requests_made(api) == [("GET", "/cluster/resources", {"type": "vm"})]
+
+
+def test_if_digest_per_entry_refuses_only_the_guest_whose_config_changed(api):
+    cluster = FakeCluster(api, cluster_guests())
+    planned, failed = run_module(
+        "fleet_config", dict(guests=[dict(vmid=100, config={"memory": 4096}), dict(vmid=200, config={"memory": 1024})]),
+        check=True,
+    )  # fmt: skip
+    assert not failed and writes(api) == []
+    digests = {r["vmid"]: r["digest"] for r in planned["guests"]}
+    cluster.guests[200]["config"]["description"] = "edited by someone else"
+    stale = FakeCluster.digest(cluster.guests[200])
+    entries = [dict(vmid=vmid, config=CHANGES[vmid]["config"] | {"memory": m}, if_digest=digests[vmid])
+               for vmid, m in ((100, 4096), (200, 1024))]  # fmt: skip
+    result, failed = run_module("fleet_config", dict(guests=entries, max_fail_percentage=50))
+    assert not failed and result["changed"], result
+    first, second = result["guests"]
+    assert first["changed"] and not first["failed"]
+    assert second["failed"] and not second["changed"]
+    assert second["msg"].startswith(
+        f"the config of LXC container 200 changed since the plan was made: its digest is {stale}, "
+        f"if_digest asks for {digests[200]}"
+    ), second["msg"]
+    assert [p for m, p, b in writes(api)] == ["/nodes/pve1/qemu/100/config"], "nothing written to guest 200"
+    assert cluster.guests[200]["config"]["memory"] == "512"
+
+
+def test_progress_lines_go_to_the_file_the_caller_names(api, tmp_path, monkeypatch):
+    FakeCluster(api, cluster_guests())
+    path = tmp_path / "progress"
+    path.write_text("")
+    monkeypatch.setenv("PVE_CONFIG_PROGRESS_FILE", str(path))
+    result, failed = run_module("fleet_config", dict(select={"tags": ["web"]}, config={"memory": 1024}))
+    assert not failed
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines == [
+        dict(done=0, total=2, failed=0, changed=0),
+        dict(done=1, total=2, failed=0, changed=1),
+        dict(done=2, total=2, failed=0, changed=2),
+    ], lines
+    assert result["progress"]["guests"] == 2
