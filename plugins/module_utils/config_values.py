@@ -152,7 +152,12 @@ def _drop_size(key, fmt, wanted, have):
     size = wanted.pop("size", None)
     default_key = property_string.fmt_table(fmt)["default_key"]
     same_volume = default_key in have and wanted.get(default_key) == have[default_key]
-    if size is not None and same_volume and "size" in have and not property_string.same_value("size", have.get("size"), size, fmt):
+    if (
+        size is not None
+        and same_volume
+        and "size" in have
+        and not property_string.same_value("size", have.get("size"), size, fmt)
+    ):
         raise InvalidRequest(
             "%s: size=%s in the text of a volume is not applied; give %s as a dict with size to grow it "
             "(%s: {size: %s, ...})" % (key, size, key, key, size)
