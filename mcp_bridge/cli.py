@@ -15,6 +15,7 @@ from .config import DEFAULT_AUDIT_LOG, TOKEN_ENV, Config, ConfigError, load
 from .runner import SECRET_ENV
 from .server import Bridge, build_server
 from .stdio import serve_stdio
+from .tokens import hash_token, new_token
 from .tools import TOOLS
 
 
@@ -29,7 +30,8 @@ def parser() -> argparse.ArgumentParser:
         "The Proxmox connection comes from PROXMOX_HOST, PROXMOX_USER, PROXMOX_TOKEN_ID + PROXMOX_TOKEN_SECRET "
         "(or PROXMOX_PASSWORD), PROXMOX_VALIDATE_CERTS and PROXMOX_CA_PATH, or the [proxmox] table of --config.",
         epilog=f"Tools: {', '.join(spec.name for spec in TOOLS)}. The HTTP bearer token is read from {TOKEN_ENV} "
-        "or the config file, never from the command line.",
+        "or the config file, never from the command line. `pve-config-mcp hash-token` makes a static token and its "
+        "hash for [[http.tokens]].",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--config", "-c", metavar="FILE", help="TOML or YAML configuration file")
@@ -100,7 +102,31 @@ def forget_secrets(environ: MutableMapping[str, str]) -> None:
         environ.pop(name, None)
 
 
+def hash_token_command(argv: Sequence[str]) -> int:
+    """`pve-config-mcp hash-token [--stdin]`: a new random token and its hash, or the hash of the token on stdin,
+    for a [[http.tokens]] entry. The token itself is printed once and stored nowhere."""
+    p = argparse.ArgumentParser(
+        prog="pve-config-mcp hash-token",
+        description="Make a new static bearer token (printed once) and the hash to put in [[http.tokens]].",
+    )
+    p.add_argument("--stdin", action="store_true", help="hash the token read from stdin instead of making one")
+    ns = p.parse_args(argv)
+    token = sys.stdin.readline().strip() if ns.stdin else new_token()
+    try:
+        digest = hash_token(token)
+    except ValueError as exc:
+        print(f"pve-config-mcp: {exc}", file=sys.stderr)
+        return 2
+    if not ns.stdin:
+        print(f"token: {token}")
+    print(f'hash = "{digest}"')
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["hash-token"]:
+        return hash_token_command(argv[1:])
     try:
         ns, config = configure(argv)
         config.proxmox.check()

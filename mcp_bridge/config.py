@@ -24,7 +24,11 @@ audit_log = "~/.local/state/pve-config-mcp/audit.jsonl"
 [http]
 host = "127.0.0.1"
 port = 8765
-token = "..."                 # or PVE_MCP_TOKEN / token_file
+token = "..."                 # deprecated: one plain token with every scope (or PVE_MCP_TOKEN / token_file)
+[[http.tokens]]               # static tokens, stored hashed (pve-config-mcp hash-token), each with its grants
+name = "alice"
+hash = "sha256:..."
+scopes = ["pve:read", "pve:write:vmid:100-199", "pve:destroy:tag:scratch"]
 allowed_hosts = []            # extra Host values (DNS-rebinding protection)
 allowed_origins = []
 ```
@@ -116,6 +120,10 @@ class BridgeSettings(_Section):
     timeout: float = Field(300.0, gt=0, le=86400)
     audit_log: str | None = DEFAULT_AUDIT_LOG
     collections_path: str | None = None
+    protected_tags: list[str] = Field(
+        default_factory=lambda: ["pve-config-protected"],
+        description="guests with one of these tags (or Proxmox protection: 1) get no destructive call",
+    )
 
     @field_validator("vmids")
     @classmethod
@@ -125,15 +133,49 @@ class BridgeSettings(_Section):
         return value
 
 
+class StaticTokenSettings(_Section):
+    """One static bearer token: stored as its hash (tokens.hash_token), never in plain text."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$", description="who holds it, as the audit log names them")
+    hash: str
+    scopes: list[str] = Field(min_length=1, description="grants.py scope strings")
+
+    @field_validator("hash")
+    @classmethod
+    def _hash(cls, value: str) -> str:
+        from .tokens import check_hash
+
+        return check_hash(value)
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, value: list[str]) -> list[str]:
+        from .grants import parse_grant
+
+        for scope in value:
+            parse_grant(scope)
+        return value
+
+
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=0, le=65535)
     path: str = "/mcp"
     token: SecretStr | None = None
     token_file: str | None = None
+    tokens: list[StaticTokenSettings] = Field(default_factory=list)
     allowed_hosts: list[str] = Field(default_factory=list)
     allowed_origins: list[str] = Field(default_factory=list)
     stateless: bool = False
+
+    @field_validator("tokens")
+    @classmethod
+    def _distinct(cls, value: list[StaticTokenSettings]) -> list[StaticTokenSettings]:
+        for attr in ("name", "hash"):
+            seen = [getattr(entry, attr) for entry in value]
+            if len(set(seen)) != len(seen):
+                raise ValueError(f"two [[http.tokens]] entries have the same {attr}")
+        return value
 
     def bearer_token(self) -> str | None:
         if self.token is not None:

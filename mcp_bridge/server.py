@@ -31,14 +31,16 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field, ValidationError
 
 from . import __version__
+from .access import Protected, authorise, current_principal, facts_from_guest_info
 from .audit import AuditLog
 from .collection import collections_root
 from .config import Config
+from .grants import GuestFacts
 from .policy import Policy, PolicyError, PoolLookup, PoolOf
 from .proxmox import GuestReader
 from .ranges import check_same_table
 from .runner import ModuleFailed, ModuleRunner, RunCancelled, RunError, RunTimeout, redact
-from .tools import TOOLS, TOOLS_BY_NAME, ToolArgs, ToolSpec, summarize
+from .tools import COLLECTION, TOOLS, TOOLS_BY_NAME, ToolArgs, ToolSpec, summarize
 
 INSTRUCTIONS = """\
 Configure Proxmox VE guests (QEMU VMs and LXC containers) through the pve.config Ansible modules.
@@ -91,6 +93,8 @@ def destroy_resolver(bridge: Bridge, spec: ToolSpec):
             return Confirmation(destroy=False)  # nothing will be destroyed, nothing to ask
         try:
             await bridge.check_guest(vmid, must_exist=True)
+            if client_can_elicit(ctx):  # nobody is asked about a call the caller may not make (checked again after)
+                await bridge.authorise(spec, vmid, dry_run=False, destroys=True)
         except (PolicyError, RunError):
             return Confirmation(destroy=False)
         if client_can_elicit(ctx):
@@ -133,8 +137,12 @@ class CallRefused(ToolError):
     """A tool error whose call the bridge has already written to the audit log."""
 
 
+_POLICY_OUTCOMES: dict[type[PolicyError], str] = {Unconfirmed: "unconfirmed", Protected: "protected"}
+
+
 GuestRead = Callable[[int], dict[str, Any]]
 REREAD_TIMEOUT = 15.0
+FACTS_TIMEOUT = 60.0
 
 
 class Bridge:
@@ -164,6 +172,7 @@ class Bridge:
         self.pool_of = pool_of if pool_of is not None else (PoolLookup(config.proxmox) if self.policy.pools else None)
         self.read_guest = read_guest if read_guest is not None else GuestReader(config.proxmox)
         self.max_parallel = config.bridge.max_parallel
+        self.protected_tags = tuple(config.bridge.protected_tags)
         self.stopping: str | None = None
         self._limiter: anyio.CapacityLimiter | None = None
         self._guest_locks: dict[int, anyio.Lock] = {}
@@ -213,6 +222,40 @@ class Bridge:
             if found.get("exists") is False:
                 raise NoSuchGuest(f"guest {vmid} does not exist; nothing was changed")
 
+    async def guest_facts(self, vmid: int) -> GuestFacts:
+        """The guest's tags, pool and protection, read through the collection (one guest_info run)."""
+        cancel = threading.Event()
+        run = functools.partial(
+            self.runner.run,
+            f"{COLLECTION}.guest_info",
+            {"vmid": vmid},
+            timeout=min(self.timeout, FACTS_TIMEOUT),
+            cancel=cancel,
+        )
+        self._runs.add(cancel)
+        try:
+            async with self.limiter:
+                result = await anyio.to_thread.run_sync(run)
+        except RunError as exc:
+            raise PolicyError(
+                f"could not read the tags, pool and protection of guest {vmid} ({exc}); nothing was changed"
+            ) from None
+        finally:
+            self._runs.discard(cancel)
+        return facts_from_guest_info(result)
+
+    async def authorise(self, spec: ToolSpec, vmid: int, *, dry_run: bool, destroys: bool) -> None:
+        """The caller's grants for this call on `vmid`, and no destructive call on a protected guest (access.py)."""
+        await authorise(
+            current_principal(),
+            spec,
+            vmid,
+            dry_run=dry_run,
+            destroys=destroys,
+            protected_tags=self.protected_tags,
+            read_facts=self.guest_facts,
+        )
+
     async def reread(self, vmid: int) -> dict[str, Any]:
         """What guest `vmid` looks like after a stopped run (for the audit log); never raises."""
         with anyio.CancelScope(shield=True), anyio.move_on_after(REREAD_TIMEOUT):
@@ -232,6 +275,7 @@ class Bridge:
         started = time.monotonic()
         audit_args = audit_arguments(arguments)
         changing = False
+        principal = current_principal().name
 
         async def audit(outcome: str, *, changed: bool | None = None, error: str | None = None, **extra: Any) -> None:
             if outcome in ("interrupted", "timeout", "cancelled") and changing:
@@ -243,6 +287,7 @@ class Bridge:
                 changed=changed,
                 error=error,
                 duration=time.monotonic() - started,
+                principal=principal,
                 **extra,
             )
 
@@ -257,6 +302,7 @@ class Bridge:
                 dry_run = bool(getattr(args, "dry_run", False))
                 destroys = spec.confirm and getattr(args, "delete_volume", False) and not dry_run
                 await self.check_guest(args.vmid, must_exist=destroys)
+                await self.authorise(spec, args.vmid, dry_run=dry_run, destroys=bool(destroys))
                 if destroys:
                     self._require_confirmation(spec, args, confirmation, ctx)
                 module_args = spec.to_module_args(args)
@@ -270,7 +316,7 @@ class Bridge:
                 await audit("invalid", error=validation_message(exc))
                 raise CallRefused(validation_message(exc)) from None
             except PolicyError as exc:
-                await audit("unconfirmed" if isinstance(exc, Unconfirmed) else "denied", error=str(exc))
+                await audit(_POLICY_OUTCOMES.get(type(exc), "denied"), error=str(exc))
                 raise CallRefused(str(exc)) from None
             except ModuleFailed as exc:
                 # `changed` as the module reports it: a failed write may have left part of the change behind,
@@ -332,7 +378,12 @@ class Bridge:
         else:
             outcome, error = "error", f"{name} failed ({type(exc.__cause__ or exc).__name__})"
         self.audit.record(
-            tool=name[:100], arguments=audit_arguments(arguments), outcome=outcome, error=error, duration=duration
+            tool=name[:100],
+            arguments=audit_arguments(arguments),
+            outcome=outcome,
+            error=error,
+            duration=duration,
+            principal=current_principal().name,
         )
 
     def _tool_refusal(self, spec: ToolSpec) -> str:

@@ -1,62 +1,64 @@
-"""Streamable HTTP: loopback by default, Host/Origin checks against DNS rebinding, bearer token.
+"""Streamable HTTP: loopback by default, Host/Origin checks against DNS rebinding, bearer tokens.
 
-Listening on a non-loopback address is refused unless a bearer token is configured; with a token every request
-must carry ``Authorization: Bearer <token>`` (compared in constant time) or gets 401.
+Listening on a non-loopback address is refused unless bearer tokens are configured; with tokens every request
+must carry ``Authorization: Bearer <token>`` that the token verifier accepts, or gets 401 with
+``WWW-Authenticate``. The checks are the SDK's own (``mcp.server.auth.middleware``): ``BearerAuthBackend``
+asks the verifier, ``AuthContextMiddleware`` makes the token's principal visible to the tool call
+(``get_access_token``), ``RequireAuthMiddleware`` answers 401.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 import signal
 import socket
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
+from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
+from mcp.server.auth.provider import TokenVerifier
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import ConfigError, HttpSettings, is_loopback
+from .tokens import StaticTokens
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+LEGACY_WARNING = (
+    "pve-config-mcp: warning: the plain bearer token ([http] token, token_file, PVE_MCP_TOKEN) is deprecated: it "
+    "grants every scope (pve:read, pve:write, pve:destroy) as principal 'token'. Use [[http.tokens]] entries "
+    "with a hash from `pve-config-mcp hash-token` and their own scopes instead."
+)
 
 
-class BearerAuth:
-    """ASGI middleware: every HTTP request needs the bearer token."""
+class RequireBearer:
+    """ASGI wrapper: every HTTP request needs a bearer token `verifier` accepts (lifespan passes through)."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        if not token:
-            raise ValueError("empty bearer token")
+    def __init__(self, app: ASGIApp, verifier: TokenVerifier, resource_metadata_url: Any = None) -> None:
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self.guarded = AuthenticationMiddleware(
+            AuthContextMiddleware(RequireAuthMiddleware(app, [], resource_metadata_url)),
+            backend=BearerAuthBackend(verifier),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = b""
-        for name, value in scope.get("headers") or ():
-            if name == b"authorization":
-                given = value
-                break
-        if not hmac.compare_digest(given, self._expected):
-            body = json.dumps({"error": "unauthorized", "error_description": "a valid bearer token is required"})
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 401,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"www-authenticate", b'Bearer realm="pve-config-mcp"'),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body.encode()})
-            return
-        await self.app(scope, receive, send)
+        await self.guarded(scope, receive, send)
+
+
+def static_tokens(settings: HttpSettings) -> StaticTokens | None:
+    """The verifier of the configured static tokens (and the deprecated plain token, with a warning), or None."""
+    legacy = settings.bearer_token()
+    if legacy:
+        print(LEGACY_WARNING, file=sys.stderr, flush=True)
+    if not settings.tokens and not legacy:
+        return None
+    return StaticTokens.from_config(settings.tokens, legacy)
 
 
 def _host_entry(host: str) -> str:
@@ -76,11 +78,11 @@ def transport_security(settings: HttpSettings) -> TransportSecuritySettings:
 
 
 def http_app(mcp: MCPServer, settings: HttpSettings) -> ASGIApp:
-    token = settings.bearer_token()
-    if not settings.loopback and not token:
+    verifier = static_tokens(settings)
+    if not settings.loopback and verifier is None:
         raise ConfigError(
-            f"refusing to listen on {settings.host}, which is not a loopback address, without a bearer token: "
-            "set PVE_MCP_TOKEN (or [http] token / token_file)"
+            f"refusing to listen on {settings.host}, which is not a loopback address, without bearer tokens: "
+            "configure [[http.tokens]] (or the deprecated PVE_MCP_TOKEN / [http] token / token_file)"
         )
     app: ASGIApp = mcp.streamable_http_app(
         streamable_http_path=settings.path,
@@ -88,7 +90,7 @@ def http_app(mcp: MCPServer, settings: HttpSettings) -> ASGIApp:
         transport_security=transport_security(settings),
         host=settings.host,
     )
-    return BearerAuth(app, token) if token else app
+    return RequireBearer(app, verifier) if verifier is not None else app
 
 
 def bind(host: str, port: int) -> socket.socket:

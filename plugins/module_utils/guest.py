@@ -48,10 +48,12 @@ def check_selection(params):
 class Guest(object):
     """Where a guest lives: ``kind`` is ``qemu`` or ``lxc``. ``vmid`` and ``node`` are checked here, so
     ``path`` is only ever built from a valid node name and VM ID. ``name``, ``status`` and ``lock`` are those of
-    the guest's row when ``locate`` read one (``None`` otherwise); ``node_info``: the row of its node from the
-    unfiltered ``/cluster/resources`` when the module asked for node facts (``None`` when it was not read)."""
+    the guest's row when ``locate`` read one (``None`` otherwise), like ``pool``: the resource pool it is a
+    member of (pve-manager PVE/API2/Cluster.pm resources: the row's ``pool``, left out unless the reading user
+    has Pool.Audit on it); ``node_info``: the row of its node from the unfiltered ``/cluster/resources`` when
+    the module asked for node facts (``None`` when it was not read)."""
 
-    def __init__(self, vmid, node, kind, name=None, status=None, lock=None, node_info=None):
+    def __init__(self, vmid, node, kind, name=None, status=None, lock=None, node_info=None, pool=None):
         self.vmid = check_vmid(int(vmid))
         self.node = check_node(node)
         self.kind = kind
@@ -59,6 +61,7 @@ class Guest(object):
         self.status = status
         self.lock = lock
         self.node_info = node_info
+        self.pool = pool
 
     @property
     def path(self):
@@ -128,6 +131,7 @@ def locate(api, kind, vmid=None, name=None, node=None, lists_only=False, node_fa
         status=res.get("status"),
         lock=res.get("lock"),
         node_info=node_info,
+        pool=res.get("pool"),
     )
 
 

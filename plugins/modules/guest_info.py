@@ -116,6 +116,14 @@ digest:
   returned: always
   type: str
   sample: 3f7c2a8e0d9b1c4a5e6f7a8b9c0d1e2f3a4b5c6d
+pool:
+  description:
+    - The resource pool the guest is a member of (the C(pool) of its C(/cluster/resources) row), which Proxmox
+      shows only to a user with C(Pool.Audit) on that pool.
+    - Not read when O(node) and O(vmid) are both given (that lookup skips C(/cluster/resources)).
+  returned: when the guest is in a pool
+  type: str
+  sample: lab
 lock:
   description: Name of the config lock the guest holds (such as V(backup) or V(migrate)).
   returned: when the guest is locked
@@ -194,6 +202,8 @@ def gather(api, vmid=None, name=None, node=None):
     guest_name = state.config.get(NAME_KEYS[guest.kind]) or guest.name
     if guest_name:
         result["name"] = guest_name
+    if guest.pool:
+        result["pool"] = guest.pool
     lock = state.current.get("lock") or state.config.get("lock") or guest.lock
     if lock:
         result["lock"] = lock

@@ -10,8 +10,9 @@ import pytest
 from mcp_bridge import cli
 from mcp_bridge.config import ConfigError, HttpSettings, is_loopback, load, parse_vmid_range
 from mcp_bridge.policy import Policy, PolicyError
+from mcp_bridge.tokens import StaticTokens
 from mcp_bridge.tools import TOOLS_BY_NAME
-from mcp_bridge.transport import BearerAuth, http_app, transport_security
+from mcp_bridge.transport import RequireBearer, http_app, transport_security
 
 TOML = """
 [proxmox]
@@ -139,7 +140,7 @@ def test_is_loopback(host, loopback):
 
 
 def test_non_loopback_needs_a_token():
-    with pytest.raises(ConfigError, match="without a bearer token"):
+    with pytest.raises(ConfigError, match="without bearer tokens"):
         http_app(None, HttpSettings(host="0.0.0.0"))  # refused before the server is touched
 
 
@@ -158,11 +159,13 @@ async def test_bearer_auth_middleware():
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    guarded = BearerAuth(app, "right-token")
+    guarded = RequireBearer(app, StaticTokens.from_config([], legacy="right-token"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=guarded), base_url="http://127.0.0.1") as http:
-        assert (await http.get("/mcp")).status_code == 401
+        refused = await http.get("/mcp")
+        assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer error=")
         assert (await http.get("/mcp", headers={"Authorization": "Bearer wrong"})).status_code == 401
-        assert (await http.get("/mcp", headers={"Authorization": "bearer right-token"})).status_code == 401
+        assert (await http.get("/mcp", headers={"Authorization": "Bearer right-token2"})).status_code == 401
+        assert (await http.get("/mcp", headers={"Authorization": "Basic right-token"})).status_code == 401
         response = await http.get("/mcp", headers={"Authorization": "Bearer right-token"})
         assert response.status_code == 200 and response.text == "ok"
 

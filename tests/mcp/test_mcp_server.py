@@ -96,15 +96,18 @@ async def test_every_tool_runs_its_module(make_server, stub):
         ("container_resources", None),
         ("vm_disk", "present"),
         ("vm_disk", "present"),
+        ("guest_info", None),  # a removal is destructive: the guest's protection is read first (access.py)
         ("vm_disk", "absent"),
         ("vm_nic", "present"),
+        ("guest_info", None),
         ("vm_nic", "absent"),
         ("container_nic", "present"),
+        ("guest_info", None),
         ("container_nic", "absent"),
         ("guest_info", None),
     ]
-    assert stub.calls()[7]["args"]["ip"] == "dhcp" and stub.calls()[7]["args"]["bridge"] == "vmbr0"
-    assert "purge" not in stub.calls()[4]["args"] or stub.calls()[4]["args"]["purge"] is False
+    assert stub.calls()[9]["args"]["ip"] == "dhcp" and stub.calls()[9]["args"]["bridge"] == "vmbr0"
+    assert "purge" not in stub.calls()[5]["args"] or stub.calls()[5]["args"]["purge"] is False
 
 
 async def test_bad_input_is_a_tool_error_and_runs_nothing(make_server, stub):

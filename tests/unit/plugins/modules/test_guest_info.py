@@ -226,3 +226,23 @@ def test_accepts_the_wait_options_shared_through_module_defaults(api):
     result, failed = run_module("guest_info", dict(vmid=100, lock_timeout=5, task_timeout=30))
     assert not failed, result
     assert result["lock"] == "backup" and len(requests_made(api)) == 2
+
+
+def test_pool_of_the_resources_row_is_returned_and_absent_without_one(api):
+    rows = resources((100, "qemu", "pve1", "running", "web01"), (200, "lxc", "pve2", "stopped", "cache01"))
+    rows["data"][0]["pool"] = "lab"
+    lookup(api, rows)
+    api.get(url("nodes/pve1/qemu/100/pending"), json=pending(VM_CONFIG, "abc123"))
+    api.get(url("nodes/pve2/lxc/200/pending"), json=pending(CT_CONFIG, "ct1"))
+    result, failed = run_module("guest_info", dict(vmid=100))
+    assert not failed, result
+    assert result["pool"] == "lab"
+    result, failed = run_module("guest_info", dict(vmid=200))
+    assert not failed, result
+    assert "pool" not in result
+    assert requests_made(api) == [
+        LOOKUP,
+        ("GET", "/nodes/pve1/qemu/100/pending", {}),
+        LOOKUP,
+        ("GET", "/nodes/pve2/lxc/200/pending", {}),
+    ]

@@ -1,0 +1,151 @@
+"""Authorisation end to end: a bridge process over streamable HTTP with hashed static tokens, driven by the SDK's
+own client, running the real collection against the HTTPS simulator.
+
+A wrong token gets 401 with WWW-Authenticate; each token's scopes allow and refuse the right calls; a protected
+guest (Proxmox `protection: 1`, or the protected tag) gets no destructive call even with `confirm`, and no write
+reaches Proxmox; the audit log names the principal of every call; no token appears in any file left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from mcp_bridge.testing import BridgeProcess
+from mcp_bridge.tokens import hash_token
+
+pve_sim_testing = pytest.importorskip("pve_sim.testing")
+
+REPO = Path(__file__).resolve().parents[2]
+TOKENS = {
+    "reader": ("reader-token-" + "r" * 32, ["pve:read"]),
+    "admin": ("admin-token-" + "a" * 32, ["pve:read", "pve:write", "pve:destroy"]),
+    "web-ops": ("webops-token-" + "w" * 32, ["pve:read:tag:web", "pve:write:tag:web"]),
+}
+WRITES = ("POST", "PUT", "DELETE")
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Any]:
+    with pve_sim_testing.running_simulator() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def fresh_sim(sim):
+    sim.simulator.reset(realism=False)
+    sim.simulator.clear_requests()
+
+
+@pytest.fixture(scope="module")
+def bridge(sim, tmp_path_factory) -> Iterator[dict[str, Any]]:
+    base = tmp_path_factory.mktemp("auth-bridge")
+    config = base / "bridge.toml"
+    lines = []
+    for name, (token, scopes) in TOKENS.items():
+        lines += [
+            "[[http.tokens]]",
+            f'name = "{name}"',
+            f'hash = "{hash_token(token)}"',
+            f"scopes = {json.dumps(scopes)}",
+        ]
+    config.write_text("\n".join(lines) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_", "PVE_MCP_"))}
+    env.update({k: v for k, v in sim.env.items() if k.startswith("PROXMOX_")})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["TMPDIR"] = str(base)
+    audit, log = base / "audit.jsonl", base / "server.log"
+    process = BridgeProcess(["--config", str(config), "--audit-log", str(audit)], env, log, cwd=REPO)
+    try:
+        yield {"url": process.url, "audit": audit, "log": log, "base": base}
+    finally:
+        process.stop(timeout=10)
+
+
+@asynccontextmanager
+async def client_as(bridge, name: str):
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {TOKENS[name][0]}"})
+    async with http, Client(streamable_http_client(bridge["url"], http_client=http)) as client:
+        yield client
+
+
+def text(result) -> str:
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+def writes(sim) -> list[dict[str, Any]]:
+    return [r for r in sim.simulator.requests() if r["method"] in WRITES]
+
+
+def set_config(sim, vmid: int, **values: Any) -> None:
+    with sim.simulator.state.lock:
+        sim.simulator.state.guests[vmid].config.update(values)
+
+
+async def test_wrong_or_missing_token_is_401_with_www_authenticate(bridge):
+    async with httpx.AsyncClient() as http:
+        for headers in (
+            {},
+            {"Authorization": "Bearer " + TOKENS["admin"][0] + "x"},
+            {"Authorization": "Basic " + TOKENS["admin"][0]},
+        ):
+            response = await http.post(
+                bridge["url"], headers=headers, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}
+            )
+            assert response.status_code == 401, headers
+            assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+
+
+async def test_scopes_and_tag_grants_over_http(bridge, sim):
+    set_config(sim, 100, tags="web")
+    async with client_as(bridge, "reader") as client:
+        assert not (await client.call_tool("get_guest_config", {"vmid": 101})).is_error
+        refused = await client.call_tool("update_vm_resources", {"vmid": 100, "cores": 3})
+        assert refused.is_error and "reader may not call update_vm_resources on guest 100" in text(refused)
+    async with client_as(bridge, "web-ops") as client:
+        done = await client.call_tool("update_vm_resources", {"vmid": 100, "cores": 3})
+        assert not done.is_error, text(done)
+        refused = await client.call_tool("update_vm_resources", {"vmid": 101, "cores": 3})
+        assert refused.is_error and "needs pve:write" in text(refused)
+    assert [(w["method"], w["path"]) for w in writes(sim)] == [("PUT", "/nodes/pve1/qemu/100/config")]
+    entries = [json.loads(line) for line in bridge["audit"].read_text().splitlines()][-4:]
+    assert [(e["principal"], e["tool"], e["outcome"]) for e in entries] == [
+        ("reader", "get_guest_config", "ok"),
+        ("reader", "update_vm_resources", "denied"),
+        ("web-ops", "update_vm_resources", "ok"),
+        ("web-ops", "update_vm_resources", "denied"),
+    ]
+
+
+@pytest.mark.parametrize("mark", [{"protection": "1"}, {"tags": "db;pve-config-protected"}])
+async def test_protected_guest_refused_for_destroy_even_with_confirm(bridge, sim, mark):
+    set_config(sim, 101, **mark)
+    async with client_as(bridge, "admin") as client:
+        args = {"vmid": 101, "disk_id": "scsi1", "delete_volume": True, "confirm": True}
+        refused = await client.call_tool("remove_vm_disk", args)
+        assert refused.is_error and "guest 101 is protected" in text(refused), text(refused)
+        detach = await client.call_tool("remove_vm_disk", {"vmid": 101, "disk_id": "scsi1"})
+        assert detach.is_error and "is protected" in text(detach)
+    assert writes(sim) == [] and "scsi1" in sim.simulator.guest_config(101)["config"]
+    entries = [json.loads(line) for line in bridge["audit"].read_text().splitlines()][-2:]
+    assert [(e["principal"], e["outcome"]) for e in entries] == [("admin", "protected")] * 2
+
+
+async def test_no_token_in_files_left_behind(bridge):
+    files = [p for p in bridge["base"].rglob("*") if p.is_file()]
+    for path in files:
+        data = path.read_bytes()
+        for token, _scopes in TOKENS.values():
+            assert token.encode() not in data, path
