@@ -87,6 +87,11 @@ class Stub:
     def calls(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.record_path.read_text().splitlines()]
 
+    def changes(self) -> list[dict[str, Any]]:
+        """The calls of changing modules: without the guest_info reads (a destructive call reads the guest's
+        protection first, access.py)."""
+        return [call for call in self.calls() if call["module"] != "guest_info"]
+
 
 def process_with_args(*args: str) -> int | None:
     """The pid of the process whose command line holds `args` in this order (e.g. a bridge's unique audit path)."""

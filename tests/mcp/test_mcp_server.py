@@ -154,7 +154,7 @@ async def test_delete_volume_without_confirmation_deletes_nothing(make_server, s
     async with Client(make_server(), raise_exceptions=True) as client:
         refused = await client.call_tool("remove_vm_disk", args)
         assert refused.is_error and "confirm: true" in text(refused)
-        assert stub.calls() == [] and "scsi1" in stub.guest(100)
+        assert stub.changes() == [] and "scsi1" in stub.guest(100)
 
         preview = await client.call_tool("remove_vm_disk", {**args, "dry_run": True})  # a preview needs no consent
         assert not preview.is_error and preview.structured_content["changed"] is True
@@ -173,11 +173,11 @@ async def test_container_mount_point_volume_needs_the_same_confirmation(make_ser
         refused = await client.call_tool("remove_container_mountpoint", args)
         assert refused.is_error and "confirm: true" in text(refused)
         assert "the volume of mp0 on guest 200" in text(refused) and "only detach the mount point" in text(refused)
-        assert stub.calls() == [] and "mp0" in stub.guest(200)
+        assert stub.changes() == [] and "mp0" in stub.guest(200)
         done = await client.call_tool("remove_container_mountpoint", {**args, "confirm": True})
         assert not done.is_error, text(done)
     assert stub.guest(200) == {"destroyed": ["local-lvm:vm-200-disk-1,mp=/srv/data,size=8G"]}
-    assert stub.calls()[0]["args"] == {"vmid": 200, "mountpoint": "mp0", "purge": True, "state": "absent"}
+    assert stub.changes()[0]["args"] == {"vmid": 200, "mountpoint": "mp0", "purge": True, "state": "absent"}
 
 
 async def test_container_mount_point_elicitation_names_the_mount_point(make_server, stub):
@@ -194,7 +194,7 @@ async def test_container_mount_point_elicitation_names_the_mount_point(make_serv
     assert asked == [
         "Remove mount point mp0 from guest 200 and permanently destroy its volume? The data cannot be recovered."
     ]
-    assert result.is_error and "did not confirm" in text(result) and stub.calls() == []
+    assert result.is_error and "did not confirm" in text(result) and stub.changes() == []
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
@@ -221,7 +221,7 @@ async def test_elicitation_decides_when_the_client_supports_it(make_server, stub
         assert "scsi1" not in stub.guest(100)
     else:
         assert result.is_error and "did not confirm" in text(result)
-        assert "scsi1" in stub.guest(100) and stub.calls() == []
+        assert "scsi1" in stub.guest(100) and stub.changes() == []
 
 
 async def test_detach_only_asks_nothing(make_server, stub):
@@ -232,7 +232,7 @@ async def test_detach_only_asks_nothing(make_server, stub):
 
     async with Client(make_server(), elicitation_callback=elicit) as client:
         result = await client.call_tool("remove_vm_disk", {"vmid": 100, "disk_id": "scsi1"})
-    assert not result.is_error and stub.calls()[0]["args"]["purge"] is False
+    assert not result.is_error and stub.changes()[0]["args"]["purge"] is False
 
 
 async def test_read_only_mode_offers_and_runs_only_reads(make_bridge, stub):
