@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 # Module option -> environment variable (the modules' env fallbacks, docs/design.md "Connection").
 PROXMOX_ENV = {
@@ -157,6 +157,23 @@ class StaticTokenSettings(_Section):
         return value
 
 
+class OAuthSettings(_Section):
+    """OAuth 2.1 resource server (oauth.py): JWTs of one issuer, checked against its JWKS."""
+
+    issuer: str = Field(pattern=r"^https?://", description="the authorization server, the tokens' `iss`")
+    resource: str = Field(pattern=r"^https?://", description="this bridge's resource URL, the tokens' `aud`")
+    jwks_file: str | None = None
+    jwks_url: str | None = Field(None, pattern=r"^https?://")
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"], min_length=1)
+    leeway: float = Field(30.0, ge=0, le=300, description="seconds of clock skew allowed for exp / nbf / iat")
+
+    @model_validator(mode="after")
+    def _one_jwks(self) -> OAuthSettings:
+        if (self.jwks_file is None) == (self.jwks_url is None):
+            raise ValueError("give exactly one of jwks_file and jwks_url")
+        return self
+
+
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=0, le=65535)
@@ -164,6 +181,7 @@ class HttpSettings(_Section):
     token: SecretStr | None = None
     token_file: str | None = None
     tokens: list[StaticTokenSettings] = Field(default_factory=list)
+    oauth: OAuthSettings | None = None
     allowed_hosts: list[str] = Field(default_factory=list)
     allowed_origins: list[str] = Field(default_factory=list)
     stateless: bool = False

@@ -12,18 +12,25 @@ from __future__ import annotations
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import jwt
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
 from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import AnyHttpUrl
+from starlette.applications import Starlette
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .config import ConfigError, HttpSettings, is_loopback
+from .config import ConfigError, HttpSettings, OAuthSettings, is_loopback
+from .grants import SCOPES
+from .oauth import JwtVerifier, Verifiers
 from .tokens import StaticTokens
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -35,20 +42,32 @@ LEGACY_WARNING = (
 
 
 class RequireBearer:
-    """ASGI wrapper: every HTTP request needs a bearer token `verifier` accepts (lifespan passes through)."""
+    """ASGI wrapper: every HTTP request needs a bearer token `verifier` accepts (lifespan passes through),
+    except the protected-resource metadata (`metadata_routes`, RFC 9728), which is public; a 401 then names the
+    metadata URL in ``WWW-Authenticate`` (``resource_metadata=...``)."""
 
-    def __init__(self, app: ASGIApp, verifier: TokenVerifier, resource_metadata_url: Any = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        verifier: TokenVerifier,
+        resource_metadata_url: AnyHttpUrl | None = None,
+        metadata_routes: Sequence[Route] = (),
+    ) -> None:
         self.app = app
         self.guarded = AuthenticationMiddleware(
             AuthContextMiddleware(RequireAuthMiddleware(app, [], resource_metadata_url)),
             backend=BearerAuthBackend(verifier),
         )
+        self.metadata_paths = {route.path for route in metadata_routes}
+        self.metadata = Starlette(routes=list(metadata_routes))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-            return
-        await self.guarded(scope, receive, send)
+        elif scope["path"] in self.metadata_paths:
+            await self.metadata(scope, receive, send)
+        else:
+            await self.guarded(scope, receive, send)
 
 
 def static_tokens(settings: HttpSettings) -> StaticTokens | None:
@@ -77,12 +96,28 @@ def transport_security(settings: HttpSettings) -> TransportSecuritySettings:
     )
 
 
+def oauth_verifier(settings: OAuthSettings | None) -> JwtVerifier | None:
+    if settings is None:
+        return None
+    try:
+        return JwtVerifier(
+            settings.issuer,
+            settings.resource,
+            jwks_file=settings.jwks_file,
+            jwks_url=settings.jwks_url,
+            algorithms=settings.algorithms,
+            leeway=settings.leeway,
+        )
+    except (ValueError, OSError, jwt.PyJWTError) as exc:
+        raise ConfigError(f"[http.oauth]: {exc}") from None
+
+
 def http_app(mcp: MCPServer, settings: HttpSettings) -> ASGIApp:
-    verifier = static_tokens(settings)
-    if not settings.loopback and verifier is None:
+    static, issuer = static_tokens(settings), oauth_verifier(settings.oauth)
+    if not settings.loopback and static is None and issuer is None:
         raise ConfigError(
             f"refusing to listen on {settings.host}, which is not a loopback address, without bearer tokens: "
-            "configure [[http.tokens]] (or the deprecated PVE_MCP_TOKEN / [http] token / token_file)"
+            "configure [[http.tokens]] or [http.oauth] (or the deprecated PVE_MCP_TOKEN / [http] token / token_file)"
         )
     app: ASGIApp = mcp.streamable_http_app(
         streamable_http_path=settings.path,
@@ -90,7 +125,20 @@ def http_app(mcp: MCPServer, settings: HttpSettings) -> ASGIApp:
         transport_security=transport_security(settings),
         host=settings.host,
     )
-    return RequireBearer(app, verifier) if verifier is not None else app
+    if static is None and issuer is None:
+        return app
+    metadata_url, routes = None, []
+    if settings.oauth is not None:
+        resource = AnyHttpUrl(settings.oauth.resource)
+        # RFC 9728 through the SDK: /.well-known/oauth-protected-resource<resource path>
+        routes = create_protected_resource_routes(
+            resource_url=resource,
+            authorization_servers=[AnyHttpUrl(settings.oauth.issuer)],
+            scopes_supported=list(SCOPES),
+            resource_name="pve-config-mcp",
+        )
+        metadata_url = build_resource_metadata_url(resource)
+    return RequireBearer(app, Verifiers(static, issuer), metadata_url, routes)
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -1,5 +1,6 @@
-"""Authorisation end to end: a bridge process over streamable HTTP with hashed static tokens, driven by the SDK's
-own client, running the real collection against the HTTPS simulator.
+"""Authorisation end to end: a bridge process over streamable HTTP with hashed static tokens and an OAuth issuer
+(JWTs checked against a JWKS file), driven by the SDK's own client, running the real collection against the
+HTTPS simulator.
 
 A wrong token gets 401 with WWW-Authenticate; each token's scopes allow and refuse the right calls; a protected
 guest (Proxmox `protection: 1`, or the protected tag) gets no destructive call even with `confirm`, and no write
@@ -10,13 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
@@ -33,6 +37,24 @@ TOKENS = {
     "web-ops": ("webops-token-" + "w" * 32, ["pve:read:tag:web", "pve:write:tag:web"]),
 }
 WRITES = ("POST", "PUT", "DELETE")
+ISSUER = "https://idp.example.test/realms/pve"
+RESOURCE = "https://mcp.example.test/mcp"
+METADATA = "/.well-known/oauth-protected-resource/mcp"
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+ISSUED: list[str] = []  # every JWT made, scanned for in the files the bridge leaves behind
+
+
+def make_jwt(key=KEY, **claims: Any) -> str:
+    now = int(time.time())
+    body = {"iss": ISSUER, "aud": RESOURCE, "sub": "user1", "exp": now + 300, "iat": now, "scope": "pve:read"}
+    body.update(claims)
+    token = jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm="RS256", headers={"kid": "k1"})
+    ISSUED.append(token)
+    return token
+
 
 pytestmark = pytest.mark.anyio
 
@@ -61,6 +83,9 @@ def bridge(sim, tmp_path_factory) -> Iterator[dict[str, Any]]:
             f'hash = "{hash_token(token)}"',
             f"scopes = {json.dumps(scopes)}",
         ]
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key())) | {"kid": "k1", "use": "sig"}
+    (base / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    lines += ["[http.oauth]", f'issuer = "{ISSUER}"', f'resource = "{RESOURCE}"', f'jwks_file = "{base / "jwks.json"}"']
     config.write_text("\n".join(lines) + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_", "PVE_MCP_"))}
     env.update({k: v for k, v in sim.env.items() if k.startswith("PROXMOX_")})
@@ -75,8 +100,8 @@ def bridge(sim, tmp_path_factory) -> Iterator[dict[str, Any]]:
 
 
 @asynccontextmanager
-async def client_as(bridge, name: str):
-    http = create_mcp_http_client(headers={"Authorization": f"Bearer {TOKENS[name][0]}"})
+async def client_as(bridge, name: str, token: str | None = None):
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token or TOKENS[name][0]}"})
     async with http, Client(streamable_http_client(bridge["url"], http_client=http)) as client:
         yield client
 
@@ -143,9 +168,66 @@ async def test_protected_guest_refused_for_destroy_even_with_confirm(bridge, sim
     assert [(e["principal"], e["outcome"]) for e in entries] == [("admin", "protected")] * 2
 
 
+def base_url(bridge) -> str:
+    return bridge["url"].removesuffix("/mcp")
+
+
+async def test_protected_resource_metadata_and_401_names_it(bridge):
+    async with httpx.AsyncClient() as http:
+        metadata = await http.get(base_url(bridge) + METADATA)
+        assert metadata.status_code == 200
+        body = metadata.json()
+        assert body["resource"] == RESOURCE and body["authorization_servers"] == [ISSUER]
+        assert body["scopes_supported"] == ["pve:read", "pve:write", "pve:destroy"]
+        refused = await http.post(bridge["url"], json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert refused.status_code == 401
+        assert f'resource_metadata="https://mcp.example.test{METADATA}"' in refused.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        make_jwt(key=OTHER_KEY),  # wrong signature
+        make_jwt(iss="https://evil.example.test"),
+        make_jwt(aud="https://other.example.test/mcp"),
+        make_jwt(exp=int(time.time()) - 3600),
+        make_jwt(exp=None),  # exp is required
+        make_jwt(aud=None),
+        "not-a-jwt",
+    ],
+    ids=["signature", "iss", "aud", "expired", "no-exp", "no-aud", "garbage"],
+)
+async def test_bad_jwts_are_401(bridge, token):
+    async with httpx.AsyncClient() as http:
+        refused = await http.post(
+            bridge["url"],
+            headers={"Authorization": f"Bearer {token}"},
+            json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        )
+    assert refused.status_code == 401
+
+
+async def test_jwt_scopes_decide_and_the_audit_names_the_subject(bridge, sim):
+    async with client_as(bridge, "", token=make_jwt(scope="openid pve:read")) as client:
+        assert not (await client.call_tool("get_guest_config", {"vmid": 100})).is_error
+        refused = await client.call_tool("update_vm_resources", {"vmid": 100, "cores": 3})
+        assert refused.is_error and "oauth:user1 may not call update_vm_resources" in text(refused)
+    async with client_as(bridge, "", token=make_jwt(sub="ops", scope="pve:write:vmid:100")) as client:
+        assert not (await client.call_tool("update_vm_resources", {"vmid": 100, "cores": 3})).is_error
+        assert (await client.call_tool("update_vm_resources", {"vmid": 101, "cores": 3})).is_error
+    assert [(w["method"], w["path"]) for w in writes(sim)] == [("PUT", "/nodes/pve1/qemu/100/config")]
+    entries = [json.loads(line) for line in bridge["audit"].read_text().splitlines()][-4:]
+    assert [(e["principal"], e["outcome"]) for e in entries] == [
+        ("oauth:user1", "ok"),
+        ("oauth:user1", "denied"),
+        ("oauth:ops", "ok"),
+        ("oauth:ops", "denied"),
+    ]
+
+
 async def test_no_token_in_files_left_behind(bridge):
     files = [p for p in bridge["base"].rglob("*") if p.is_file()]
     for path in files:
         data = path.read_bytes()
-        for token, _scopes in TOKENS.values():
+        for token in [t for t, _scopes in TOKENS.values()] + ISSUED:
             assert token.encode() not in data, path
