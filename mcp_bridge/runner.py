@@ -33,6 +33,7 @@ from ansible_runner.runner import Runner
 from .config import TOKEN_ENV
 from .fields import find_template_marker
 from .launch import PROMPT
+from .progress import PROGRESS_ENV, PROGRESS_FILE, FleetCount, ProgressReader, create_progress_file
 
 RESULT_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable")
 # Keys ansible adds to a module result that say nothing about the guest.
@@ -248,6 +249,8 @@ class ModuleRunner:
         nonce = secrets_mod.token_hex(8)
         # Every temporary file of the run (ansible's, AnsiballZ's) lands in the data dir, removed afterwards.
         given = {**self._envvars, "ANSIBLE_LOCAL_TEMP": tmp, "ANSIBLE_REMOTE_TEMP": tmp, "TMPDIR": tmp}
+        # The live count of a fleet run (progress.py), in the data dir only the bridge can read.
+        given[PROGRESS_ENV] = create_progress_file(data_dir)
         config = RunnerConfig(
             private_data_dir=data_dir,
             ident="run",
@@ -278,8 +281,12 @@ class ModuleRunner:
         timeout: float = 300.0,
         cancel: threading.Event | None = None,
         on_event: Callable[[str], None] | None = None,
+        on_progress: Callable[[FleetCount], None] | None = None,
     ) -> dict[str, Any]:
-        """Run `module` once with `args`; return its result dict or raise a `RunError`."""
+        """Run `module` once with `args`; return its result dict or raise a `RunError`.
+
+        `on_progress`: called (in this thread) with each count the module writes to its progress file (progress.py).
+        """
         module_args = encode_module_args(args)
         deadline = time.monotonic() + timeout
         state: dict[str, Any] = {"result": None, "stdout": deque(maxlen=20), "timed_out": False}
@@ -295,6 +302,8 @@ class ModuleRunner:
             return False  # keep no event files on disk
 
         def cancel_callback() -> bool:
+            if reader is not None:
+                reader.poll()
             if cancel is not None and cancel.is_set():
                 return True
             if time.monotonic() > deadline:
@@ -303,6 +312,7 @@ class ModuleRunner:
             return False
 
         data_dir = tempfile.mkdtemp(prefix="pve-config-mcp-", dir=self.tmp_root)
+        reader = None if on_progress is None else ProgressReader(os.path.join(data_dir, PROGRESS_FILE), on_progress)
         try:
             runner = Runner(
                 self._config(data_dir, module, module_args, check, timeout),
@@ -310,6 +320,8 @@ class ModuleRunner:
                 cancel_callback=cancel_callback,
             )
             runner.run()
+            if reader is not None:
+                reader.poll()  # the lines written after the last wake-up
         except Exception as exc:  # ansible-runner itself broke (not the module): no traceback to the client
             raise RunError(f"{module} could not be run: ansible-runner failed ({type(exc).__name__})") from exc
         finally:

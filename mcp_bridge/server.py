@@ -37,6 +37,7 @@ from .collection import collections_root
 from .config import Config
 from .grants import GuestFacts
 from .policy import Policy, PolicyError, PoolLookup, PoolOf
+from .progress import FleetCount
 from .proxmox import GuestReader
 from .ranges import check_same_table
 from .runner import ModuleFailed, ModuleRunner, RunCancelled, RunError, RunTimeout, redact
@@ -50,6 +51,8 @@ before changes the user has not clearly asked for. Results carry `changed`, `dif
 confirmation. Call get_guest_config to see a guest's current configuration, disks and NICs."""
 
 PROGRESS_INTERVAL = 1.0
+COUNT_INTERVAL = 0.1  # how often a fleet run's count is looked at (the runner reads its file as often)
+COUNTED_MODULES = ("fleet_config",)  # modules that write a progress file (progress.py)
 _PHASES = {
     "playbook_on_start": "ansible started",
     "playbook_on_task_start": "module starting",
@@ -409,17 +412,33 @@ class Bridge:
         phase = ["starting"]
         started = time.monotonic()
 
+        counted = spec.module in COUNTED_MODULES
+        count: list[FleetCount | None] = [None]
+
         def on_event(event: str) -> None:
             phase[0] = _PHASES.get(event, phase[0])
 
+        def on_progress(latest: FleetCount) -> None:  # in the runner's thread: only swaps the reference
+            count[0] = latest
+
         async def report() -> None:
-            # Progress (elapsed seconds of `timeout`) while the run lasts; stops the run if this call is cancelled.
+            # Progress while the run lasts: elapsed seconds of `timeout` and the phase, every PROGRESS_INTERVAL; for
+            # a fleet, the guests done of the total instead, as soon as the count grows (progress must only
+            # increase, so the two are never mixed). Stops the run if this call is cancelled.
             try:
+                sent, next_phase = -1, 0.0
                 while True:
-                    if ctx is not None:
-                        elapsed = time.monotonic() - started
+                    elapsed = time.monotonic() - started
+                    latest = count[0]
+                    if ctx is None:
+                        pass
+                    elif counted and latest is not None and latest.done > sent:
+                        await ctx.report_progress(latest.done, latest.total, f"{spec.module}: {latest.message}")
+                        sent = latest.done
+                    elif not counted and elapsed >= next_phase:
                         await ctx.report_progress(elapsed, self.timeout, f"{spec.module}: {phase[0]}")
-                    await anyio.sleep(PROGRESS_INTERVAL)
+                        next_phase = elapsed + PROGRESS_INTERVAL
+                    await anyio.sleep(COUNT_INTERVAL)
             finally:
                 cancel.set()
 
@@ -431,6 +450,7 @@ class Bridge:
             timeout=self.timeout,
             cancel=cancel,
             on_event=on_event,
+            on_progress=on_progress if counted else None,
         )
         outcome: dict[str, Any] = {}
         try:

@@ -100,6 +100,19 @@ def test_run_returns_the_module_result_and_removes_its_data_dir(runner, stub):
     assert stub.guest(100)["memory"] == 4096
 
 
+def test_every_run_names_an_empty_private_progress_file_in_its_data_dir(runner, stub):
+    seen: list[tuple[str, int, int]] = []
+
+    def on_event(event: str) -> None:
+        for path in glob.glob(str(stub.tmp_root / "*" / "progress.jsonl")):
+            seen.append((path, os.stat(path).st_mode & 0o777, os.path.getsize(path)))
+
+    runner.run("pve.config.vm_resources", {"vmid": 100, "memory": 4096}, on_event=on_event, on_progress=print)
+    assert "PVE_CONFIG_PROGRESS_FILE" in stub.calls()[-1]["env"]
+    assert seen and {(mode, size) for _path, mode, size in seen} == {(0o600, 0)}  # the stub writes no count
+    assert os.listdir(stub.tmp_root) == []
+
+
 def test_check_mode_writes_nothing(runner, stub):
     result = runner.run("pve.config.vm_resources", {"vmid": 100, "memory": 4096}, check=True)
     assert result["changed"] is True and result["diff"]["after"]["memory"] == 4096
