@@ -66,3 +66,40 @@ def test_configuration_is_checked(tmp_path):
     ]:
         with pytest.raises(ConfigError, match=problem):
             load(None, environ={}, overrides={"http": {"oauth": oauth}})
+
+
+async def test_jwks_from_a_url(tmp_path):
+    """jwks_url: the keys are fetched over HTTP (PyJWKClient) and cached; an unknown kid is refused."""
+    import http.server
+    import threading
+
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(KEY.public_key())) | {"kid": "e1"}
+    body = json.dumps({"keys": [jwk]}).encode()
+    fetched = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server interface
+            fetched.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/certs"
+        verifier = JwtVerifier(ISSUER, RESOURCE, jwks_url=url, algorithms=["ES256"])
+        assert (await verifier.verify_token(token())).subject == "u"
+        assert (await verifier.verify_token(token(sub="v"))).subject == "v"
+        assert fetched == ["/certs"]  # cached
+        other = jwt.encode(
+            {"iss": ISSUER, "aud": RESOURCE, "exp": int(time.time()) + 60}, KEY, algorithm="ES256", headers={"kid": "x"}
+        )
+        assert await verifier.verify_token(other) is None
+    finally:
+        server.shutdown()
