@@ -24,6 +24,19 @@ class Protected(PolicyError):
     """A destructive call on a protected guest."""
 
 
+class FactsOnce:
+    """A FactsReader that reads each guest at most once: one call's pool allow-list check and grants share it."""
+
+    def __init__(self, read: FactsReader) -> None:
+        self.read = read
+        self.found: dict[int, GuestFacts] = {}
+
+    async def __call__(self, vmid: int) -> GuestFacts:
+        if vmid not in self.found:
+            self.found[vmid] = await self.read(vmid)
+        return self.found[vmid]
+
+
 def current_principal() -> Principal:
     """The caller of the request being served: its access token's principal (static token or OAuth), or LOCAL
     when the transport authenticated no one (stdio, loopback HTTP without tokens)."""

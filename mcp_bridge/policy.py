@@ -1,8 +1,8 @@
 """Operator controls: read-only mode, a tool allow-list, and an allow-list of guests (VMIDs and/or pools).
 
 Tools the policy does not allow are not registered at all, and every call is checked again before it runs.
-Pool membership is read from Proxmox (`GET /cluster/resources?type=vm`, read only) only when pools are
-configured.
+A guest's pool is read by the caller (Bridge.check_guest: through the collection, the `pool` of guest_info's
+result) only when pools are configured and the VMID list does not already admit the guest.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .config import BridgeSettings, ProxmoxSettings, parse_vmid_range
-from .proxmox import connect, find_guest
+from .config import BridgeSettings, parse_vmid_range
 from .tools import TOOLS_BY_NAME, ToolSpec
 
 PoolOf = Callable[[int], str | None]
@@ -61,30 +60,15 @@ class Policy:
     def restricts_guests(self) -> bool:
         return self.vmids is not None or self.pools is not None
 
+    def admits_by_vmid(self, vmid: int) -> bool:
+        return self.vmids is not None and any(vmid in r for r in self.vmids)
+
     def check_guest(self, vmid: int, pool_of: PoolOf | None) -> None:
         """Raise unless `vmid` is allowed by VMID or by pool (either list admits a guest)."""
-        if not self.restricts_guests:
-            return
-        if self.vmids is not None and any(vmid in r for r in self.vmids):
+        if not self.restricts_guests or self.admits_by_vmid(vmid):
             return
         if self.pools and pool_of is not None:
             pool = pool_of(vmid)
             if pool is not None and pool in self.pools:
                 return
         raise PolicyError(f"guest {vmid} is not in the bridge's allow-list of guests; nothing was changed")
-
-
-class PoolLookup:
-    """Reads a guest's pool from Proxmox with the bridge's own credentials (read only)."""
-
-    def __init__(self, settings: ProxmoxSettings) -> None:
-        self.settings = settings
-
-    def __call__(self, vmid: int) -> str | None:
-        try:
-            row = find_guest(connect(self.settings), vmid)
-        except Exception as exc:  # noqa: BLE001 - any failure means "not allowed", said without details
-            raise PolicyError(
-                f"could not read the pool of guest {vmid} from Proxmox ({type(exc).__name__}); nothing was changed"
-            ) from None
-        return None if row is None else row.get("pool")

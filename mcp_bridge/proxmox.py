@@ -1,4 +1,5 @@
-"""The bridge's own, read-only view of Proxmox: a guest's pool (policy) and a guest's config (after a stopped run).
+"""The bridge's own, read-only view of Proxmox: a guest's existence (before asking to destroy data) and its config
+(after a stopped run).
 
 Both read with the bridge's credentials through proxmoxer, never write. A node name read from
 ``/cluster/resources`` is checked against Proxmox's ``pve-node`` format before it becomes part of a path.

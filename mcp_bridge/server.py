@@ -31,12 +31,12 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field, ValidationError
 
 from . import __version__
-from .access import Protected, authorise, current_principal, facts_from_guest_info
+from .access import FactsOnce, FactsReader, Protected, authorise, current_principal, facts_from_guest_info
 from .audit import AuditLog
 from .collection import collections_root
 from .config import Config
 from .grants import GuestFacts
-from .policy import Policy, PolicyError, PoolLookup, PoolOf
+from .policy import Policy, PolicyError, PoolOf
 from .progress import FleetCount
 from .proxmox import GuestReader
 from .ranges import check_same_table
@@ -94,10 +94,11 @@ def destroy_resolver(bridge: Bridge, spec: ToolSpec):
     ) -> Confirmation | Elicit[Confirmation]:
         if not delete_volume or dry_run:
             return Confirmation(destroy=False)  # nothing will be destroyed, nothing to ask
+        facts = FactsOnce(bridge.guest_facts)
         try:
-            await bridge.check_guest(vmid, must_exist=True)
+            await bridge.check_guest(vmid, must_exist=True, facts=facts)
             if client_can_elicit(ctx):  # nobody is asked about a call the caller may not make (checked again after)
-                await bridge.authorise(spec, vmid, dry_run=False, destroys=True)
+                await bridge.authorise(spec, vmid, dry_run=False, destroys=True, facts=facts)
         except (PolicyError, RunError):
             return Confirmation(destroy=False)
         if client_can_elicit(ctx):
@@ -172,7 +173,7 @@ class Bridge:
             runner = ModuleRunner(root, config.proxmox.envvars(), secrets=self.secrets)
         self.runner = runner
         self.audit = audit if audit is not None else AuditLog(config.bridge.audit_log, secrets=self.secrets)
-        self.pool_of = pool_of if pool_of is not None else (PoolLookup(config.proxmox) if self.policy.pools else None)
+        self.pool_of = pool_of  # default: the pool of the guest_info read (guest_facts)
         self.read_guest = read_guest if read_guest is not None else GuestReader(config.proxmox)
         self.max_parallel = config.bridge.max_parallel
         self.protected_tags = tuple(config.bridge.protected_tags)
@@ -211,10 +212,19 @@ class Bridge:
             while self._calls:
                 await anyio.sleep(0.05)
 
-    async def check_guest(self, vmid: int, *, must_exist: bool = False) -> None:
-        """The operator's guest allow-list, then (`must_exist`) the guest's existence; raises otherwise."""
+    async def check_guest(self, vmid: int, *, must_exist: bool = False, facts: FactsReader | None = None) -> None:
+        """The operator's guest allow-list, then (`must_exist`) the guest's existence; raises otherwise. A pool
+        allow-list the VMID list does not settle reads the guest's pool through the collection (`facts`, shared
+        with the call's authorisation)."""
         if self.policy.restricts_guests:
-            await anyio.to_thread.run_sync(self.policy.check_guest, vmid, self.pool_of)
+            pool_of = self.pool_of
+            if pool_of is None and self.policy.pools and not self.policy.admits_by_vmid(vmid):
+                pool = (await (facts or self.guest_facts)(vmid)).pool
+
+                def pool_of(_vmid: int) -> str | None:
+                    return pool
+
+            await anyio.to_thread.run_sync(self.policy.check_guest, vmid, pool_of)
         if must_exist:
             try:
                 found = await anyio.to_thread.run_sync(self.read_guest, vmid)
@@ -247,7 +257,9 @@ class Bridge:
             self._runs.discard(cancel)
         return facts_from_guest_info(result)
 
-    async def authorise(self, spec: ToolSpec, vmid: int, *, dry_run: bool, destroys: bool) -> None:
+    async def authorise(
+        self, spec: ToolSpec, vmid: int, *, dry_run: bool, destroys: bool, facts: FactsReader | None = None
+    ) -> None:
         """The caller's grants for this call on `vmid`, and no destructive call on a protected guest (access.py)."""
         await authorise(
             current_principal(),
@@ -256,7 +268,7 @@ class Bridge:
             dry_run=dry_run,
             destroys=destroys,
             protected_tags=self.protected_tags,
-            read_facts=self.guest_facts,
+            read_facts=facts or self.guest_facts,
         )
 
     async def reread(self, vmid: int) -> dict[str, Any]:
@@ -304,8 +316,9 @@ class Bridge:
                 audit_args = args.model_dump(mode="json", exclude_none=True)
                 dry_run = bool(getattr(args, "dry_run", False))
                 destroys = spec.confirm and getattr(args, "delete_volume", False) and not dry_run
-                await self.check_guest(args.vmid, must_exist=destroys)
-                await self.authorise(spec, args.vmid, dry_run=dry_run, destroys=bool(destroys))
+                facts = FactsOnce(self.guest_facts)
+                await self.check_guest(args.vmid, must_exist=destroys, facts=facts)
+                await self.authorise(spec, args.vmid, dry_run=dry_run, destroys=bool(destroys), facts=facts)
                 if destroys:
                     self._require_confirmation(spec, args, confirmation, ctx)
                 module_args = spec.to_module_args(args)

@@ -136,3 +136,24 @@ async def test_protected_guest_is_refused_before_the_user_is_asked(make_server, 
     assert refused.is_error and "protected (Proxmox protection: 1)" in text(refused)
     assert asked == [] and "scsi1" in stub.guest(100)
     assert audit_entries(tmp_path)[-1]["outcome"] == "protected"
+
+
+async def test_pool_allow_list_reads_the_pool_through_the_collection_once_per_call(make_server, stub, tmp_path):
+    stub.seed(100, {"tags": "db"})
+    stub.seed(101, {"tags": "db", "pool": "lab"})
+    stub.seed(102, {"tags": "db", "pool": "prod"})
+    server = make_server(vmids=[100], pools=["lab"])
+    with caller("dana", "pve:write:tag:db"):
+        async with Client(server) as client:
+            for vmid, allowed in [(100, True), (101, True), (102, False)]:
+                result = await client.call_tool("update_vm_resources", {"vmid": vmid, "cores": 2})
+                assert result.is_error is not allowed, (vmid, text(result))
+    # the allow-list check and the tag grant share one guest_info read per call
+    assert [(c["module"], c["args"]["vmid"]) for c in stub.calls()] == [
+        ("guest_info", 100),
+        ("vm_resources", 100),
+        ("guest_info", 101),
+        ("vm_resources", 101),
+        ("guest_info", 102),
+    ]
+    assert "not in the bridge's allow-list of guests" in audit_entries(tmp_path)[-1]["error"]
