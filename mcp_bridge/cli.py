@@ -123,6 +123,17 @@ def hash_token_command(argv: Sequence[str]) -> int:
     return 0
 
 
+def http_principals(config: Config) -> str:
+    """Who may call over HTTP, for --check: the static tokens with their scopes, the OAuth issuer."""
+    http = config.http
+    found = [f"{t.name} ({' '.join(t.scopes)})" for t in http.tokens]
+    if http.token is not None or http.token_file:
+        found.append("token (deprecated plain token: every scope)")
+    if http.oauth is not None:
+        found.append(f"oauth:<sub> of {http.oauth.issuer} for {http.oauth.resource} (the token's scopes)")
+    return "; ".join(found) or "none (loopback only, as local)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["hash-token"]:
@@ -137,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"pve-config-mcp {__version__}: Proxmox {config.proxmox.host} as {config.proxmox.user}")
             print(f"collection: {bridge.runner.collections_path}")
             print(f"tools: {tools}")
+            print(f"http principals: {http_principals(config)}")
             return 0
         if ns.transport == "http":
             from .transport import http_app, serve_http

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 
 import pytest
 
@@ -106,3 +107,19 @@ def test_hash_token_cli(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert cli.main(["hash-token", "--stdin"]) == 2
     assert "at least 32" in capsys.readouterr().err
+
+
+def test_check_lists_the_http_principals(tmp_path, monkeypatch, capsys):
+    for var in [v for v in os.environ if v.startswith(("PROXMOX_", "PVE_MCP_"))]:
+        monkeypatch.delenv(var)
+    for key, value in {"PROXMOX_HOST": "h", "PROXMOX_USER": "u@pam", "PROXMOX_PASSWORD": "pw"}.items():
+        monkeypatch.setenv(key, value)
+    path = tmp_path / "bridge.toml"
+    path.write_text(f'[[http.tokens]]\nname = "alice"\nhash = "{HASH}"\nscopes = ["pve:read", "pve:write:tag:web"]\n')
+    assert cli.main(["--check", "--audit-log", "off", "--config", str(path)]) == 0
+    assert "http principals: alice (pve:read pve:write:tag:web)\n" in capsys.readouterr().out
+    monkeypatch.setenv("PVE_MCP_TOKEN", "plain")
+    assert cli.main(["--check", "--audit-log", "off", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "alice (pve:read pve:write:tag:web); token (deprecated plain token: every scope)" in out
+    assert "plain" not in out.replace("plain token", "")
