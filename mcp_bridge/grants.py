@@ -101,6 +101,11 @@ class Principal:
                 continue
         return cls(name, tuple(grants))
 
+    def may_use(self, scopes: Iterable[str]) -> bool:
+        """Whether some guest could be granted all of `scopes` (for tools/list: tools that can never be used are
+        not shown)."""
+        return all(any(grant.scope == scope for grant in self.grants) for scope in scopes)
+
     def needs_facts(self, scopes: Iterable[str], vmid: int) -> bool:
         """Whether deciding on `scopes` for guest `vmid` needs the guest's tags / pool."""
         return any(self._decide(scope, vmid, None) is None for scope in scopes)

@@ -31,7 +31,15 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field, ValidationError
 
 from . import __version__
-from .access import FactsOnce, FactsReader, Protected, authorise, current_principal, facts_from_guest_info
+from .access import (
+    FactsOnce,
+    FactsReader,
+    Protected,
+    authorise,
+    current_principal,
+    facts_from_guest_info,
+    required_scopes,
+)
 from .audit import AuditLog
 from .collection import collections_root
 from .config import Config
@@ -586,11 +594,20 @@ def make_tool(spec: ToolSpec, bridge: Bridge) -> Tool:
 
 class AuditedServer(MCPServer):
     """MCPServer whose every tools/call leaves one audit line, also the ones the SDK refuses before the tool runs
-    (unknown or hidden tool, arguments refused by the schema)."""
+    (unknown or hidden tool, arguments refused by the schema), and whose tools/list shows a caller only the tools
+    its scopes can use on some guest (every call is still checked: access.py)."""
 
     def __init__(self, bridge: Bridge, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.bridge = bridge
+
+    async def list_tools(self) -> list[Any]:
+        principal = current_principal()
+        return [
+            tool
+            for tool in await super().list_tools()
+            if tool.name not in TOOLS_BY_NAME or principal.may_use(required_scopes(TOOLS_BY_NAME[tool.name], False))
+        ]
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         started = time.monotonic()

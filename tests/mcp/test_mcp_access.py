@@ -14,6 +14,8 @@ from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 
+from mcp_bridge.tools import TOOLS
+
 pytestmark = pytest.mark.anyio
 
 
@@ -157,3 +159,18 @@ async def test_pool_allow_list_reads_the_pool_through_the_collection_once_per_ca
         ("guest_info", 102),
     ]
     assert "not in the bridge's allow-list of guests" in audit_entries(tmp_path)[-1]["error"]
+
+
+async def test_tools_list_shows_only_the_tools_the_scopes_can_use(make_server):
+    server = make_server()
+    with caller("reader", "pve:read"):
+        async with Client(server) as client:
+            assert [t.name for t in (await client.list_tools()).tools] == ["get_guest_config"]
+            refused = await client.call_tool("add_vm_network", {"vmid": 100})  # not listed, and still checked
+            assert refused.is_error and "needs pve:write" in text(refused)
+    with caller("web-ops", "pve:write:tag:web"):
+        async with Client(server) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+    assert "get_guest_config" not in names and {"remove_vm_disk", "update_vm_resources"} <= names
+    async with Client(server) as client:  # local: everything
+        assert len((await client.list_tools()).tools) == len(TOOLS)
