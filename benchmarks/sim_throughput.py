@@ -68,7 +68,7 @@ def client_process(
         with lock:
             latencies.extend(mine)
 
-    workers = [threading.Thread(target=client, args=(random.random(),)) for _ in range(threads)]
+    workers = [threading.Thread(target=client, args=(random.random(),)) for _thread in range(threads)]
     workers.append(threading.Thread(target=clock))
     for w in workers:
         w.start()

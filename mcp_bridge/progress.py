@@ -36,7 +36,7 @@ class FleetCount:
             return None
         if not isinstance(data, dict) or set(data) != {"done", "total", "failed", "changed"}:
             return None
-        if not all(type(v) is int and v >= 0 for v in data.values()):
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in data.values()):
             return None
         return cls(**data)
 

@@ -93,7 +93,7 @@ def test_shutdown_timeout_fails_and_says_the_vm_runs_on_with_its_pending_keys(ap
     )
     assert exc.value.msg.endswith("; the guest is running with cores still pending")
     assert exc.value.details == dict(task=UPID, guest_status="running", pending=["cores"])
-    assert [m for m, *_ in requests_made(api)] == ["POST", "GET", "GET", "GET", "GET"]
+    assert [request[0] for request in requests_made(api)] == ["POST", "GET", "GET", "GET", "GET"]
 
 
 def test_locked_vm_fails_in_the_task(api, pve):
