@@ -303,6 +303,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, info: dict[str,
         "memory right",
     ]
     table = []
+    rows = sorted(rows, key=lambda r: (r["cluster"], r["label"]))
     for r in rows:
         for phase, _memory, _check in PHASES:
             p = r[phase]
@@ -334,7 +335,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, info: dict[str,
         f"not); {', '.join(f'{k} {v}' for k, v in info.items())}. Simulator: benchmarks/_sim_server.py with the "
         f"cluster's number of extra VMs (tag `{TAG}`), {args.latency * 1000:.0f} ms added to every API request "
         f"(its latency fault), reset before every scenario. forks {args.forks}, fleet_config parallel "
-        f"{args.parallel}. Benchmark run time: {seconds:.0f} s.",
+        f"{args.parallel}." + (f" Benchmark run time: {seconds:.0f} s." if seconds == seconds else ""),
         "",
         f"Command: `{c.command_line()}`",
         "",
@@ -367,7 +368,7 @@ def own_ratio(p: dict[str, Any]) -> str:
 
 
 def ratios(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
-    out = ["Ratios (measured in this run):", ""]
+    out = ["Ratios (each between rows of one cluster size, measured in the same run):", ""]
     by_cluster: dict[int, dict[str, dict[str, Any]]] = {}
     for r in rows:
         by_cluster.setdefault(r["cluster"], {})[r["label"]] = r
@@ -411,11 +412,13 @@ def ratios(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
     return out
 
 
-def report_from(path: Path, args: argparse.Namespace) -> int:
-    """The report of rows measured by an earlier run, e.g. the partial results of a run stopped before its end;
-    says so in the text. The options must be those of the run (latency, forks, parallel, sample)."""
-    rows = json.loads(path.read_text())
-    info = {"rows measured by an earlier run, reported from": path.name, **c.base_info()}
+def report_from(paths: list[Path], args: argparse.Namespace) -> int:
+    """The report of rows measured by earlier runs (one or more raw results files: the partial results of a run
+    stopped before its end, or one run per cluster size); says so in the text. The options must be those of the
+    runs (latency, forks, parallel, sample). Every ratio is between rows of one cluster size, so with one run per
+    size each ratio still comes from one run."""
+    rows = [r for path in paths for r in json.loads(path.read_text())]
+    info = {"rows measured by earlier runs, reported from": " + ".join(path.name for path in paths), **c.base_info()}
     info["note"] = "the versions above are those of the checkout at report time"
     text = report(rows, args, info, float("nan"))
     c.publish("fleet", text, rows, docs=not args.no_docs)
@@ -443,7 +446,8 @@ def main() -> int:
     ap.add_argument(
         "--report-from",
         metavar="JSON",
-        help="measure nothing: report the rows of an earlier run's raw results (fleet.json or fleet.partial.json)",
+        help="measure nothing: report the rows of earlier runs' raw results (comma-separated fleet.json or "
+        "fleet.partial.json files)",
     )
     args = ap.parse_args()
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -451,7 +455,7 @@ def main() -> int:
     if unknown:
         ap.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     if args.report_from:
-        return report_from(Path(args.report_from), args)
+        return report_from([Path(x) for x in args.report_from.split(",")], args)
     started = time.perf_counter()
     load_start = c.load_average()
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
