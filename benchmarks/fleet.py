@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import tempfile
@@ -335,7 +336,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, info: dict[str,
         f"not); {', '.join(f'{k} {v}' for k, v in info.items())}. Simulator: benchmarks/_sim_server.py with the "
         f"cluster's number of extra VMs (tag `{TAG}`), {args.latency * 1000:.0f} ms added to every API request "
         f"(its latency fault), reset before every scenario. forks {args.forks}, fleet_config parallel "
-        f"{args.parallel}." + (f" Benchmark run time: {seconds:.0f} s." if seconds == seconds else ""),
+        f"{args.parallel}." + (f" Benchmark run time: {seconds:.0f} s." if not math.isnan(seconds) else ""),
         "",
         f"Command: `{c.command_line()}`",
         "",
