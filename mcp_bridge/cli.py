@@ -65,6 +65,21 @@ def parser() -> argparse.ArgumentParser:
         "--audit-log", metavar="PATH", help=f"JSON-lines audit log, '-' for stderr, 'off' (default {DEFAULT_AUDIT_LOG})"
     )
     p.add_argument("--collections-path", help="directory holding ansible_collections/pve/config")
+    p.add_argument(
+        "--no-warm",
+        dest="warm",
+        action="store_false",
+        default=None,
+        help="start every run at the call (cold), no runs waiting ahead of calls",
+    )
+    p.add_argument("--warm-size", type=int, help="runs waiting ahead of calls, per module (default 1)")
+    p.add_argument(
+        "--no-fork-server",
+        dest="fork_server",
+        action="store_false",
+        default=None,
+        help="warm runs start the module with the plain interpreter instead of the pre-loaded one",
+    )
     p.add_argument("--check", action="store_true", help="validate the configuration, print a summary and exit")
     return p
 
@@ -81,6 +96,9 @@ def configure(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, Co
             "timeout": ns.timeout,
             "audit_log": ns.audit_log,
             "collections_path": ns.collections_path,
+            "warm": ns.warm,
+            "warm_size": ns.warm_size,
+            "fork_server": ns.fork_server,
         },
         "http": {
             "host": ns.host,
@@ -149,7 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"collection: {bridge.runner.collections_path}")
             print(f"tools: {tools}")
             print(f"http principals: {http_principals(config)}")
+            print(f"runs: {'warm' if config.bridge.warm and config.bridge.warm_size else 'cold'}")
             return 0
+        bridge.start()
         if ns.transport == "http":
             from .transport import http_app, serve_http
 

@@ -20,6 +20,9 @@ pools = ["lab"]                                       # guests in these pools ar
 max_parallel = 4
 timeout = 300
 audit_log = "~/.local/state/pve-config-mcp/audit.jsonl"
+warm = true                   # runs started ahead of calls (--no-warm: every call runs cold)
+warm_size = 1                 # waiting runs per module
+fork_server = true            # pre-loaded module interpreter for warm runs
 
 [http]
 host = "127.0.0.1"
@@ -124,6 +127,13 @@ class BridgeSettings(_Section):
         default_factory=lambda: ["pve-config-protected"],
         description="guests with one of these tags (or Proxmox protection: 1) get no destructive call",
     )
+    # Warm runs (mcp_bridge/pool.py): runs started ahead of the calls; warm = false runs every call cold.
+    warm: bool = True
+    warm_size: int = Field(1, ge=0, le=16, description="waiting runs per module")
+    warm_lifetime: float = Field(600.0, gt=0, le=86400, description="seconds a run may wait before it is replaced")
+    warm_max_runs: int = Field(8, ge=1, le=256, description="waiting and starting runs in all (about 60 MB each)")
+    warm_min_available_mb: int = Field(512, ge=0, description="below this MemAvailable, no run waits: calls run cold")
+    fork_server: bool = True
 
     @field_validator("vmids")
     @classmethod

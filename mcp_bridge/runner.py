@@ -11,6 +11,7 @@ module's own result dict, read from the `runner_on_ok` / `runner_on_failed` even
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -207,9 +208,13 @@ class ModuleRunner:
         self.collections_path = Path(collections_path)
         self.tmp_root = None if tmp_root is None else str(tmp_root)
         self.python = python
+        self.configure(envvars, secrets)
+
+    def configure(self, envvars: Mapping[str, str], secrets: Iterable[str] = ()) -> None:
+        """Set the runs' environment and credentials (new runs use them; a warm pool replaces its waiting runs)."""
         self._credentials = {k: str(v) for k, v in envvars.items() if k in SECRET_ENV}
         self.secrets = tuple({*(s for s in secrets if s), *self._credentials.values()})
-        bin_dir = os.path.dirname(python)
+        bin_dir = os.path.dirname(self.python)
         self._envvars = {
             **{k: str(v) for k, v in envvars.items() if k not in SECRET_ENV},
             # ansible-runner starts `ansible` from PATH: this interpreter's bin dir comes first.
@@ -225,16 +230,30 @@ class ModuleRunner:
             "ANSIBLE_VERBOSITY": "0",
         }
         self._ansible = shutil.which("ansible", path=self._envvars["PATH"]) or "ansible"
-        self._inventory = {
-            "all": {
-                "hosts": {
-                    "localhost": {"ansible_connection": "local", "ansible_python_interpreter": python},
-                }
-            }
-        }
 
-    def _config(self, data_dir: str, module: str, module_args: str, check: bool, timeout: float) -> RunnerConfig:
-        """The run's ansible-runner config: env restricted, command wrapped by the launcher, credentials prompted."""
+    def fingerprint(self) -> bytes:
+        """A digest of everything a run is started with (environment, credentials, interpreter, collection
+        path): a waiting run started under another fingerprint is out of date. Kept in memory only."""
+        digest = hashlib.sha256()
+        for item in (self.python, self._ansible, sorted(self._envvars.items()), sorted(self._credentials.items())):
+            digest.update(repr(item).encode())
+        return digest.digest()
+
+    def config(
+        self,
+        data_dir: str,
+        module: str,
+        module_args: str,
+        check: bool,
+        timeout: float | None,
+        *,
+        python: str | None = None,
+        envvars: Mapping[str, str] | None = None,
+    ) -> RunnerConfig:
+        """The run's ansible-runner config: env restricted, command wrapped by the launcher, credentials prompted.
+
+        `python`: the module's interpreter (default: the bridge's); `envvars`: added to the run's environment;
+        `timeout` None: no ansible-runner timeout (a warm run waits for its call; the pool stops it)."""
         tmp = os.path.join(data_dir, "tmp")
         os.mkdir(tmp, 0o700)
         # Runner settings (no secrets) must come from env/settings: a `settings=` argument is dropped by
@@ -244,11 +263,18 @@ class ModuleRunner:
             json.dump(_SETTINGS, fh)
         os.mkdir(os.path.join(data_dir, "inventory"), 0o700)
         inventory = os.path.join(data_dir, "inventory", "hosts.json")
+        host = {"ansible_connection": "local", "ansible_python_interpreter": python or self.python}
         with open(inventory, "w") as fh:
-            json.dump(self._inventory, fh)
+            json.dump({"all": {"hosts": {"localhost": host}}}, fh)
         nonce = secrets_mod.token_hex(8)
         # Every temporary file of the run (ansible's, AnsiballZ's) lands in the data dir, removed afterwards.
-        given = {**self._envvars, "ANSIBLE_LOCAL_TEMP": tmp, "ANSIBLE_REMOTE_TEMP": tmp, "TMPDIR": tmp}
+        given = {
+            **self._envvars,
+            **(envvars or {}),
+            "ANSIBLE_LOCAL_TEMP": tmp,
+            "ANSIBLE_REMOTE_TEMP": tmp,
+            "TMPDIR": tmp,
+        }
         # The live count of a fleet run (progress.py), in the data dir only the bridge can read.
         given[PROGRESS_ENV] = create_progress_file(data_dir)
         config = RunnerConfig(
@@ -262,7 +288,7 @@ class ModuleRunner:
             cmdline="--diff --check" if check else "--diff",
             quiet=True,
             suppress_env_files=True,
-            timeout=math.ceil(timeout) + 5,  # backstop; the deadline in run() normally fires first
+            timeout=None if timeout is None else math.ceil(timeout) + 5,  # backstop; run()'s deadline fires first
             # Answered from memory by ansible-runner's pexpect loop, written nowhere (launch.py).
             passwords={re.escape(PROMPT.format(nonce=nonce)): json.dumps(self._credentials)},
         )
@@ -315,7 +341,7 @@ class ModuleRunner:
         reader = None if on_progress is None else ProgressReader(os.path.join(data_dir, PROGRESS_FILE), on_progress)
         try:
             runner = Runner(
-                self._config(data_dir, module, module_args, check, timeout),
+                self.config(data_dir, module, module_args, check, timeout),
                 event_handler=event_handler,
                 cancel_callback=cancel_callback,
             )
@@ -329,17 +355,31 @@ class ModuleRunner:
                 kill_processes_using(data_dir)
             shutil.rmtree(data_dir, ignore_errors=True)
 
-        if state["timed_out"] or runner.status == "timeout":
+        timed_out = state["timed_out"] or runner.status == "timeout"
+        cancelled = runner.status == "canceled"
+        return self.outcome(module, state["result"], state["stdout"], timeout, timed_out, cancelled, runner.rc)
+
+    def outcome(
+        self,
+        module: str,
+        result: dict[str, Any] | None,
+        stdout: Iterable[str],
+        timeout: float,
+        timed_out: bool,
+        cancelled: bool,
+        rc: int | None,
+    ) -> dict[str, Any]:
+        """A run's module result (redacted), or the `RunError` that says why there is none."""
+        if timed_out:
             raise RunTimeout(
                 f"{module} did not finish within {timeout:g} s and was stopped; the guest may or may not have "
                 "been changed, check it with get_guest_config"
             )
-        if runner.status == "canceled":
+        if cancelled:
             raise RunCancelled(f"{module} was cancelled; the guest may or may not have been changed")
-        result = state["result"]
         if result is None:
-            tail = redact(" ".join(" ".join(state["stdout"]).split())[-600:], self.secrets)
-            raise RunError(f"{module} produced no result (ansible rc={runner.rc}): {tail or 'no output'}")
+            tail = redact(" ".join(" ".join(stdout).split())[-600:], self.secrets)
+            raise RunError(f"{module} produced no result (ansible rc={rc}): {tail or 'no output'}")
         result = redact(result, self.secrets)
         if result.get("failed") or result.get("unreachable"):
             raise ModuleFailed(str(result.get("msg") or f"{module} failed"), result)

@@ -46,6 +46,7 @@ from .config import Config
 from .grants import GuestFacts
 from .policy import Policy, PolicyError, PoolOf
 from .progress import FleetCount
+from .pool import WarmPool, pool_runner
 from .proxmox import GuestReader
 from .ranges import check_same_table
 from .runner import ModuleFailed, ModuleRunner, RunCancelled, RunError, RunTimeout, redact
@@ -179,6 +180,8 @@ class Bridge:
             root = collections_root(config.bridge.collections_path)
             check_same_table(root)
             runner = ModuleRunner(root, config.proxmox.envvars(), secrets=self.secrets)
+            modules = [spec.fqcn for spec in sorted(self.policy.enabled(TOOLS), key=lambda s: not s.read_only)]
+            runner = pool_runner(runner, config.bridge, modules, policy=config.bridge.model_dump_json())
         self.runner = runner
         self.audit = audit if audit is not None else AuditLog(config.bridge.audit_log, secrets=self.secrets)
         self.pool_of = pool_of  # default: the pool of the guest_info read (guest_facts)
@@ -213,6 +216,13 @@ class Bridge:
         self.stopping = self.stopping or reason
         for cancel in list(self._runs):
             cancel.set()
+        if isinstance(self.runner, WarmPool):
+            self.runner.close()
+
+    def start(self) -> None:
+        """Start the runs that wait ahead of calls (warm runs), when the bridge has them."""
+        if isinstance(self.runner, WarmPool):
+            self.runner.start()
 
     async def drain(self, timeout: float = REREAD_TIMEOUT + 5) -> None:
         """Wait (at most `timeout` s) until the calls in progress have finished and written their audit lines."""

@@ -1,0 +1,415 @@
+"""Warm runs: ansible-runner runs of a module started before the call they will serve (issue 14).
+
+A call still is exactly one ansible-runner run of its module; what changes is when that run starts. `WarmPool`
+keeps, per module, up to `size` runs that have done everything that does not depend on the call: ansible's
+start-up, the inventory, the connection, the module's AnsiballZ payload (warm_action/pve_config_mcp_call.py)
+and, with the fork server (interpreter.py), a pre-loaded interpreter for the module itself. Each waits, in its
+own private data dir (mkdtemp: new, 0700, random name), reading a FIFO the bridge created there (0600, random
+name): only the bridge's user can open it, and only the bridge knows where it is. The call writes its validated
+arguments there as JSON (data: never templated) and takes the module's result from the run's result event
+(``runner_on_ok`` / ``runner_on_failed``), without waiting for ansible to exit. A run serves one call, then ends
+and its data dir is removed; nothing of a call reaches another.
+
+The credentials reach a warm run as they reach a cold one (the launcher's prompt, launch.py): never in a file. A
+waiting run is stopped and replaced when it is older than `lifetime`, or when what it was started with changed
+(the runner's environment and credentials, the collection's files, the policy: `fingerprint`); a call never takes
+such a run. Runs start in the background, `starts` at a time, while the machine has `min_available_mb` of
+memory available and the pool stays within `max_runs`; under memory pressure the waiting runs are stopped and
+calls run cold. A call that finds no waiting run waits for one that is starting (it is ready sooner than a cold
+run started now would be), otherwise it runs cold (ModuleRunner.run: the reference path).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets as secrets_mod
+import shutil
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ansible_runner.runner import Runner
+
+from .interpreter import ForkServer
+from .runner import (
+    ModuleRunner,
+    RunCancelled,
+    RunError,
+    RunTimeout,
+    encode_module_args,
+    kill_processes_using,
+    read_result,
+)
+
+ACTION = "pve_config_mcp_call"
+ACTION_PLUGINS = str(Path(__file__).with_name("warm_action"))
+TICK = 0.05
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    size: int = 1  # waiting runs per module
+    lifetime: float = 600.0  # seconds a run may wait before it is replaced
+    starts: int = 2  # runs starting at the same time
+    max_runs: int = 8  # waiting + starting runs in all
+    min_available_mb: int = 512  # MemAvailable below which no run is started and the waiting ones are stopped
+    fork_server: bool = True
+
+
+def available_mb() -> int | None:
+    """MemAvailable of /proc/meminfo in MiB, or None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def collection_state(collections_path: Path) -> list[tuple[str, int, int]]:
+    """(path, mtime, size) of every file of the pve.config collection the bridge runs: a changed module or
+    module_utils file makes the waiting runs (which built their payload from the old files) out of date."""
+    root = collections_path / "ansible_collections" / "pve" / "config" / "plugins"
+    found = []
+    for folder, _dirs, files in os.walk(root, followlinks=True):
+        for name in files:
+            try:
+                st = os.stat(os.path.join(folder, name))
+            except OSError:
+                continue
+            found.append((os.path.join(folder, name), st.st_mtime_ns, st.st_size))
+    return sorted(found)
+
+
+class WarmRun:
+    """One ansible-runner run of `module`, started now, waiting for its call on a private FIFO."""
+
+    def __init__(self, runner: ModuleRunner, module: str, fingerprint: bytes, fork_socket: str | None, shim: str):
+        self.runner = runner
+        self.module = module
+        self.fingerprint = fingerprint
+        self.born = time.monotonic()
+        self.ready = False
+        self.ended = threading.Event()
+        self._result_seen = threading.Event()
+        self._stopped = False
+        self._fd: int | None = None
+        self._call: dict[str, Any] | None = None
+        self._state: dict[str, Any] = {"result": None, "stdout": deque(maxlen=20)}
+        self.data_dir = tempfile.mkdtemp(prefix="pve-config-mcp-warm-", dir=runner.tmp_root)
+        self.channel = os.path.join(self.data_dir, secrets_mod.token_hex(16))
+        os.mkfifo(self.channel, 0o600)
+        python = None
+        if fork_socket is not None:
+            python = os.path.join(self.data_dir, "python3")
+            fd = os.open(python, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(shim)
+        config = runner.config(
+            self.data_dir,
+            ACTION,
+            json.dumps({"module": module, "channel": self.channel}),
+            check=False,
+            timeout=None,
+            python=python,
+            envvars={"ANSIBLE_ACTION_PLUGINS": ACTION_PLUGINS, "ANSIBLE_PIPELINING": "True"},
+        )
+        self._runner = Runner(config, event_handler=self._on_event, cancel_callback=self._cancelled)
+        self._thread = threading.Thread(target=self._run, name=f"warm {module}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._runner.run()
+        except Exception:  # noqa: BLE001 - ansible-runner itself broke: the run ends without a result
+            pass
+        finally:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            if self._stopped or self._call is None or self._call.get("stop"):
+                kill_processes_using(self.data_dir)
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.ended.set()
+
+    def _on_event(self, event: dict[str, Any]) -> bool:
+        result = read_result(event)
+        call = self._call
+        if result is not None and call is not None:
+            self._state["result"] = result
+            self._result_seen.set()
+        elif event.get("stdout") and call is not None:
+            self._state["stdout"].append(event["stdout"])
+        if call is not None and call["on_event"] is not None and event.get("event"):
+            call["on_event"](event["event"])
+        return False  # no event files on disk
+
+    def _cancelled(self) -> bool:
+        if self._stopped:
+            return True
+        call = self._call
+        if call is None:
+            return False
+        if call["cancel"] is not None and call["cancel"].is_set():
+            call["stop"] = "cancelled"
+        elif time.monotonic() > call["deadline"]:
+            call["stop"] = "timeout"
+        return bool(call.get("stop"))
+
+    def poll_ready(self) -> bool:
+        """True once the run waits on its channel (the FIFO has a reader); the bridge then holds the write end."""
+        if self.ready or self.ended.is_set():
+            return self.ready
+        try:
+            fd = os.open(self.channel, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: no reader yet
+            return False
+        os.set_blocking(fd, True)
+        self._fd = fd
+        self.ready = True
+        return True
+
+    def stop(self) -> None:
+        """Stop a waiting run (too old, out of date, memory pressure, bridge stopping); it never runs the module."""
+        self._stopped = True
+
+    def call(
+        self,
+        args: Mapping[str, Any],
+        *,
+        check: bool,
+        timeout: float,
+        cancel: threading.Event | None,
+        on_event: Callable[[str], None] | None,
+    ) -> dict[str, Any]:
+        """Hand `args` to the waiting run; the module's result (as ModuleRunner.run returns it) or a RunError."""
+        payload = json.dumps({"args": dict(args), "check": bool(check)}).encode()
+        self._call = {"cancel": cancel, "deadline": time.monotonic() + timeout, "on_event": on_event}
+        if on_event is not None:
+            on_event("runner_on_start")
+        fd, self._fd = self._fd, None
+        try:
+            if fd is None:
+                raise OSError("the run is not waiting")
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError:
+            self.stop()
+            raise RunError(f"{self.module} could not be run: its warm run ended before the call") from None
+        finally:
+            if fd is not None:
+                os.close(fd)
+        while not self._result_seen.wait(TICK):
+            if self.ended.is_set() or self._call.get("stop"):
+                break
+        stop = self._call.get("stop")
+        if stop or not self._result_seen.is_set():
+            self.ended.wait()
+        if stop:
+            kill_processes_using(self.data_dir)
+        return self.runner.outcome(
+            self.module,
+            self._state["result"],
+            self._state["stdout"],
+            timeout,
+            stop == "timeout",
+            stop == "cancelled",
+            self._runner.rc,
+        )
+
+
+class WarmPool:
+    """Waiting runs per module, refilled in the background; `run` has ModuleRunner.run's signature."""
+
+    def __init__(
+        self,
+        runner: ModuleRunner,
+        modules: Iterable[str],
+        settings: PoolSettings | None = None,
+        *,
+        policy: str = "",
+    ) -> None:
+        self.runner = runner
+        self.modules = list(dict.fromkeys(modules))
+        self.settings = settings or PoolSettings()
+        self.policy = policy
+        self.forkserver = ForkServer(runner.python, runner.tmp_root) if self.settings.fork_server else None
+        self.stats = {"warm": 0, "cold": 0, "replaced": 0}
+        self._runs: dict[str, list[WarmRun]] = {m: [] for m in self.modules}
+        # Modules kept warm: the first (the read tool's) from the start, every other one after its first call.
+        self._wanted: list[str] = self.modules[:1]
+        self._waiters: dict[str, int] = dict.fromkeys(self.modules, 0)
+        self._cond = threading.Condition()
+        self._closed = False
+        self._pressure = False
+        self._thread: threading.Thread | None = None
+
+    # ModuleRunner's attributes the bridge reads.
+    @property
+    def collections_path(self) -> Path:
+        return self.runner.collections_path
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self.runner.secrets
+
+    def fingerprint(self) -> bytes:
+        digest = hashlib.sha256(self.runner.fingerprint())
+        digest.update(repr((collection_state(self.runner.collections_path), self.policy)).encode())
+        return digest.digest()
+
+    def start(self) -> None:
+        with self._cond:
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._refill, name="warm pool", daemon=True)
+                self._thread.start()
+
+    def close(self) -> None:
+        """Stop every waiting run and the refills (the bridge is stopping). Only sets flags: signal-safe."""
+        self._closed = True
+        for runs in list(self._runs.values()):
+            for run in list(runs):
+                run.stop()
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """`close`, then wait until the waiting runs have ended and stop the fork server."""
+        self.close()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for runs in self._runs.values():
+            for run in runs:
+                run.ended.wait(timeout)
+        if self.forkserver is not None:
+            self.forkserver.stop()
+
+    def waiting(self, module: str) -> list[WarmRun]:
+        with self._cond:
+            return list(self._runs.get(module, ()))
+
+    def run(
+        self,
+        module: str,
+        args: Mapping[str, Any],
+        *,
+        check: bool = False,
+        timeout: float = 300.0,
+        cancel: threading.Event | None = None,
+        on_event: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """Run `module` once with `args` in a waiting run, or cold when none is (or will soon be) ready."""
+        encode_module_args(args)  # the same refusal of template markers as the cold path, before anything runs
+        self.start()
+        run = self._take(module, cancel, time.monotonic() + timeout)
+        if run is None:
+            self.stats["cold"] += 1
+            return self.runner.run(module, args, check=check, timeout=timeout, cancel=cancel, on_event=on_event)
+        self.stats["warm"] += 1
+        return run.call(args, check=check, timeout=timeout, cancel=cancel, on_event=on_event)
+
+    def _take(self, module: str, cancel: threading.Event | None, deadline: float) -> WarmRun | None:
+        if module not in self._runs or self._closed:
+            return None
+        fingerprint = self.fingerprint()
+        with self._cond:
+            if module not in self._wanted:
+                self._wanted.append(module)
+                self._cond.notify_all()
+            self._waiters[module] += 1
+            try:
+                while True:
+                    runs = self._runs[module]
+                    current = [r for r in runs if r.fingerprint == fingerprint and not r.ended.is_set()]
+                    for run in current:
+                        if run.poll_ready():
+                            runs.remove(run)
+                            self._cond.notify_all()  # the refill starts its replacement
+                            return run
+                    starting = len(current)
+                    # Each waiting call needs its own starting run; otherwise a cold run is sooner.
+                    if starting < self._waiters[module] or self._closed or self._pressure:
+                        return None
+                    if cancel is not None and cancel.is_set():
+                        raise RunCancelled(f"{module} was cancelled; the guest may or may not have been changed")
+                    if time.monotonic() > deadline:
+                        raise RunTimeout(f"{module} did not start in time; nothing was run")
+                    self._cond.wait(TICK)
+            finally:
+                self._waiters[module] -= 1
+
+    def _refill(self) -> None:
+        while not self._closed:
+            try:
+                self._tend()
+            except Exception:  # noqa: BLE001 - a failed start must not end the refills; the call runs cold
+                time.sleep(1)
+            with self._cond:
+                self._cond.wait(TICK)
+        with self._cond:
+            for runs in self._runs.values():
+                for run in runs:
+                    run.stop()
+
+    def _tend(self) -> None:
+        """Drop ended runs, stop out-of-date or expired ones, start new ones where the pool is short."""
+        fingerprint = self.fingerprint()
+        available = available_mb()
+        self._pressure = available is not None and available < self.settings.min_available_mb
+        now = time.monotonic()
+        to_start: list[str] = []
+        with self._cond:
+            for runs in self._runs.values():
+                for run in list(runs):
+                    stale = run.fingerprint != fingerprint or now - run.born > self.settings.lifetime
+                    if run.ended.is_set() or stale or self._pressure:
+                        if stale and not run.ended.is_set():
+                            self.stats["replaced"] += 1
+                        run.stop()
+                        runs.remove(run)
+                    elif run.poll_ready():
+                        self._cond.notify_all()
+            if self._pressure:
+                return
+            total = sum(len(runs) for runs in self._runs.values())
+            starting = sum(1 for runs in self._runs.values() for r in runs if not r.ready)
+            for module in self._wanted:
+                short = self.settings.size - len(self._runs[module])
+                while short > 0 and total < self.settings.max_runs and starting < self.settings.starts:
+                    to_start.append(module)
+                    short -= 1
+                    total += 1
+                    starting += 1
+        for module in to_start:
+            socket_path = self.forkserver.ensure() if self.forkserver is not None else None
+            shim = self.forkserver.shim(socket_path) if socket_path and self.forkserver is not None else ""
+            run = WarmRun(self.runner, module, fingerprint, socket_path, shim)
+            with self._cond:
+                if self._closed:
+                    run.stop()
+                self._runs[module].append(run)
+
+
+def pool_runner(
+    runner: ModuleRunner, settings: Any, modules: Iterable[str], policy: str = ""
+) -> ModuleRunner | WarmPool:
+    """The bridge's runner: `runner` itself with `settings.warm` off (cold runs), else a WarmPool around it.
+    `settings`: config.BridgeSettings; `modules`: the modules of the tools offered, the read tool's first."""
+    if not settings.warm or settings.warm_size < 1:
+        return runner
+    pool = PoolSettings(
+        size=settings.warm_size,
+        lifetime=settings.warm_lifetime,
+        max_runs=settings.warm_max_runs,
+        min_available_mb=settings.warm_min_available_mb,
+        fork_server=settings.fork_server,
+    )
+    return WarmPool(runner, modules, pool, policy=policy)
