@@ -169,16 +169,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"http principals: {http_principals(config)}")
             print(f"runs: {'warm' if config.bridge.warm and config.bridge.warm_size else 'cold'}")
             return 0
-        bridge.start()
         if ns.transport == "http":
             from .transport import http_app, serve_http
 
             app = http_app(mcp, config.http)  # refuses an unsafe configuration before anything listens
             forget_secrets(os.environ)
-            anyio.run(serve_http, app, config.http, bridge.interrupt)
+            bridge.start()
+            try:
+                anyio.run(serve_http, app, config.http, bridge.interrupt)
+            finally:
+                bridge.stop()
         else:
             forget_secrets(os.environ)
-            anyio.run(serve_stdio, mcp, bridge)
+            bridge.start()
+            try:
+                anyio.run(serve_stdio, mcp, bridge)
+            finally:
+                bridge.stop()
     except (ConfigError, CollectionNotFound, ValueError, OSError) as exc:
         print(f"pve-config-mcp: {exc}", file=sys.stderr)
         return 2

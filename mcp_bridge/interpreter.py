@@ -22,6 +22,7 @@ from pathlib import Path
 
 FORKSERVER = str(Path(__file__).with_name("forkserver.py"))
 START_TIMEOUT = 60.0
+MAX_SOCKET_PATH = 104
 # Variables the server starts with (its own locale and home); a module's environment comes from its shim.
 SERVER_ENV = ("HOME", "LANG", "LANGUAGE", "TZ", "PATH")
 
@@ -57,6 +58,15 @@ os._exit(code if code >= 0 else 128 - code)
 """
 
 
+def private_dir(tmp_root: str | None) -> str:
+    """A new 0700 directory (mkdtemp) for the socket: in `tmp_root` (default $TMPDIR), or in /tmp when a socket
+    path there would exceed what AF_UNIX takes (108 bytes)."""
+    for root in (tmp_root or tempfile.gettempdir(), "/tmp"):
+        if len(os.path.join(os.path.abspath(root), "pve-config-mcp-fork-xxxxxxxx", "x" * 21)) < MAX_SOCKET_PATH:
+            return tempfile.mkdtemp(prefix="pve-config-mcp-fork-", dir=root)
+    raise RuntimeError("no directory for the fork server's socket")
+
+
 class ForkServer:
     """The bridge's fork server process: started on first use, started again when it died."""
 
@@ -89,7 +99,7 @@ class ForkServer:
         return SHIM.format(python=self.python, socket=socket_path)
 
     def _start(self) -> str:
-        self._dir = tempfile.mkdtemp(prefix="pve-config-mcp-fork-", dir=self.tmp_root)
+        self._dir = private_dir(self.tmp_root)
         path = os.path.join(self._dir, f"{secrets.token_hex(8)}.sock")
         env = {k: v for k, v in os.environ.items() if k in SERVER_ENV or k.startswith("LC_")}
         self._proc = subprocess.Popen(

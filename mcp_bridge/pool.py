@@ -51,12 +51,14 @@ from .runner import (
 ACTION = "pve_config_mcp_call"
 ACTION_PLUGINS = str(Path(__file__).with_name("warm_action"))
 TICK = 0.05
+START_TIMEOUT = 120.0  # a run not waiting for its call after this long is stopped and replaced
+BUSY = 30.0  # a module called within this many seconds keeps one more run waiting (calls in a row)
 
 
 @dataclass(frozen=True)
 class PoolSettings:
     size: int = 1  # waiting runs per module
-    lifetime: float = 600.0  # seconds a run may wait before it is replaced
+    lifetime: float = 600.0  # seconds a run may wait for a call (once ready) before it is replaced
     starts: int = 2  # runs starting at the same time
     max_runs: int = 8  # waiting + starting runs in all
     min_available_mb: int = 512  # MemAvailable below which no run is started and the waiting ones are stopped
@@ -98,6 +100,7 @@ class WarmRun:
         self.module = module
         self.fingerprint = fingerprint
         self.born = time.monotonic()
+        self.ready_since: float | None = None
         self.ready = False
         self.ended = threading.Event()
         self._result_seen = threading.Event()
@@ -143,7 +146,7 @@ class WarmRun:
 
     def _on_event(self, event: dict[str, Any]) -> bool:
         result = read_result(event)
-        call = self._call
+        call = self._call if not self._result_seen.is_set() else None  # nothing after the call's answer
         if result is not None and call is not None:
             self._state["result"] = result
             self._result_seen.set()
@@ -176,6 +179,7 @@ class WarmRun:
         os.set_blocking(fd, True)
         self._fd = fd
         self.ready = True
+        self.ready_since = time.monotonic()
         return True
 
     def stop(self) -> None:
@@ -248,8 +252,10 @@ class WarmPool:
         self._runs: dict[str, list[WarmRun]] = {m: [] for m in self.modules}
         # Modules kept warm: the first (the read tool's) from the start, every other one after its first call.
         self._wanted: list[str] = self.modules[:1]
+        self._last_call: dict[str, float] = {}
         self._waiters: dict[str, int] = dict.fromkeys(self.modules, 0)
         self._cond = threading.Condition()
+        self._started: list[WarmRun] = []  # every run not known to have ended, waiting or taken
         self._closed = False
         self._pressure = False
         self._thread: threading.Thread | None = None
@@ -286,11 +292,19 @@ class WarmPool:
         self.close()
         if self._thread is not None:
             self._thread.join(timeout)
-        for runs in self._runs.values():
-            for run in runs:
-                run.ended.wait(timeout)
+        with self._cond:
+            started = list(self._started)
+        for run in started:
+            run.ended.wait(timeout)
         if self.forkserver is not None:
             self.forkserver.stop()
+
+    def keep_warm(self, module: str) -> None:
+        """Keep runs of `module` waiting from now on (done by its first call)."""
+        with self._cond:
+            if module in self._runs and module not in self._wanted:
+                self._wanted.append(module)
+                self._cond.notify_all()
 
     def waiting(self, module: str) -> list[WarmRun]:
         with self._cond:
@@ -319,11 +333,10 @@ class WarmPool:
     def _take(self, module: str, cancel: threading.Event | None, deadline: float) -> WarmRun | None:
         if module not in self._runs or self._closed:
             return None
+        self.keep_warm(module)
+        self._last_call[module] = time.monotonic()
         fingerprint = self.fingerprint()
         with self._cond:
-            if module not in self._wanted:
-                self._wanted.append(module)
-                self._cond.notify_all()
             self._waiters[module] += 1
             try:
                 while True:
@@ -369,7 +382,9 @@ class WarmPool:
         with self._cond:
             for runs in self._runs.values():
                 for run in list(runs):
-                    stale = run.fingerprint != fingerprint or now - run.born > self.settings.lifetime
+                    waited = now - run.ready_since if run.ready_since is not None else 0.0
+                    stuck = not run.ready and now - run.born > START_TIMEOUT
+                    stale = run.fingerprint != fingerprint or waited > self.settings.lifetime or stuck
                     if run.ended.is_set() or stale or self._pressure:
                         if stale and not run.ended.is_set():
                             self.stats["replaced"] += 1
@@ -382,7 +397,8 @@ class WarmPool:
             total = sum(len(runs) for runs in self._runs.values())
             starting = sum(1 for runs in self._runs.values() for r in runs if not r.ready)
             for module in self._wanted:
-                short = self.settings.size - len(self._runs[module])
+                busy = now - self._last_call.get(module, -BUSY) < BUSY
+                short = self.settings.size + busy - len(self._runs[module])
                 while short > 0 and total < self.settings.max_runs and starting < self.settings.starts:
                     to_start.append(module)
                     short -= 1
@@ -396,6 +412,7 @@ class WarmPool:
                 if self._closed:
                     run.stop()
                 self._runs[module].append(run)
+                self._started = [r for r in self._started if not r.ended.is_set()] + [run]
 
 
 def pool_runner(

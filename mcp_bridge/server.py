@@ -224,6 +224,11 @@ class Bridge:
         if isinstance(self.runner, WarmPool):
             self.runner.start()
 
+    def stop(self) -> None:
+        """After serving: stop the waiting runs and wait until their data dirs are removed."""
+        if isinstance(self.runner, WarmPool):
+            self.runner.shutdown()
+
     async def drain(self, timeout: float = REREAD_TIMEOUT + 5) -> None:
         """Wait (at most `timeout` s) until the calls in progress have finished and written their audit lines."""
         with anyio.move_on_after(timeout):
