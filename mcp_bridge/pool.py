@@ -51,6 +51,7 @@ from .runner import (
 ACTION = "pve_config_mcp_call"
 ACTION_PLUGINS = str(Path(__file__).with_name("warm_action"))
 TICK = 0.05
+CHECK_EVERY = 1.0
 START_TIMEOUT = 120.0  # a run not waiting for its call after this long is stopped and replaced
 BUSY = 30.0  # a module called within this many seconds keeps one more run waiting (calls in a row)
 
@@ -99,6 +100,7 @@ class WarmRun:
         self.runner = runner
         self.module = module
         self.fingerprint = fingerprint
+        self.fork_socket = fork_socket
         self.born = time.monotonic()
         self.ready_since: float | None = None
         self.ready = False
@@ -258,6 +260,7 @@ class WarmPool:
         self._started: list[WarmRun] = []  # every run not known to have ended, waiting or taken
         self._closed = False
         self._pressure = False
+        self._checked: tuple[float, bytes] = (float("-inf"), b"")
         self._thread: threading.Thread | None = None
 
     # ModuleRunner's attributes the bridge reads.
@@ -275,6 +278,7 @@ class WarmPool:
         return digest.digest()
 
     def start(self) -> None:
+        """Start the refills (Bridge.start, when the bridge serves); until then every call runs cold."""
         with self._cond:
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._refill, name="warm pool", daemon=True)
@@ -322,7 +326,6 @@ class WarmPool:
     ) -> dict[str, Any]:
         """Run `module` once with `args` in a waiting run, or cold when none is (or will soon be) ready."""
         encode_module_args(args)  # the same refusal of template markers as the cold path, before anything runs
-        self.start()
         run = self._take(module, cancel, time.monotonic() + timeout)
         if run is None:
             self.stats["cold"] += 1
@@ -374,17 +377,23 @@ class WarmPool:
 
     def _tend(self) -> None:
         """Drop ended runs, stop out-of-date or expired ones, start new ones where the pool is short."""
-        fingerprint = self.fingerprint()
-        available = available_mb()
-        self._pressure = available is not None and available < self.settings.min_available_mb
         now = time.monotonic()
+        if now - self._checked[0] >= CHECK_EVERY:  # the collection's files and the memory: once a second
+            available = available_mb()
+            self._pressure = available is not None and available < self.settings.min_available_mb
+            self._checked = (now, self.fingerprint())
+            if self.forkserver is not None and self.forkserver.socket is not None and self.forkserver.pid is None:
+                self.forkserver.ensure()  # it died: start it again (runs waiting with its old socket are replaced)
+        fingerprint = self._checked[1]
+        socket = self.forkserver.socket if self.forkserver is not None else None
         to_start: list[str] = []
         with self._cond:
             for runs in self._runs.values():
                 for run in list(runs):
                     waited = now - run.ready_since if run.ready_since is not None else 0.0
                     stuck = not run.ready and now - run.born > START_TIMEOUT
-                    stale = run.fingerprint != fingerprint or waited > self.settings.lifetime or stuck
+                    orphaned = run.fork_socket is not None and run.fork_socket != socket
+                    stale = run.fingerprint != fingerprint or waited > self.settings.lifetime or stuck or orphaned
                     if run.ended.is_set() or stale or self._pressure:
                         if stale and not run.ended.is_set():
                             self.stats["replaced"] += 1

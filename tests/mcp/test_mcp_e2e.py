@@ -544,6 +544,7 @@ async def test_zz_token_secret_appears_in_no_result_log_or_temp_file(http_bridge
     assert not results[0].is_error and results[2].is_error
     for result in results:
         assert secret not in result.model_dump_json()
+    http_bridge.stop()  # its warm runs wait in TMPDIR while it serves; stopping it removes them
     time.sleep(0.2)  # let the log copier catch up
     assert run_dirs_left(artifacts) == []
     files = sorted(p for p in artifacts.iterdir() if p.is_file())
