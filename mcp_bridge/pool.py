@@ -108,6 +108,7 @@ class WarmRun:
         self._result_seen = threading.Event()
         self._stopped = False
         self._fd: int | None = None
+        self._fd_lock = threading.Lock()  # the write end is taken by the call or closed by the ending run, once
         self._call: dict[str, Any] | None = None
         self._state: dict[str, Any] = {"result": None, "stdout": deque(maxlen=20)}
         self.data_dir = tempfile.mkdtemp(prefix="pve-config-mcp-warm-", dir=runner.tmp_root)
@@ -138,9 +139,10 @@ class WarmRun:
         except Exception:  # noqa: BLE001 - ansible-runner itself broke: the run ends without a result
             pass
         finally:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+            with self._fd_lock:
+                fd, self._fd = self._fd, None
+            if fd is not None:
+                os.close(fd)
             if self._stopped or self._call is None or self._call.get("stop"):
                 kill_processes_using(self.data_dir)
             shutil.rmtree(self.data_dir, ignore_errors=True)
@@ -179,7 +181,8 @@ class WarmRun:
         except OSError:  # ENXIO: no reader yet
             return False
         os.set_blocking(fd, True)
-        self._fd = fd
+        with self._fd_lock:
+            self._fd = fd
         self.ready = True
         self.ready_since = time.monotonic()
         return True
@@ -202,7 +205,8 @@ class WarmRun:
         self._call = {"cancel": cancel, "deadline": time.monotonic() + timeout, "on_event": on_event}
         if on_event is not None:
             on_event("runner_on_start")
-        fd, self._fd = self._fd, None
+        with self._fd_lock:
+            fd, self._fd = self._fd, None
         try:
             if fd is None:
                 raise OSError("the run is not waiting")
