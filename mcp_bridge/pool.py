@@ -46,11 +46,13 @@ from .runner import (
     encode_module_args,
     kill_processes_using,
     read_result,
+    stop_launchers_using,
 )
 
 ACTION = "pve_config_mcp_call"
 ACTION_PLUGINS = str(Path(__file__).with_name("warm_action"))
 TICK = 0.05
+STOP_GRACE = 5.0  # seconds a stopped run's launcher has to clean up before ansible-runner kills it
 CHECK_EVERY = 1.0
 START_TIMEOUT = 120.0  # a run not waiting for its call after this long is stopped and replaced
 BUSY = 30.0  # a module called within this many seconds keeps one more run waiting (calls in a row)
@@ -106,7 +108,7 @@ class WarmRun:
         self.ready = False
         self.ended = threading.Event()
         self._result_seen = threading.Event()
-        self._stopped = False
+        self._stopped: float | None = None  # when the pool stopped this waiting run
         self._fd: int | None = None
         self._fd_lock = threading.Lock()  # the write end is taken by the call or closed by the ending run, once
         self._call: dict[str, Any] | None = None
@@ -143,7 +145,7 @@ class WarmRun:
                 fd, self._fd = self._fd, None
             if fd is not None:
                 os.close(fd)
-            if self._stopped or self._call is None or self._call.get("stop"):
+            if self._stopped is not None or self._call is None or self._call.get("stop"):
                 kill_processes_using(self.data_dir)
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.ended.set()
@@ -161,8 +163,8 @@ class WarmRun:
         return False  # no event files on disk
 
     def _cancelled(self) -> bool:
-        if self._stopped:
-            return True
+        if self._stopped is not None:  # the launcher was asked to end the run; ansible-runner kills it if it lingers
+            return time.monotonic() - self._stopped > STOP_GRACE
         call = self._call
         if call is None:
             return False
@@ -188,8 +190,13 @@ class WarmRun:
         return True
 
     def stop(self) -> None:
-        """Stop a waiting run (too old, out of date, memory pressure, bridge stopping); it never runs the module."""
-        self._stopped = True
+        """Stop a waiting run (too old, out of date, memory pressure, bridge stopping); it never runs the module.
+
+        Its launcher gets SIGTERM and removes the run's tree and data dir itself: that also holds when the bridge
+        exits right after (uvicorn re-raises SIGTERM once it has shut down). Signal-safe (no lock)."""
+        if self._stopped is None:
+            self._stopped = time.monotonic()
+            stop_launchers_using(self.data_dir)
 
     def call(
         self,

@@ -144,6 +144,19 @@ def kill_processes_using(marker: str) -> None:
             pass
 
 
+def stop_launchers_using(marker: str) -> None:
+    """SIGTERM the launcher (launch.py) of the run whose command line mentions `marker`: it kills the run's whole
+    tree and removes its data dir itself, so this holds even when the bridge exits right after."""
+    needle, launcher = marker.encode(), LAUNCHER.encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            if needle in cmdline and launcher in cmdline:
+                os.kill(int(entry.name), signal.SIGTERM)
+        except (OSError, ValueError):
+            continue
+
+
 # Secrets the modules read from their environment (PROXMOX_* fallbacks). They are handed to the run through the
 # launcher's prompt (see launch.py), never through the environment ansible-runner records on disk.
 SECRET_ENV = ("PROXMOX_TOKEN_SECRET", "PROXMOX_PASSWORD")
