@@ -258,24 +258,32 @@ def test_a_killed_fork_server_is_started_again(make_pool, stub):
 
 @pytest.mark.parametrize("how", ["cancel", "timeout"])
 def test_a_cancelled_or_timed_out_warm_call_stops_its_process_tree(make_pool, stub, how):
-    pool = make_pool(modules=(VM_RESOURCES,), env={"STUB_SLEEP": "6"})
+    pool = make_pool(modules=(VM_RESOURCES,), env={"STUB_SLEEP": "10"})
     run = ready_run(pool, VM_RESOURCES)
     server = pool.forkserver.pid
     cancel = threading.Event()
+
+    def cancel_once_the_module_runs() -> None:
+        deadline = time.monotonic() + 30
+        while not stub.calls() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cancel.set()
+
     if how == "cancel":
-        threading.Timer(1.5, cancel.set).start()
+        threading.Thread(target=cancel_once_the_module_runs, daemon=True).start()
     started = time.monotonic()
     with pytest.raises(RunCancelled if how == "cancel" else RunTimeout):
-        pool.run(VM_RESOURCES, {"vmid": 100, "memory": 512}, cancel=cancel, timeout=2 if how == "timeout" else 60)
-    assert time.monotonic() - started < 6
-    assert stub.calls(), "the module had started"
+        pool.run(VM_RESOURCES, {"vmid": 100, "memory": 512}, cancel=cancel, timeout=3 if how == "timeout" else 60)
+    assert time.monotonic() - started < 10  # stopped before the module's sleep ended
+    if how == "cancel":
+        assert stub.calls(), "the module had started"
     assert run.ended.is_set() and not os.path.exists(run.data_dir)
     deadline = time.monotonic() + 3
     while fork_children(server) and time.monotonic() < deadline:  # the module's process, forked by the server
         time.sleep(0.1)
     assert fork_children(server) == []
     assert [p for p in processes_using(stub.tmp_root) if run.data_dir in p] == []
-    time.sleep(6)  # past the module's sleep: it would have written by now
+    time.sleep(10)  # past the module's sleep: it would have written by now
     assert stub.state() == {}
 
 
