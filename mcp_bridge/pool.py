@@ -334,13 +334,19 @@ class WarmPool:
         timeout: float = 300.0,
         cancel: threading.Event | None = None,
         on_event: Callable[[str], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
     ) -> dict[str, Any]:
-        """Run `module` once with `args` in a waiting run, or cold when none is (or will soon be) ready."""
+        """Run `module` once with `args` in a waiting run, or cold when none is (or will soon be) ready.
+
+        A call that follows the module's progress file (`on_progress`: a fleet run, which lasts far longer than
+        ansible's start-up) always runs cold, where ModuleRunner.run reads that file."""
         encode_module_args(args)  # the same refusal of template markers as the cold path, before anything runs
-        run = self._take(module, cancel, time.monotonic() + timeout)
+        run = None if on_progress is not None else self._take(module, cancel, time.monotonic() + timeout)
         if run is None:
             self.stats["cold"] += 1
-            return self.runner.run(module, args, check=check, timeout=timeout, cancel=cancel, on_event=on_event)
+            return self.runner.run(
+                module, args, check=check, timeout=timeout, cancel=cancel, on_event=on_event, on_progress=on_progress
+            )
         self.stats["warm"] += 1
         return run.call(args, check=check, timeout=timeout, cancel=cancel, on_event=on_event)
 

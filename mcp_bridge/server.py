@@ -45,8 +45,8 @@ from .collection import collections_root
 from .config import Config
 from .grants import GuestFacts
 from .policy import Policy, PolicyError, PoolOf
-from .progress import FleetCount
 from .pool import WarmPool, pool_runner
+from .progress import FleetCount
 from .proxmox import GuestReader
 from .ranges import check_same_table
 from .runner import ModuleFailed, ModuleRunner, RunCancelled, RunError, RunTimeout, redact
