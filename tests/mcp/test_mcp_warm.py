@@ -221,17 +221,29 @@ def test_a_killed_fork_server_is_started_again(make_pool, stub):
     first = pool.forkserver.pid
     assert first is not None
 
-    def module_children() -> list[int]:
-        time.sleep(0.8)  # the module is sleeping now
-        return fork_children(pool.forkserver.pid or 0)
-
-    # The module runs in a child of the fork server.
     seen: list[list[int]] = []
-    watcher = threading.Thread(target=lambda: seen.append(module_children()))
-    watcher.start()
-    assert pool.run(VM_RESOURCES, {"vmid": 100, "memory": 1024})["changed"] is True
-    watcher.join()
-    assert seen[0], "the module did not run in the fork server"
+
+    def call_watching_the_server(memory: int) -> None:
+        """The call, while a thread records the fork server's children (the module runs in one of them)."""
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                children = fork_children(pool.forkserver.pid or 0)
+                if children:
+                    seen.append(children)
+                done.wait(0.05)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            assert pool.run(VM_RESOURCES, {"vmid": 100, "memory": memory})["changed"] is True
+        finally:
+            done.set()
+            watcher.join()
+
+    call_watching_the_server(1024)
+    assert seen, "the module did not run in the fork server"
 
     waiting = ready_run(pool, VM_RESOURCES)
     os.kill(first, signal.SIGKILL)
@@ -248,11 +260,8 @@ def test_a_killed_fork_server_is_started_again(make_pool, stub):
     assert run.fork_socket == pool.forkserver.socket
     assert all(r.fork_socket == pool.forkserver.socket for r in pool.waiting(VM_RESOURCES))
     seen.clear()
-    watcher = threading.Thread(target=lambda: seen.append(module_children()))
-    watcher.start()
-    assert pool.run(VM_RESOURCES, {"vmid": 100, "memory": 4096})["changed"] is True
-    watcher.join()
-    assert seen[0], "the module did not run in the new fork server"
+    call_watching_the_server(4096)
+    assert seen, "the module did not run in the new fork server"
     assert stub.guest(100)["memory"] == 4096
 
 
