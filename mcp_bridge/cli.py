@@ -11,7 +11,7 @@ import anyio
 
 from . import __version__
 from .collection import CollectionNotFound
-from .config import DEFAULT_AUDIT_LOG, TOKEN_ENV, Config, ConfigError, load
+from .config import DEFAULT_AUDIT_LOG, PLAN_KEY_ENV, TOKEN_ENV, Config, ConfigError, load
 from .runner import SECRET_ENV
 from .server import Bridge, build_server
 from .stdio import serve_stdio
@@ -80,6 +80,12 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="warm runs start the module with the plain interpreter instead of the pre-loaded one",
     )
+    p.add_argument(
+        "--plan-key-file",
+        help=f"file holding the key that signs plans (or {PLAN_KEY_ENV}); default: a new key per process, so only "
+        "this process can apply its plans",
+    )
+    p.add_argument("--plan-ttl", type=float, help="seconds a plan stays valid (default 900)")
     p.add_argument("--check", action="store_true", help="validate the configuration, print a summary and exit")
     return p
 
@@ -99,6 +105,8 @@ def configure(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, Co
             "warm": ns.warm,
             "warm_size": ns.warm_size,
             "fork_server": ns.fork_server,
+            "plan_key_file": ns.plan_key_file,
+            "plan_ttl": ns.plan_ttl,
         },
         "http": {
             "host": ns.host,
@@ -116,7 +124,7 @@ def configure(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, Co
 def forget_secrets(environ: MutableMapping[str, str]) -> None:
     """Drop the secrets from the bridge's own environment once they are in its configuration: no process the
     bridge starts inherits them (the runs get theirs through the launcher, see runner.py)."""
-    for name in (*SECRET_ENV, TOKEN_ENV):
+    for name in (*SECRET_ENV, TOKEN_ENV, PLAN_KEY_ENV):
         environ.pop(name, None)
 
 

@@ -23,6 +23,8 @@ audit_log = "~/.local/state/pve-config-mcp/audit.jsonl"
 warm = true                   # runs started ahead of calls (--no-warm: every call runs cold)
 warm_size = 1                 # waiting runs per module
 fork_server = true            # pre-loaded module interpreter for warm runs
+plan_key_file = "/etc/pve-config-mcp/plan.key"       # or PVE_MCP_PLAN_KEY; default: a key per process
+plan_ttl = 900                                        # seconds a plan of plan_guest_config stays valid
 
 [http]
 host = "127.0.0.1"
@@ -63,6 +65,7 @@ PROXMOX_ENV = {
     "timeout": "PROXMOX_TIMEOUT",
 }
 TOKEN_ENV = "PVE_MCP_TOKEN"
+PLAN_KEY_ENV = "PVE_MCP_PLAN_KEY"
 DEFAULT_AUDIT_LOG = "~/.local/state/pve-config-mcp/audit.jsonl"
 
 
@@ -134,6 +137,26 @@ class BridgeSettings(_Section):
     warm_max_runs: int = Field(8, ge=1, le=256, description="waiting and starting runs in all (about 60 MB each)")
     warm_min_available_mb: int = Field(512, ge=0, description="below this MemAvailable, no run waits: calls run cold")
     fork_server: bool = True
+    plan_key: SecretStr | None = Field(None, description="HMAC key of plans (PVE_MCP_PLAN_KEY); see plans.py")
+    plan_key_file: str | None = None
+    plan_ttl: float = Field(900.0, gt=0, le=7 * 86400)
+
+    def plan_key_bytes(self) -> bytes | None:
+        """The configured plan key (environment first, then the file), or None: the bridge then makes its own."""
+        if self.plan_key is not None:
+            return self.plan_key.get_secret_value().encode("utf-8")
+        if not self.plan_key_file:
+            return None
+        path = Path(self.plan_key_file).expanduser()
+        try:
+            if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise ConfigError(f"plan_key_file {path} is readable by others; chmod 600 it")
+            key = path.read_bytes().strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read plan_key_file {path}: {exc.strerror}") from None
+        if not key:
+            raise ConfigError(f"plan_key_file {path} is empty")
+        return key
 
     @field_validator("vmids")
     @classmethod
@@ -230,6 +253,8 @@ class Config(_Section):
         found = self.proxmox.secrets()
         if self.http.token is not None:
             found.append(self.http.token.get_secret_value())
+        if self.bridge.plan_key is not None:
+            found.append(self.bridge.plan_key.get_secret_value())
         return found
 
 
@@ -275,8 +300,10 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config file {p} must hold a table/mapping")
     proxmox = data.get("proxmox") or {}
-    if any(k in proxmox for k in ("password", "token_secret")) and p.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"config file {p} holds a Proxmox secret but is readable by others; chmod 600 it")
+    bridge = data.get("bridge") or {}
+    holds_secret = any(k in proxmox for k in ("password", "token_secret")) or "plan_key" in bridge
+    if holds_secret and p.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"config file {p} holds a secret but is readable by others; chmod 600 it")
     return data
 
 
@@ -298,6 +325,8 @@ def load(
             data["proxmox"][key] = environ[var]
     if environ.get(TOKEN_ENV):
         data["http"]["token"] = environ[TOKEN_ENV]
+    if environ.get(PLAN_KEY_ENV):
+        data["bridge"]["plan_key"] = environ[PLAN_KEY_ENV]
     for section, values in (overrides or {}).items():
         data.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
     try:

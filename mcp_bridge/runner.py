@@ -31,7 +31,7 @@ from typing import Any
 from ansible_runner.config.runner import RunnerConfig
 from ansible_runner.runner import Runner
 
-from .config import TOKEN_ENV
+from .config import PLAN_KEY_ENV, TOKEN_ENV
 from .fields import find_template_marker
 from .launch import PROMPT
 from .progress import PROGRESS_ENV, PROGRESS_FILE, FleetCount, ProgressReader, create_progress_file
@@ -191,13 +191,13 @@ def run_environment(prepared: Mapping[str, str], given: Mapping[str, str], secre
     ansible-runner seeds a run's environment with a copy of the bridge's own (config/_base.py
     ``BaseConfig.prepare_env``) and records it in ``artifacts/<ident>/command``. Kept: the variables given
     (`given`), the ones ansible-runner set or changed itself, and `INHERITED_ENV` / ``LC_*``. Never kept: a
-    `SECRET_ENV` variable, the bridge's own ``PVE_MCP_TOKEN``, or any value holding a known secret.
+    `SECRET_ENV` variable, the bridge's own ``PVE_MCP_TOKEN`` and ``PVE_MCP_PLAN_KEY``, or any value holding a known secret.
     """
     secrets = [s for s in secrets if s]
     env = {}
     for key, value in prepared.items():
         wanted = key in given or key in INHERITED_ENV or key.startswith("LC_") or os.environ.get(key) != value
-        if wanted and key not in (*SECRET_ENV, TOKEN_ENV) and not any(s in value for s in secrets):
+        if wanted and key not in (*SECRET_ENV, TOKEN_ENV, PLAN_KEY_ENV) and not any(s in value for s in secrets):
             env[key] = value
     return env
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 import anyio
@@ -44,20 +46,23 @@ from .audit import AuditLog
 from .collection import collections_root
 from .config import Config
 from .grants import GuestFacts
+from .plans import Plan, PlanInvalid, PlanSigner, without_signature
 from .policy import Policy, PolicyError, PoolOf
 from .pool import WarmPool, pool_runner
 from .progress import FleetCount
 from .proxmox import GuestReader
 from .ranges import check_same_table
 from .runner import ModuleFailed, ModuleRunner, RunCancelled, RunError, RunTimeout, redact
-from .tools import COLLECTION, TOOLS, TOOLS_BY_NAME, ToolArgs, ToolSpec, summarize
+from .tools import COLLECTION, TOOLS, TOOLS_BY_NAME, ClosedArgs, ToolSpec, summarize
 
 INSTRUCTIONS = """\
 Configure Proxmox VE guests (QEMU VMs and LXC containers) through the pve.config Ansible modules.
 Every changing tool accepts dry_run=true: it returns the predicted diff without writing anything; use it
 before changes the user has not clearly asked for. Results carry `changed`, `diff`, `config`, `pending`
 (changes that wait for a reboot) and a one-line `summary`. Destroying a disk's volume needs the user's
-confirmation. Call get_guest_config to see a guest's current configuration, disks and NICs."""
+confirmation. Call get_guest_config to see a guest's current configuration, disks and NICs.
+For a whole-guest change, call plan_guest_config, show the user its diff and steps, then apply_guest_config with
+its plan_id: the plan is applied only to the config it was computed from."""
 
 PROGRESS_INTERVAL = 1.0
 COUNT_INTERVAL = 0.1  # how often a fleet run's count is looked at (the runner reads its file as often)
@@ -71,6 +76,7 @@ _PHASES = {
 }
 
 
+UNUSED_KEY = re.compile(r"^unused\d+$")
 _RUN_OUTCOMES: dict[type[RunError], str] = {RunTimeout: "timeout", RunCancelled: "cancelled"}
 
 
@@ -88,14 +94,29 @@ def client_can_elicit(ctx: Context) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-def destroy_resolver(bridge: Bridge, spec: ToolSpec):
-    """The `confirmation` resolver of a tool that can destroy data, bound to `bridge`.
+async def ask_to_destroy(
+    bridge: Bridge, spec: ToolSpec, vmid: int, question: str, confirm: bool, ctx: Context
+) -> Confirmation | Elicit[Confirmation]:
+    """Ask the user only when the call could go ahead: the operator's policy, the guest's existence and (when the
+    client can be asked) the caller's grants and the guest's protection are checked first, so nobody is asked
+    about a call that would be refused (Bridge.call then refuses with the reason, checking again). Without
+    elicitation, `confirm` decides."""
+    facts = FactsOnce(bridge.guest_facts)
+    try:
+        await bridge.check_guest(vmid, must_exist=True, facts=facts)
+        if client_can_elicit(ctx):
+            await bridge.authorise(spec, vmid, dry_run=False, destroys=True, facts=facts)
+    except (PolicyError, RunError):
+        return Confirmation(destroy=False)
+    if client_can_elicit(ctx):
+        return Elicit(question, Confirmation)
+    return Confirmation(destroy=confirm)
 
-    Asks the user only when data would be lost and the call could go ahead: the operator's policy and the
-    guest's existence are checked first, so nobody is asked about a guest the bridge may not touch or that does
-    not exist (Bridge.call then refuses with the reason). Without elicitation, `confirm` decides. The resolver
-    takes the tool's arguments by name, so each `spec.target` (the argument naming the disk or mount point) has
-    its own signature.
+
+def destroy_resolver(bridge: Bridge, spec: ToolSpec):
+    """The `confirmation` resolver of a tool whose `delete_volume` destroys data, bound to `bridge`: asks only
+    when a volume would be destroyed (see ask_to_destroy). The resolver takes the tool's arguments by name, so
+    each `spec.target` (the argument naming the disk or mount point) has its own signature.
     """
 
     async def decide(
@@ -103,19 +124,8 @@ def destroy_resolver(bridge: Bridge, spec: ToolSpec):
     ) -> Confirmation | Elicit[Confirmation]:
         if not delete_volume or dry_run:
             return Confirmation(destroy=False)  # nothing will be destroyed, nothing to ask
-        facts = FactsOnce(bridge.guest_facts)
-        try:
-            await bridge.check_guest(vmid, must_exist=True, facts=facts)
-            if client_can_elicit(ctx):  # nobody is asked about a call the caller may not make (checked again after)
-                await bridge.authorise(spec, vmid, dry_run=False, destroys=True, facts=facts)
-        except (PolicyError, RunError):
-            return Confirmation(destroy=False)
-        if client_can_elicit(ctx):
-            return Elicit(
-                f"Remove {what} from guest {vmid} and permanently destroy its volume? The data cannot be recovered.",
-                Confirmation,
-            )
-        return Confirmation(destroy=confirm)
+        question = f"Remove {what} from guest {vmid} and permanently destroy its volume? The data cannot be recovered."
+        return await ask_to_destroy(bridge, spec, vmid, question, confirm, ctx)
 
     if spec.target == "mountpoint_id":
 
@@ -132,6 +142,41 @@ def destroy_resolver(bridge: Bridge, spec: ToolSpec):
         return await decide(vmid, f"disk {disk_id}", delete_volume, confirm, dry_run, ctx)
 
     return confirm_destroy
+
+
+def plan_destroy_resolver(bridge: Bridge, spec: ToolSpec):
+    """The `confirmation` resolver of apply_guest_config: asks only for a valid plan that destroys volumes."""
+
+    async def confirm_plan_destroy(plan_id: str, confirm: bool, ctx: Context) -> Confirmation | Elicit[Confirmation]:
+        try:
+            plan = bridge.plans.verify(plan_id)
+        except PlanInvalid:
+            return Confirmation(destroy=False)  # Bridge.call refuses the plan
+        if not plan.destroys:
+            return Confirmation(destroy=False)
+        question = (
+            f"Apply the reviewed plan to guest {plan.vmid} and permanently destroy the volumes of "
+            f"{', '.join(plan.destroys)}? The data cannot be recovered."
+        )
+        return await ask_to_destroy(bridge, spec, plan.vmid, question, confirm, ctx)
+
+    return confirm_plan_destroy
+
+
+RESOLVERS = {"run": destroy_resolver, "apply": plan_destroy_resolver}
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one call runs: the module options, check mode or not, and what it would destroy (confirmation)."""
+
+    vmid: int
+    module_args: dict[str, Any]
+    check: bool
+    destroys: tuple[str, ...] = ()
+    plan: Plan | None = None
+    audit: dict[str, Any] = field(default_factory=dict)
+    authorised_as: ToolSpec | None = None  # the row as the authorisation sees it (apply: the plan's destructiveness)
 
 
 class Unconfirmed(PolicyError):
@@ -169,11 +214,16 @@ class Bridge:
         audit: AuditLog | None = None,
         pool_of: PoolOf | None = None,
         read_guest: GuestRead | None = None,
+        plans: PlanSigner | None = None,
     ) -> None:
         """`read_guest(vmid)`: the bridge's own read of a guest (`proxmox.GuestReader`), used to check that a
-        guest exists before asking to destroy data and to record what a stopped run left behind."""
+        guest exists before asking to destroy data and to record what a stopped run left behind. `plans`: the
+        signer of guest_config plans (default: the configured plan key, else a key made for this process)."""
         self.config = config
         self.secrets = config.secrets()
+        if plans is None:
+            plans = PlanSigner(config.bridge.plan_key_bytes(), config.bridge.plan_ttl)
+        self.plans = plans
         self.policy = Policy.from_settings(config.bridge)
         self.timeout = config.bridge.timeout
         if runner is None:
@@ -336,24 +386,29 @@ class Bridge:
                     raise Interrupted(f"the bridge is shutting down ({self.stopping}); nothing was run")
                 self.policy.check_tool(spec)
                 args = spec.args.model_validate(dict(arguments))
-                audit_args = args.model_dump(mode="json", exclude_none=True)
-                dry_run = bool(getattr(args, "dry_run", False))
-                destroys = spec.confirm and getattr(args, "delete_volume", False) and not dry_run
+                audit_args = audit_arguments(args.model_dump(mode="json", exclude_none=True), limit=4096)
+                job = self.prepare(spec, args)
+                audit_args.update(job.audit)
                 facts = FactsOnce(self.guest_facts)
-                await self.check_guest(args.vmid, must_exist=destroys, facts=facts)
-                await self.authorise(spec, args.vmid, dry_run=dry_run, destroys=bool(destroys), facts=facts)
-                if destroys:
-                    self._require_confirmation(spec, args, confirmation, ctx)
-                module_args = spec.to_module_args(args)
-                changing = not spec.read_only and not dry_run
+                await self.check_guest(job.vmid, must_exist=bool(job.destroys), facts=facts)
+                await self.authorise(
+                    job.authorised_as or spec, job.vmid, dry_run=job.check, destroys=bool(job.destroys), facts=facts
+                )
+                if job.destroys:
+                    self._require_confirmation(spec, job, confirmation, ctx)
+                changing = not job.check
                 if spec.read_only:
-                    result = await self._run_limited(spec, module_args, dry_run, ctx)
+                    result = await self._run_limited(spec, job.module_args, job.check, ctx)
                 else:
-                    async with self.guest_lock(args.vmid):
-                        result = await self._run_limited(spec, module_args, dry_run, ctx)
+                    async with self.guest_lock(job.vmid):
+                        result = await self._run_limited(spec, job.module_args, job.check, ctx)
+                result = self.finish(spec, job, result)
             except ValidationError as exc:
                 await audit("invalid", error=validation_message(exc))
                 raise CallRefused(validation_message(exc)) from None
+            except PlanInvalid as exc:
+                await audit("invalid", error=str(exc))
+                raise CallRefused(str(exc)) from None
             except PolicyError as exc:
                 await audit(_POLICY_OUTCOMES.get(type(exc), "denied"), error=str(exc))
                 raise CallRefused(str(exc)) from None
@@ -378,30 +433,70 @@ class Bridge:
                     await audit("interrupted" if self.stopping else "cancelled")
                 raise
             try:
-                answer = to_call_result(spec, result, dry_run)
+                answer = to_call_result(spec, result, job.check)
             except ValidationError as exc:
                 fields = ", ".join(sorted({".".join(map(str, e["loc"])) for e in exc.errors()}))
                 message = f"{spec.fqcn} returned a result the bridge cannot read (fields: {fields})"
                 await audit("error", changed=bool(result.get("changed")), error=message)
                 raise CallRefused(message) from None
-            await audit("ok", changed=bool(result.get("changed")))
+            await audit("ok", changed=bool(result.get("changed")), **plan_audit(result))
             return answer
         finally:
             self._calls -= 1
 
+    def prepare(self, spec: ToolSpec, args: ClosedArgs) -> Job:
+        """The run a validated call stands for. apply: the verified plan's options (PlanInvalid otherwise)."""
+        if spec.mode == "apply":
+            plan = self.plans.verify(args.plan_id)
+            audit = {"vmid": plan.vmid, "plan": {"digest": plan.digest, "expires_at": plan.expires_at}}
+            # Destructive (a protected guest refuses it) when the plan removes keys or destroys volumes; a plan
+            # that only creates, grows and sets is not, as update_vm_resources and add_vm_disk are not.
+            removes = bool(plan.absent or plan.destroys)
+            as_planned = replace(spec, annotations=spec.annotations.model_copy(update={"destructive_hint": removes}))
+            return Job(plan.vmid, plan.module_args(), False, tuple(plan.destroys), plan, audit, as_planned)
+        if spec.mode == "plan":
+            return Job(args.vmid, spec.to_module_args(args), True)
+        dry_run = bool(getattr(args, "dry_run", False))
+        destroying = spec.confirm and getattr(args, "delete_volume", False) and not dry_run
+        destroys = (getattr(args, spec.target),) if destroying else ()
+        return Job(args.vmid, spec.to_module_args(args), dry_run, destroys)
+
+    def finish(self, spec: ToolSpec, job: Job, result: dict[str, Any]) -> dict[str, Any]:
+        """A plan's check-mode result signed into a plan (its digest, its purge steps); others unchanged."""
+        if spec.mode != "plan":
+            return result
+        digest = result.get("digest")
+        if not isinstance(digest, str) or not digest:
+            raise RunError(f"{spec.fqcn} returned no config digest, so no plan can be bound to it; nothing was changed")
+        destroys = destroyed_keys(result.get("steps") or ())
+        plan_id, plan = self.plans.sign(
+            vmid=job.vmid,
+            guest_type=str(result.get("guest_type")),
+            config=job.module_args.get("config", {}),
+            absent=job.module_args.get("absent", []),
+            destroys=destroys,
+            digest=digest,
+        )
+        return {**result, "plan_id": plan_id, "expires_at": plan.expires_at, "destroys": destroys}
+
     @staticmethod
     def _require_confirmation(
-        spec: ToolSpec, args: ToolArgs, confirmation: ElicitationResult[Confirmation] | None, ctx: Context | None
+        spec: ToolSpec, job: Job, confirmation: ElicitationResult[Confirmation] | None, ctx: Context | None
     ) -> None:
         if isinstance(confirmation, AcceptedElicitation) and confirmation.data.destroy:
             return
-        thing = "mount point" if spec.target == "mountpoint_id" else "disk"
-        what = f"the volume of {getattr(args, spec.target, 'the ' + thing)} on guest {args.vmid}"
+        what = f"the volume of {', '.join(job.destroys)} on guest {job.vmid}"
         if ctx is not None and client_can_elicit(ctx):
             raise Unconfirmed(f"the user did not confirm destroying {what}; nothing was changed")
+        thing = "mount point" if spec.target == "mountpoint_id" else "disk"
+        instead = (
+            "or make a plan without purge to only detach"
+            if job.plan is not None
+            else f"or use delete_volume: false to only detach the {thing}"
+        )
         raise Unconfirmed(
             f"destroying {what} needs the user's explicit confirmation: ask the user, then call again with "
-            f"confirm: true (or use delete_volume: false to only detach the {thing}); nothing was changed"
+            f"confirm: true ({instead}); nothing was changed"
         )
 
     def record_refusal(self, name: str, arguments: Mapping[str, Any], exc: Exception, duration: float) -> None:
@@ -506,7 +601,12 @@ class Bridge:
 
 
 def audit_arguments(arguments: Mapping[str, Any], limit: int = 200) -> dict[str, Any]:
-    """A client's raw arguments as the audit log keeps them: JSON values, long strings cut at `limit`."""
+    """A client's arguments as the audit log keeps them: JSON values, long strings cut at `limit`, a plan_id
+    without its signature."""
+
+    arguments = dict(arguments)
+    if "plan_id" in arguments:
+        arguments["plan_id"] = without_signature(arguments["plan_id"])
 
     def cut(value: Any) -> Any:
         if isinstance(value, str):
@@ -517,7 +617,7 @@ def audit_arguments(arguments: Mapping[str, Any], limit: int = 200) -> dict[str,
             return [cut(v) for v in value]
         return value if value is None or isinstance(value, bool | int | float) else cut(repr(value))
 
-    return cut(dict(arguments))
+    return cut(arguments)
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -533,6 +633,29 @@ def failure_message(exc: ModuleFailed) -> str:
     if exc.result.get("changed") and not any(w in message for w in ("accepted", "applied", "changed")):
         message += " (the module reports that the guest was changed: check it with get_guest_config)"
     return message
+
+
+def destroyed_keys(steps: Any) -> list[str]:
+    """The keys whose volumes a guest_config plan destroys: those of its `purge` step (the volumes it detaches),
+    and `unusedN` keys it deletes (Proxmox frees the volume of a deleted unusedN entry: qemu-server
+    src/PVE/API2/Qemu.pm $update_vm_api calls try_deallocate_drive for it, pve-container src/PVE/LXC/Config.pm
+    vmconfig_apply_pending calls delete_mountpoint_volume; guest_config asks purge for them)."""
+    found: list[str] = []
+    for step in steps:
+        action, keys = step.get("action"), step.get("keys") or []
+        if action == "purge":
+            found.extend(keys)
+        elif action == "delete":
+            found.extend(key for key in keys if UNUSED_KEY.match(key))
+    return list(dict.fromkeys(found))
+
+
+def plan_audit(result: Mapping[str, Any]) -> dict[str, Any]:
+    """What the audit line of a plan keeps beside the arguments: the digest, expiry, steps and what it destroys
+    (the plan_id itself is left out: it is a bearer credential for applying the plan until it expires)."""
+    if "plan_id" not in result:
+        return {}
+    return {"plan": {k: result.get(k) for k in ("digest", "expires_at", "steps", "destroys")}}
 
 
 def stopped_message(exc: RunError, stopping: str | None) -> str:
@@ -577,7 +700,7 @@ def make_tool(spec: ToolSpec, bridge: Bridge) -> Tool:
             inspect.Parameter(
                 "confirmation",
                 inspect.Parameter.KEYWORD_ONLY,
-                annotation=Annotated[ElicitationResult[Confirmation], Resolve(destroy_resolver(bridge, spec))],
+                annotation=Annotated[ElicitationResult[Confirmation], Resolve(RESOLVERS[spec.mode](bridge, spec))],
             )
         )
     params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))

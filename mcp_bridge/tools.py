@@ -13,9 +13,10 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from .fields import BRIDGE, MAC, STORAGE, VMID, Size, mebibytes, safe_str
+from .fields import BRIDGE, MAC, STORAGE, VMID, SafeStr, Size, mebibytes, safe_str
+from .plans import PLAN_ID_PATTERN, SECRET_KEYS
 from .ranges import choice, integer, minimum, number, slot_pattern
 
 COLLECTION = "pve.config"
@@ -42,13 +43,15 @@ DRY_RUN_HELP = "Only predict: run the module in check + diff mode and return wha
 # --------------------------------------------------------------------------------------------------- arguments
 
 
-class ToolArgs(ArgModelBase):
+class ClosedArgs(ArgModelBase):
     """Base of every argument model: unknown arguments are an error, not silently dropped, and types are strict:
     no JSON boolean becomes an integer (issue 9.8: `cores: true` wrote `cores: 1`), no string a number or a
     boolean."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, strict=True)
 
+
+class ToolArgs(ClosedArgs):
     vmid: VMID
 
 
@@ -217,6 +220,59 @@ class GuestArgs(ToolArgs):
     pass
 
 
+CONFIG_KEY = safe_str(r"^[a-z][a-z0-9_-]{0,31}$", "A config key of the guest, e.g. 'memory', 'scsi1', 'mp0'.")
+SUB_KEY = safe_str(r"^[a-z][A-Za-z0-9_.-]{0,63}$", "A sub-key of a property string, e.g. 'iothread', 'mp'.")
+CONFIG_TEXT = Annotated[SafeStr, StringConstraints(max_length=8192)]
+Scalar = CONFIG_TEXT | int | float | bool
+ConfigValue = Annotated[
+    Scalar | list[CONFIG_TEXT] | dict[SUB_KEY, Scalar | None],
+    Field(
+        description="A scalar, a list (nameserver, searchdomain, tags), or a property string given as a dict of its "
+        "sub-keys that is merged into the current value (null removes a sub-key); a new disk or mount point gives "
+        "storage and size."
+    ),
+]
+
+
+class PlanGuestConfigArgs(ToolArgs):
+    config: dict[CONFIG_KEY, ConfigValue] = Field(
+        default_factory=dict,
+        description="Config keys of /nodes/{node}/qemu|lxc/{vmid}/config to set, as pve.config.guest_config takes "
+        "them: e.g. {'memory': 4096, 'tags': ['web', 'prod'], 'scsi1': {'storage': 'local-lvm', 'size': '10G'}, "
+        "'net0': {'tag': 20}}. cipassword and password are refused: a plan never holds a secret.",
+    )
+    absent: list[CONFIG_KEY] = Field(
+        default_factory=list,
+        description="Config keys to remove; a disk or mount point is detached and its volume kept as unusedN.",
+    )
+    purge: bool = Field(
+        False,
+        description="Destroy the volumes of the disks and mount points in absent (and of unusedN keys in absent) "
+        "instead of keeping them; applying such a plan needs the user's confirmation.",
+    )
+
+    @model_validator(mode="after")
+    def _no_secret_and_something_to_do(self) -> PlanGuestConfigArgs:
+        secret = sorted(k for k in SECRET_KEYS if k in self.config)  # removing one (absent) reveals nothing
+        if secret:
+            raise ValueError(
+                f"{', '.join(secret)} is write-only and never goes into a plan (a plan id is readable by whoever "
+                "holds it); set it with the pve.config.guest_config module (update_password) instead"
+            )
+        if not self.config and not self.absent:
+            raise ValueError("give config and/or absent")
+        return self
+
+
+class ApplyGuestConfigArgs(ClosedArgs):
+    plan_id: safe_str(PLAN_ID_PATTERN, "The plan_id that plan_guest_config returned, unchanged.")
+    confirm: bool = Field(
+        False,
+        description="Set to true only after the user explicitly agreed to destroy the volumes the plan destroys "
+        "(its `destroys`). Clients that support elicitation are asked directly instead.",
+    )
+
+
 # ----------------------------------------------------------------------------------------------------- results
 
 
@@ -300,6 +356,29 @@ class ContainerNicResult(ChangeResult):
     name: str | None = Field(None, description="Interface name inside the container.")
 
 
+class Step(BaseModel):
+    action: str = Field(description="create, grow, set, delete, purge, cloudinit or reboot.")
+    keys: list[str] = Field(default_factory=list)
+
+
+class GuestConfigResult(ChangeResult):
+    digest: str | None = Field(None, description="Config digest the module read first (what it worked from).")
+    steps: list[Step] = Field(
+        default_factory=list, description="The ordered steps: predicted for a plan, the ones done after an apply."
+    )
+    destroyed_volumes: list[str] = Field(
+        default_factory=list, description="Volume IDs destroyed (predicted for a plan) by purge."
+    )
+
+
+class PlanResult(GuestConfigResult):
+    plan_id: str = Field(description="The signed plan: give it to apply_guest_config unchanged.")
+    expires_at: str = Field(description="UTC time after which the plan is refused.")
+    destroys: list[str] = Field(
+        default_factory=list, description="Keys whose volumes applying the plan destroys (needs confirmation)."
+    )
+
+
 class GuestInfoResult(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -334,7 +413,7 @@ def _hints(*, read_only: bool = False, destructive: bool = False, idempotent: bo
 class ToolSpec:
     name: str
     module: str  # short name inside the collection
-    args: type[ToolArgs]
+    args: type[ClosedArgs]
     result: type[BaseModel]
     title: str
     description: str
@@ -343,6 +422,9 @@ class ToolSpec:
     renames: Mapping[str, str] = field(default_factory=dict)  # tool argument -> module option
     confirm: bool = False  # destroying data needs the user's confirmation
     target: str = "disk_id"  # the argument naming what a confirmed call destroys the volume of
+    # run: the module with the arguments (dry_run = check mode); plan: always check mode, the result is signed into
+    # a plan (plans.py); apply: the module with the options of a verified plan (the arguments carry only plan_id).
+    mode: Literal["run", "plan", "apply"] = "run"
 
     @property
     def fqcn(self) -> str:
@@ -352,7 +434,7 @@ class ToolSpec:
     def read_only(self) -> bool:
         return bool(self.annotations.read_only_hint)
 
-    def to_module_args(self, args: ToolArgs) -> dict[str, Any]:
+    def to_module_args(self, args: ClosedArgs) -> dict[str, Any]:
         """Module options for validated tool arguments: renamed, None dropped, fixed args added."""
         options: dict[str, Any] = {}
         for name, value in args.model_dump(exclude={"dry_run", "confirm"}).items():
@@ -520,6 +602,34 @@ TOOLS: tuple[ToolSpec, ...] = (
         renames={"interface_id": "interface"},
     ),
     ToolSpec(
+        name="plan_guest_config",
+        module="guest_config",
+        args=PlanGuestConfigArgs,
+        result=PlanResult,
+        title="Plan a guest configuration change",
+        description="Compute, without writing anything, what pve.config.guest_config would change to bring a VM or "
+        "container to the given config: the diff, the ordered steps (create, grow, set, delete, purge), the keys "
+        "predicted to stay pending until a reboot, the config digest the plan was computed from, and a signed "
+        "plan_id that apply_guest_config takes. The plan expires (expires_at) and is refused once the guest changed.",
+        annotations=_hints(read_only=True, idempotent=True),
+        mode="plan",
+    ),
+    ToolSpec(
+        name="apply_guest_config",
+        module="guest_config",
+        args=ApplyGuestConfigArgs,
+        result=GuestConfigResult,
+        title="Apply a planned guest configuration change",
+        description="Apply exactly the plan of plan_guest_config (plan_id), only to the config it was computed from: "
+        "refused, and nothing written, when the guest changed since the plan, or when the plan expired or was "
+        "altered. A plan that destroys volumes (destroys) needs the user's confirmation.",
+        # Destructive: a plan may delete keys and destroy volumes. Idempotent: a second call with the same plan is
+        # refused by the digest (the first apply changed it) or is a no-op, with no further effect.
+        annotations=_hints(destructive=True, idempotent=True),
+        confirm=True,
+        mode="apply",
+    ),
+    ToolSpec(
         name="get_guest_config",
         module="guest_info",
         args=GuestArgs,
@@ -553,7 +663,7 @@ def summarize(spec: ToolSpec, result: Mapping[str, Any], *, dry_run: bool) -> st
     text = " ".join(str(result.get("msg") or "").split())
     if not text:
         guest = {"qemu": "VM", "lxc": "CT"}.get(str(result.get("guest_type")), "guest")
-        if spec.read_only:
+        if spec.read_only and spec.mode != "plan":
             detail = " ".join(str(result.get(k)) for k in ("name", "status") if result.get(k))
         else:
             detail = "changed" if result.get("changed") else "no change"
@@ -563,4 +673,9 @@ def summarize(spec: ToolSpec, result: Mapping[str, Any], *, dry_run: bool) -> st
     if result.get("size_rounded") and "rounded" not in text:
         what = "volume" if result.get("mountpoint") else "disk"
         text += f" [size rounded: the {what} is {result.get('size')}, larger than asked only by rounding]"
+    if spec.mode == "plan":
+        destroys = result.get("destroys") or []
+        if destroys:
+            text += f" [destroys the volumes of {', '.join(destroys)}: applying needs the user's confirmation]"
+        return f"[plan, nothing written; valid until {result.get('expires_at')}] {text}"
     return f"[dry run, nothing written] {text}" if dry_run else text

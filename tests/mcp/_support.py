@@ -15,7 +15,10 @@ MODULES = (
     "container_nic",
     "container_mountpoint",
     "guest_info",
+    "guest_config",
 )
+# A plan id of the right form (plans.PLAN_ID_PATTERN) that no bridge signed.
+FORGED_PLAN = "pvecfg-plan-1.e30." + "A" * 43
 SECRET = "stub-token-secret-4f9c2a"
 # What the injection would create if it ran (a name no other test or user of /tmp picks by chance).
 INJECTED = Path("/tmp/pve-config-mcp-injected-7f3a")
@@ -35,6 +38,8 @@ VALID: dict[str, dict[str, Any]] = {
     "add_container_mountpoint": {"vmid": 200, "storage": "local-lvm", "size": "8G", "path": "/srv/data"},
     "resize_container_disk": {"vmid": 200, "disk_id": "rootfs", "size": 16},
     "remove_container_mountpoint": {"vmid": 200, "mountpoint_id": "mp0"},
+    "plan_guest_config": {"vmid": 100, "config": {"memory": 2048}},
+    "apply_guest_config": {"plan_id": FORGED_PLAN},
     "get_guest_config": {"vmid": 100},
 }
 

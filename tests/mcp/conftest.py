@@ -51,11 +51,11 @@ def stub(tmp_path: Path) -> Stub:
 def make_bridge(stub_root: Path, stub: Stub, tmp_path: Path) -> Callable[..., Bridge]:
     """Bridge(bridge settings...) running the stub collection; audit log at tmp_path/audit.jsonl."""
 
-    def make(*, env: dict[str, str] | None = None, pool_of=None, **bridge: Any) -> Bridge:
+    def make(*, env: dict[str, str] | None = None, pool_of=None, plans=None, **bridge: Any) -> Bridge:
         config = load(None, environ={}, overrides={"bridge": bridge})
         runner = ModuleRunner(stub_root, {**stub.env, **(env or {})}, secrets=[SECRET], tmp_root=stub.tmp_root)
         audit = AuditLog(tmp_path / "audit.jsonl", secrets=[SECRET])
-        return Bridge(config, runner=runner, audit=audit, pool_of=pool_of, read_guest=stub.read_guest)
+        return Bridge(config, runner=runner, audit=audit, pool_of=pool_of, read_guest=stub.read_guest, plans=plans)
 
     return make
 

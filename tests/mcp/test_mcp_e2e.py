@@ -530,6 +530,103 @@ async def test_two_bridge_instances_on_one_guest_rely_on_the_digest(sim, tmp_pat
     assert "tag=11" in merged[results["b"].structured_content["interface"]]
 
 
+# ------------------------------------------------------------------------------------------ plan and apply
+
+
+async def test_http_plan_then_apply_and_a_plan_of_a_changed_guest_is_refused(http_bridge, sim):
+    """plan_guest_config writes nothing; apply_guest_config writes what the plan showed (same diff and steps); a
+    plan made before someone else changed the guest is refused by guest_config's if_digest, nothing written."""
+    sim.simulator.reset(realism=True)
+    before = config(sim, 101)
+    wanted = {
+        "memory": 6144,
+        "tags": "db;prod",
+        "net0": {"tag": 30},
+        "scsi2": {"storage": "local-lvm", "size": "4G", "iothread": True},
+    }
+    async with http_bridge.client() as client:
+        planned = await client.call_tool("plan_guest_config", {"vmid": 101, "config": wanted, "absent": ["numa"]})
+        assert not planned.is_error, text(planned)
+        assert writes(sim) == [] and config(sim, 101) == before
+        plan = planned.structured_content
+        applied = await client.call_tool("apply_guest_config", {"plan_id": plan["plan_id"]})
+        assert not applied.is_error, text(applied)
+        done = applied.structured_content
+
+        stale = await client.call_tool("plan_guest_config", {"vmid": 101, "config": {"cores": 8}})
+        moved = await client.call_tool("update_vm_resources", {"vmid": 101, "memory": 8192})
+        assert not stale.is_error and not moved.is_error
+        sim.simulator.clear_requests()
+        refused = await client.call_tool("apply_guest_config", {"plan_id": stale.structured_content["plan_id"]})
+    assert [step["action"] for step in plan["steps"]] == ["create", "set", "delete"]
+    assert (steps(done), done["digest"], done["diff"]["before"]) == (
+        steps(plan),
+        plan["digest"],
+        plan["diff"]["before"],
+    )
+    # The same after-values, but for the new disk's volume name, which Proxmox picks when it allocates it.
+    assert plan["diff"]["after"].pop("scsi2") == "local-lvm:4,iothread=1"
+    assert done["diff"]["after"].pop("scsi2").startswith("local-lvm:vm-101-disk-")
+    assert done["diff"]["after"] == plan["diff"]["after"]
+    after = config(sim, 101)["config"]
+    assert after["memory"] == "8192" and after["tags"] == "db;prod" and "numa" not in after
+    assert after["net0"] == "virtio=BC:24:11:00:01:01,bridge=vmbr0,firewall=1,tag=30"  # MAC kept
+    assert after["scsi2"].startswith("local-lvm:vm-101-disk-") and "size=4G" in after["scsi2"]
+    assert refused.is_error and "changed since the plan was made" in text(refused)
+    assert writes(sim) == [] and after["cores"] == "4"
+    assert done["changed"] is True and plan["reboot_required"] is False  # a stopped VM: nothing pending
+
+
+def steps(result: dict[str, Any]) -> list[tuple[str, set[str]]]:
+    """The steps of a guest_config result, the keys of each as a set (a run may list them in another order)."""
+    return [(step["action"], set(step["keys"])) for step in result["steps"]]
+
+
+async def test_http_a_plan_that_destroys_a_volume_needs_confirmation(http_bridge, sim):
+    async with http_bridge.client() as client:  # a client without elicitation
+        planned = await client.call_tool("plan_guest_config", {"vmid": 101, "absent": ["scsi1"], "purge": True})
+        plan = planned.structured_content
+        refused = await client.call_tool("apply_guest_config", {"plan_id": plan["plan_id"]})
+        assert refused.is_error and "confirm: true" in text(refused), text(refused)
+        assert writes(sim) == [] and "scsi1" in config(sim, 101)["config"]
+        done = await client.call_tool("apply_guest_config", {"plan_id": plan["plan_id"], "confirm": True})
+    assert plan["destroys"] == ["scsi1"] and plan["destroyed_volumes"] == ["local-lvm:vm-101-disk-1"]
+    assert not done.is_error, text(done)
+    assert done.structured_content["destroyed_volumes"] == ["local-lvm:vm-101-disk-1"]
+    assert not any(k.startswith("unused") or k == "scsi1" for k in config(sim, 101)["config"])
+
+
+async def test_a_plan_applies_through_a_replica_with_the_same_key_only(sim, tmp_path):
+    """Scale-out: the plan is self-contained, so another bridge instance with the same plan key applies it; one
+    with another key (or a generated one) refuses it without running anything."""
+    from mcp_bridge.config import load
+    from mcp_bridge.server import Bridge, build_server
+
+    environ = {k: v for k, v in sim.env.items() if k.startswith("PROXMOX_")}
+
+    def instance(name: str, key: str | None):
+        env = {**environ, **({"PVE_MCP_PLAN_KEY": key} if key else {})}
+        return build_server(Bridge(load(None, environ=env, overrides={"bridge": {"audit_log": str(tmp_path / name)}})))
+
+    shared = "plan-key-shared-by-replicas-" + "x" * 16
+    async with Client(instance("a.jsonl", shared)) as client:
+        planned = await client.call_tool("plan_guest_config", {"vmid": 100, "config": {"description": "web"}})
+    plan_id = planned.structured_content["plan_id"]
+    async with Client(instance("c.jsonl", "another-plan-key-" + "y" * 16)) as client:
+        foreign = await client.call_tool("apply_guest_config", {"plan_id": plan_id})
+    async with Client(instance("d.jsonl", None)) as client:
+        generated = await client.call_tool("apply_guest_config", {"plan_id": plan_id})
+    assert writes(sim) == []
+    async with Client(instance("b.jsonl", shared)) as client:
+        applied = await client.call_tool("apply_guest_config", {"plan_id": plan_id})
+    assert foreign.is_error and "signed with another plan key" in text(foreign)
+    assert generated.is_error and "generated its plan key at start" in text(generated)
+    assert not applied.is_error, text(applied)
+    assert config(sim, 100)["config"]["description"] == "web"
+    for name in ("a.jsonl", "b.jsonl", "c.jsonl", "d.jsonl"):
+        assert shared not in (tmp_path / name).read_text()
+
+
 # ----------------------------------------------------------------------------------------- secrets (runs last)
 
 

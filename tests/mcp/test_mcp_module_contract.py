@@ -12,10 +12,18 @@ from pathlib import Path
 import pytest
 
 from mcp_bridge.collection import collections_root
+from mcp_bridge.plans import PlanSigner
 from mcp_bridge.tools import TOOLS, ChangeResult
 
 # changed and warnings: Ansible's common return keys (every module's result may carry them; no RETURN lists them).
-BRIDGE_ONLY_RESULT_KEYS = {"summary", "dry_run", "changed", "warnings"}
+# plan_id, expires_at, destroys: what the bridge adds to a plan (plans.py).
+BRIDGE_ONLY_RESULT_KEYS = {"summary", "dry_run", "changed", "warnings", "plan_id", "expires_at", "destroys"}
+# The options apply_guest_config sends: those of a verified plan (its only arguments are plan_id and confirm).
+PLAN_OPTIONS = (
+    PlanSigner(None, 60)
+    .sign(vmid=100, guest_type="qemu", config={}, absent=[], destroys=["scsi1"], digest="0" * 40)[1]
+    .module_args()
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +47,10 @@ def literal_choices(annotation) -> list[str] | None:
 @pytest.mark.parametrize("spec", TOOLS, ids=lambda s: s.name)
 def test_every_module_option_the_tool_sends_exists_with_the_same_choices(spec, docs):
     options = docs[spec.fqcn]["doc"]["options"]
+    if spec.mode == "apply":
+        assert set(PLAN_OPTIONS) <= set(options)
+        assert PLAN_OPTIONS["type"] in options["type"]["choices"]
+        return
     for name, field in spec.args.model_fields.items():
         if name in ("dry_run", "confirm"):
             continue

@@ -240,7 +240,8 @@ async def test_read_only_mode_offers_and_runs_only_reads(make_bridge, stub):
 
     bridge = make_bridge(read_only=True)
     async with Client(build_server(bridge), raise_exceptions=True) as client:
-        assert [t.name for t in (await client.list_tools()).tools] == ["get_guest_config"]
+        # plan_guest_config only reads (check mode); its plans need a bridge that may write to be applied.
+        assert [t.name for t in (await client.list_tools()).tools] == ["plan_guest_config", "get_guest_config"]
         refused = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": 512})
         assert refused.is_error
         assert not (await client.call_tool("get_guest_config", {"vmid": 100})).is_error

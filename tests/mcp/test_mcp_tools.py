@@ -24,6 +24,8 @@ EXPECTED = {
     "add_container_mountpoint": ("pve.config.container_mountpoint", False, False, False),
     "resize_container_disk": ("pve.config.container_mountpoint", False, False, True),
     "remove_container_mountpoint": ("pve.config.container_mountpoint", False, True, True),
+    "plan_guest_config": ("pve.config.guest_config", True, False, True),  # check mode only: writes nothing
+    "apply_guest_config": ("pve.config.guest_config", False, True, True),  # a second apply: refused by the digest
     "get_guest_config": ("pve.config.guest_info", True, False, True),
 }
 
@@ -37,18 +39,21 @@ def _hints(spec):
     return a.read_only_hint, a.destructive_hint, a.idempotent_hint
 
 
-def test_no_tool_is_open_world_and_only_info_is_read_only():
+def test_no_tool_is_open_world_and_only_info_and_plan_are_read_only():
     assert all(spec.annotations.open_world_hint is False for spec in TOOLS)
-    assert [spec.name for spec in TOOLS if spec.read_only] == ["get_guest_config"]
+    assert [spec.name for spec in TOOLS if spec.read_only] == ["plan_guest_config", "get_guest_config"]
 
 
 @pytest.mark.parametrize("spec", TOOLS, ids=lambda s: s.name)
 def test_schema_is_closed_and_changing_tools_take_dry_run(spec):
     schema = spec.args.model_json_schema()
     assert schema["additionalProperties"] is False
-    assert schema["required"][0] == "vmid"
-    assert schema["properties"]["vmid"]["minimum"] == 100
-    assert ("dry_run" in schema["properties"]) is not spec.read_only
+    if spec.mode == "apply":  # the guest is the plan's
+        assert schema["required"] == ["plan_id"] and "vmid" not in schema["properties"]
+    else:
+        assert schema["required"][0] == "vmid"
+        assert schema["properties"]["vmid"]["minimum"] == 100
+    assert ("dry_run" in schema["properties"]) is (spec.mode == "run" and not spec.read_only)
     for name, prop in schema["properties"].items():
         assert prop.get("description") or any(v.get("description") for v in prop.get("anyOf", [])), name
 
@@ -124,6 +129,20 @@ def test_valid_calls_validate(tool):
         ("add_container_network", {"name": "eth 0"}),
         ("add_container_network", {"mtu": 63}),
         ("get_guest_config", {"dry_run": True}),  # read-only tool: no dry_run
+        ("plan_guest_config", {"config": {}}),  # nothing to plan
+        ("plan_guest_config", {"config": {"Memory": 1}}),  # config keys are lower case
+        ("plan_guest_config", {"config": {"net0": {"tag": {"x": 1}}}}),  # sub-key values are scalars
+        ("plan_guest_config", {"config": {"cipassword": "s3cret"}}),  # never a secret in a plan
+        ("plan_guest_config", {"config": {"password": "s3cret"}}),
+        ("plan_guest_config", {"config": {"description": "{{ lookup('pipe', 'id') }}"}}),
+        ("plan_guest_config", {"config": {"net0": {"bridge": "{% raw %}"}}}),
+        ("plan_guest_config", {"config": {"tags": ["{# c #}"]}}),
+        ("plan_guest_config", {"absent": ["scsi1;rm"]}),
+        ("plan_guest_config", {"purge": 1}),
+        ("plan_guest_config", {"dry_run": True}),  # a plan never writes
+        ("apply_guest_config", {"plan_id": "plan-1"}),
+        ("apply_guest_config", {"vmid": 100}),  # the guest comes from the plan
+        ("apply_guest_config", {"confirm": "yes"}),
         # Strict types (issue 9.8): a JSON boolean is no integer, a string no number or boolean.
         ("update_vm_resources", {"cores": True}),
         ("update_vm_resources", {"sockets": False}),
@@ -260,6 +279,16 @@ def test_bad_input_is_rejected(tool, bad):
             {"vmid": 200, "mountpoint": "mp0", "purge": True, "state": "absent"},
         ),
         ("get_guest_config", {"vmid": 100}, {"vmid": 100}),
+        (  # a sub-key set to null (removed) reaches the module as null
+            "plan_guest_config",
+            {"vmid": 100, "config": {"net0": {"tag": None, "firewall": True}, "tags": ["a"]}, "absent": ["ide2"]},
+            {
+                "vmid": 100,
+                "config": {"net0": {"tag": None, "firewall": True}, "tags": ["a"]},
+                "absent": ["ide2"],
+                "purge": False,
+            },
+        ),
     ],
 )
 def test_to_module_args(tool, args, module_args):
