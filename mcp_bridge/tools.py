@@ -395,6 +395,10 @@ class GuestInfoResult(BaseModel):
     disks: dict[str, Any] = Field(default_factory=dict, description="slot -> parsed disk properties")
     nics: dict[str, Any] = Field(default_factory=dict, description="slot -> parsed NIC properties")
     digest: str | None = None
+    desired: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The guest as it is, as plan_guest_config's config (under 'config'): a starting point to edit.",
+    )
 
 
 # --------------------------------------------------------------------------------------------------- the table

@@ -13,6 +13,8 @@ description:
   - Reads one QEMU VM or LXC container, found by O(vmid) or O(name), and returns its type, status, configuration
     (with pending values applied, and separately the values in effect now and the pending ones), config digest,
     lock, and its disks and network interfaces parsed into dictionaries.
+  - Also returns RV(desired), the O(pve.config.guest_config#module:config) that reproduces the guest as it is, to
+    bring an existing guest under management.
   - Never changes anything, also not in check mode.
   - "API calls: without O(node), one C(GET /cluster/resources?type=vm) (type, node, status, lock) and one
     C(GET /nodes/{node}/{type}/{vmid}/pending) (config, pending values, digest). With O(node) and O(vmid), the
@@ -34,6 +36,7 @@ options:
       - Not used; guest_info starts no task. Accepted for the same reason as O(lock_timeout).
     type: int
 seealso:
+  - module: pve.config.guest_config
   - module: pve.config.vm_resources
   - module: pve.config.container_resources
 author:
@@ -61,6 +64,12 @@ EXAMPLES = r"""
 - name: Show the MAC address of the first NIC
   ansible.builtin.debug:
     msg: "{{ vm.nics.net0.macaddr }} on {{ vm.nics.net0.bridge }}"
+
+- name: Keep VM 100 as it is now, from a desired state taken once from guest_info (paste it into host_vars)
+  pve.config.guest_config:
+    vmid: 100
+    type: "{{ vm.desired.type }}"
+    config: "{{ vm.desired.config }}"
 
 - name: Read a container by name and fail when it waits for a reboot
   pve.config.guest_info:
@@ -141,6 +150,28 @@ disks:
   sample:
     scsi0: {"file": "local-lvm:vm-100-disk-0", "iothread": "1", "size": "32G", "size_bytes": 34359738368}
     ide2: {"file": "none", "media": "cdrom"}
+desired:
+  description:
+    - The guest as a desired state for M(pve.config.guest_config), computed from the same read (no extra request).
+    - C(type) is RV(guest_type); C(config) holds the config with pending values applied, such that
+      C(guest_config) with it reports no change. Left out are read-only and internal keys (C(digest), C(lock),
+      C(meta), C(parent), C(vmstate), C(unprivileged)...), C(unusedN), keys this collection does not know yet,
+      and the write-only C(cipassword)/C(password).
+    - A disk or mount point on a storage is C({storage, size, <its options>}) (the form that creates it on a guest
+      without it); its volume name is left out. A CD-ROM drive, a bind or device mount or a pass-through disk
+      keeps its C(file)/C(volume) and has no C(size). A NIC is a dictionary of its sub-keys, the MAC included.
+      Other keys are as Proxmox stores them.
+  returned: always
+  version_added: 1.1.0
+  type: dict
+  sample:
+    type: qemu
+    config:
+      name: web01
+      memory: "2048"
+      scsi0: {"storage": "local-lvm", "size": "32G", "iothread": "1"}
+      ide2: {"file": "none", "media": "cdrom"}
+      net0: {"model": "virtio", "macaddr": "BC:24:11:00:01:00", "bridge": "vmbr0", "firewall": "1"}
 nics:
   description:
     - Each network interface C(netN) of the config as a dictionary of its property-string keys.
@@ -156,6 +187,7 @@ nics:
 from ansible_collections.pve.config.plugins.module_utils import guest_view
 from ansible_collections.pve.config.plugins.module_utils.apply import build_module
 from ansible_collections.pve.config.plugins.module_utils.client import connect
+from ansible_collections.pve.config.plugins.module_utils.desired_config import desired_config
 from ansible_collections.pve.config.plugins.module_utils.errors import GuestNotFound, PveError
 from ansible_collections.pve.config.plugins.module_utils.guest import Guest, check_selection, locate, read_state
 
@@ -198,6 +230,7 @@ def gather(api, vmid=None, name=None, node=None):
         digest=state.digest,
         disks=guest_view.disks(state.config, guest.kind),
         nics=guest_view.nics(state.config, guest.kind),
+        desired=dict(type=guest.kind, config=desired_config(guest.kind, state.config)),
     )
     guest_name = state.config.get(NAME_KEYS[guest.kind]) or guest.name
     if guest_name:
