@@ -366,6 +366,11 @@ class GuestConfigResult(ChangeResult):
     steps: list[Step] = Field(
         default_factory=list, description="The ordered steps: predicted for a plan, the ones done after an apply."
     )
+    pending_predicted: list[str] = Field(
+        default_factory=list,
+        description="Plan of a running guest: the keys predicted to stay pending until a reboot (then "
+        "reboot_required); the tools never reboot.",
+    )
     destroyed_volumes: list[str] = Field(
         default_factory=list, description="Volume IDs destroyed (predicted for a plan) by purge."
     )

@@ -212,10 +212,14 @@ async def test_stdio_lists_tools_and_calls_every_tool(sim, artifacts):
 
 async def test_stdio_read_only_mode(sim, artifacts):
     async with stdio_bridge(sim, artifacts, "stdio-ro", "--read-only") as client:
-        assert [t.name for t in (await client.list_tools()).tools] == ["get_guest_config"]
+        assert [t.name for t in (await client.list_tools()).tools] == ["plan_guest_config", "get_guest_config"]
         refused = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": 512})
         assert refused.is_error
         assert not (await client.call_tool("get_guest_config", {"vmid": 101})).is_error
+        planned = await client.call_tool("plan_guest_config", {"vmid": 101, "config": {"cores": 8}})
+        assert not planned.is_error and planned.structured_content["changed"] is True, text(planned)
+        applied = await client.call_tool("apply_guest_config", {"plan_id": planned.structured_content["plan_id"]})
+        assert applied.is_error  # not offered in read-only mode
     assert writes(sim) == []
 
 
