@@ -54,7 +54,7 @@ async def test_plan_writes_nothing_then_apply_writes_exactly_the_plan(make_serve
     # The same plan again: the guest's digest moved on, so it is refused and nothing more is written.
     assert again.is_error and "VM 100 changed since the plan was made" in text(again)
     assert stub.guest(100) == {"memory": "4096", "scsi1": SEED["scsi1"], "net0": "bridge=vmbr0"}
-    calls = [c["args"] for c in stub.calls()]
+    calls = [c["args"] for c in stub.changes()]
     assert calls[0] == {
         "vmid": 100,
         "config": {"memory": "4096", "net0": {"bridge": "vmbr0"}},
@@ -121,7 +121,7 @@ async def test_tampered_forged_foreign_and_expired_plans_are_refused_before_any_
     assert "signed with another plan key" in text(answers["foreign"])
     assert "expired at" in text(answers["expired"])
     assert all(a.is_error and "nothing was changed" in text(a) for a in answers.values())
-    assert [c["args"].get("if_digest") for c in stub.calls()] == [None]  # only the plan's check run
+    assert [c["args"].get("if_digest") for c in stub.changes()] == [None]  # only the plan's check run
     assert stub.guest(100) == SEED
     assert [e["outcome"] for e in audit_entries(tmp_path)] == ["ok"] + ["invalid"] * 4
 
@@ -143,12 +143,12 @@ async def test_a_plan_that_destroys_a_volume_needs_confirmation(make_server, stu
         planned = await plan(client, absent=["scsi1"], purge=True)
         refused = await client.call_tool("apply_guest_config", {"plan_id": planned["plan_id"]})
         assert refused.is_error and "confirm: true" in text(refused)
-        assert stub.guest(100) == SEED and len(stub.calls()) == 1
+        assert stub.guest(100) == SEED and len(stub.changes()) == 1
         done = await client.call_tool("apply_guest_config", {"plan_id": planned["plan_id"], "confirm": True})
     assert planned["destroys"] == ["scsi1"] and "[destroys the volumes of scsi1" in planned["summary"]
     assert not done.is_error, text(done)
     assert stub.guest(100) == {"memory": "2048", "description": "web", "destroyed": [SEED["scsi1"]]}
-    assert stub.calls()[-1]["args"]["purge"] is True
+    assert stub.changes()[-1]["args"]["purge"] is True
     assert [e["outcome"] for e in audit_entries(tmp_path)] == ["ok", "unconfirmed", "ok"]
 
 
@@ -161,7 +161,7 @@ async def test_removing_an_unused_volume_destroys_it_and_needs_confirmation(make
     assert planned["steps"] == [{"action": "delete", "keys": ["unused0"]}] and planned["destroys"] == ["unused0"]
     assert refused.is_error and "destroying the volume of unused0 on guest 100" in text(refused)
     assert not done.is_error, text(done)
-    assert stub.calls()[-1]["args"]["purge"] is True and stub.guest(100)["destroyed"] == ["local-lvm:vm-100-disk-7"]
+    assert stub.changes()[-1]["args"]["purge"] is True and stub.guest(100)["destroyed"] == ["local-lvm:vm-100-disk-7"]
 
 
 async def test_purge_without_a_volume_to_destroy_asks_nothing_and_sends_no_purge(make_server, stub):
@@ -174,7 +174,7 @@ async def test_purge_without_a_volume_to_destroy_asks_nothing_and_sends_no_purge
         planned = await plan(client, absent=["description"], purge=True)
         done = await client.call_tool("apply_guest_config", {"plan_id": planned["plan_id"]})
     assert planned["destroys"] == [] and not done.is_error, text(done)
-    assert stub.calls()[-1]["args"]["purge"] is False and "description" not in stub.guest(100)
+    assert stub.changes()[-1]["args"]["purge"] is False and "description" not in stub.guest(100)
 
 
 @pytest.mark.parametrize("answer", ["accept", "decline"])
@@ -209,4 +209,18 @@ async def test_secrets_are_never_planned_and_read_only_mode_offers_only_the_plan
     assert secret.is_error and "write-only and never goes into a plan" in text(secret)
     assert SECRET not in text(secret) and SECRET not in (tmp_path / "audit.jsonl").read_text()
     assert applied.is_error and stub.guest(100) == SEED
-    assert [c["args"]["config"] for c in stub.calls()] == [{"memory": "4096"}]
+    assert [c["args"]["config"] for c in stub.changes()] == [{"memory": "4096"}]
+
+
+async def test_a_protected_guest_takes_a_plan_that_only_sets_but_refuses_one_that_removes(make_server, stub, tmp_path):
+    stub.seed(100, {**SEED, "protection": "1"})
+    async with Client(make_server(), raise_exceptions=True) as client:
+        sets = await plan(client, config={"memory": "4096"})
+        removes = await plan(client, absent=["description"])
+        refused = await client.call_tool("apply_guest_config", {"plan_id": removes["plan_id"]})
+        applied = await client.call_tool("apply_guest_config", {"plan_id": sets["plan_id"]})
+    assert refused.is_error and "guest 100 is protected (Proxmox protection: 1)" in text(refused)
+    assert not applied.is_error, text(applied)
+    assert stub.guest(100) == {**SEED, "protection": "1", "memory": "4096"}
+    assert [c["args"].get("if_digest") for c in stub.changes()] == [None, None, sets["digest"]]
+    assert [e["outcome"] for e in audit_entries(tmp_path)] == ["ok", "ok", "protected", "ok"]
