@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -27,6 +28,11 @@ from typing import Any
 
 PREFIX = "pvecfg-plan-1"
 PLAN_ID_PATTERN = r"^pvecfg-plan-1\.[A-Za-z0-9_-]{1,65536}\.[A-Za-z0-9_-]{43}$"
+# a fleet plan carries every guest's vmid, change and digest (fleet_plan.py; at most fleet_tools.MAX_GUESTS): its
+# length is bounded by FLEET_PLAN_ID_MAX (a bounded repetition that long would not compile)
+FLEET_PLAN_ID_PATTERN = r"^pvecfg-plan-1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$"
+FLEET_PLAN_ID_MAX = 1 << 20
+GUEST_KIND = "guest"
 MIN_KEY_BYTES = 32
 # Write-only config keys (module_utils/config_values.py SECRET_KEYS): a plan is readable by its holder.
 SECRET_KEYS = ("cipassword", "password")
@@ -60,7 +66,11 @@ class Plan:
 
     @property
     def expires_at(self) -> str:
-        return datetime.fromtimestamp(self.expires, UTC).isoformat().replace("+00:00", "Z")
+        return expires_text(self.expires)
+
+
+def expires_text(expires: int) -> str:
+    return datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")
 
 
 def without_signature(plan_id: Any) -> Any:
@@ -110,32 +120,22 @@ class PlanSigner:
         destroys: list[str],
         digest: str,
     ) -> tuple[str, Plan]:
-        now = int(self.clock())
-        plan = Plan(vmid, guest_type, dict(config), list(absent), list(destroys), digest, now, now + int(self.ttl))
         payload = {
-            "kid": self.kid,
-            "vmid": plan.vmid,
-            "type": plan.guest_type,
-            "config": plan.config,
-            "absent": plan.absent,
-            "destroys": plan.destroys,
-            "digest": plan.digest,
-            "iat": plan.issued,
-            "exp": plan.expires,
+            "vmid": vmid,
+            "type": guest_type,
+            "config": dict(config),
+            "absent": list(absent),
+            "destroys": list(destroys),
+            "digest": digest,
         }
-        body = _b64(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8"))
-        return f"{PREFIX}.{body}.{self._mac(body)}", plan
+        plan_id, _expires_at = self.seal(payload)
+        return plan_id, self.verify(plan_id)
 
     def verify(self, plan_id: str) -> Plan:
-        """The plan `plan_id` holds, or PlanInvalid saying why it is refused (nothing is trusted before the mac)."""
-        prefix, _, rest = plan_id.partition(".")
-        body, _, mac = rest.partition(".")
-        if prefix != PREFIX or not body or not mac:
-            raise PlanInvalid("plan_id is not a plan made by plan_guest_config; nothing was changed")
-        if not hmac.compare_digest(self._mac(body), mac):
-            raise PlanInvalid(self._foreign_or_tampered(body))
-        data = json.loads(_unb64(body))
-        plan = Plan(
+        """The guest plan `plan_id` holds, or PlanInvalid saying why it is refused (nothing is trusted before the
+        mac)."""
+        data = self.unseal(plan_id, kind=GUEST_KIND)
+        return Plan(
             vmid=data["vmid"],
             guest_type=data["type"],
             config=data["config"],
@@ -145,12 +145,38 @@ class PlanSigner:
             issued=data["iat"],
             expires=data["exp"],
         )
-        if self.clock() >= plan.expires:
+
+    # The same signature, key id and expiry for every kind of plan: a guest plan (sign/verify) carries no `kind`,
+    # a fleet plan (fleet_plan.py) carries kind "fleet"; each kind's tools refuse the other's plans.
+
+    def seal(self, payload: Mapping[str, Any]) -> tuple[str, str]:
+        """A plan id holding `payload` (plus key id, issue and expiry times), and its expiry as UTC text."""
+        now = int(self.clock())
+        data = {**payload, "kid": self.kid, "iat": now, "exp": now + int(self.ttl)}
+        body = _b64(json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+        return f"{PREFIX}.{body}.{self._mac(body)}", expires_text(data["exp"])
+
+    def unseal(self, plan_id: str, *, kind: str) -> dict[str, Any]:
+        """The payload of a plan id of `kind`, or PlanInvalid saying why it is refused."""
+        prefix, _, rest = plan_id.partition(".")
+        body, _, mac = rest.partition(".")
+        if prefix != PREFIX or not body or not mac:
+            raise PlanInvalid(f"plan_id is not a plan made by plan_{kind}_config; nothing was changed")
+        if not hmac.compare_digest(self._mac(body), mac):
+            raise PlanInvalid(self._foreign_or_tampered(body))
+        data = json.loads(_unb64(body))
+        found = data.get("kind", GUEST_KIND)
+        if found != kind:
             raise PlanInvalid(
-                f"the plan for guest {plan.vmid} expired at {plan.expires_at}; make a new plan with plan_guest_config "
+                f"plan_id is a plan of plan_{found}_config: apply it with apply_{found}_config; nothing was changed"
+            )
+        if self.clock() >= data["exp"]:
+            what = f"the plan for guest {data['vmid']}" if kind == GUEST_KIND else f"the {kind} plan"
+            raise PlanInvalid(
+                f"{what} expired at {expires_text(data['exp'])}; make a new plan with plan_{kind}_config "
                 "and review it again; nothing was changed"
             )
-        return plan
+        return data
 
     def _foreign_or_tampered(self, body: str) -> str:
         try:
@@ -166,3 +192,21 @@ class PlanSigner:
             )
             return f"the plan was not made by this bridge: {where}; make a new plan; nothing was changed"
         return "the plan's signature does not match: it was changed after it was made; nothing was changed"
+
+
+UNUSED_KEY = re.compile(r"^unused\d+$")
+
+
+def destroyed_keys(steps: Any) -> list[str]:
+    """The keys whose volumes a guest_config plan destroys: those of its `purge` step (the volumes it detaches),
+    and `unusedN` keys it deletes (Proxmox frees the volume of a deleted unusedN entry: qemu-server
+    src/PVE/API2/Qemu.pm $update_vm_api calls try_deallocate_drive for it, pve-container src/PVE/LXC/Config.pm
+    vmconfig_apply_pending calls delete_mountpoint_volume; guest_config asks purge for them)."""
+    found: list[str] = []
+    for step in steps:
+        action, keys = step.get("action"), step.get("keys") or []
+        if action == "purge":
+            found.extend(keys)
+        elif action == "delete":
+            found.extend(key for key in keys if UNUSED_KEY.match(key))
+    return list(dict.fromkeys(found))

@@ -46,6 +46,16 @@ def find_guest(api, vmid: int) -> dict[str, Any] | None:
     return None
 
 
+class ClusterRows:
+    """Every guest row of ``GET /cluster/resources?type=vm`` (what the fleet tools choose their guests from)."""
+
+    def __init__(self, settings: ProxmoxSettings) -> None:
+        self.settings = settings
+
+    def __call__(self) -> list[dict[str, Any]]:
+        return list(connect(self.settings).cluster.resources.get(type="vm"))
+
+
 class GuestReader:
     """What a guest looks like now: ``{"node", "guest_type", "config", "pending"}`` or ``{"exists": False}``.
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
@@ -45,12 +45,14 @@ from .access import (
 from .audit import AuditLog
 from .collection import collections_root
 from .config import Config
+from .fleet_calls import FleetCalls, FleetJob
+from .fleet_select import SelectionError
 from .grants import GuestFacts
-from .plans import Plan, PlanInvalid, PlanSigner, without_signature
+from .plans import Plan, PlanInvalid, PlanSigner, destroyed_keys, without_signature
 from .policy import Policy, PolicyError, PoolOf
 from .pool import WarmPool, pool_runner
 from .progress import FleetCount
-from .proxmox import GuestReader
+from .proxmox import ClusterRows, GuestReader
 from .ranges import check_same_table
 from .runner import ModuleFailed, ModuleRunner, RunCancelled, RunError, RunTimeout, redact
 from .tools import COLLECTION, TOOLS, TOOLS_BY_NAME, ClosedArgs, ToolSpec, summarize
@@ -76,7 +78,6 @@ _PHASES = {
 }
 
 
-UNUSED_KEY = re.compile(r"^unused\d+$")
 _RUN_OUTCOMES: dict[type[RunError], str] = {RunTimeout: "timeout", RunCancelled: "cancelled"}
 
 
@@ -163,7 +164,33 @@ def plan_destroy_resolver(bridge: Bridge, spec: ToolSpec):
     return confirm_plan_destroy
 
 
-RESOLVERS = {"run": destroy_resolver, "apply": plan_destroy_resolver}
+def fleet_destroy_resolver(bridge: Bridge, spec: ToolSpec):
+    """The `confirmation` resolver of apply_fleet_config: asks only for a valid plan that destroys volumes, once
+    every guest of it passed the allow-list (fleet_calls.FleetCalls.apply_job)."""
+
+    async def confirm_fleet_destroy(plan_id: str, confirm: bool, ctx: Context) -> Confirmation | Elicit[Confirmation]:
+        try:
+            job = await anyio.to_thread.run_sync(bridge.fleets.apply_job, plan_id)
+        except (PlanInvalid, PolicyError, SelectionError):
+            return Confirmation(destroy=False)  # Bridge.call refuses the plan
+        if not job.destroys:
+            return Confirmation(destroy=False)
+        if client_can_elicit(ctx):
+            return Elicit(
+                f"Apply the reviewed plan to {len(job.vmids)} guests and permanently destroy the volumes of "
+                f"{fleet_destroys_text(job.destroys)}? The data cannot be recovered.",
+                Confirmation,
+            )
+        return Confirmation(destroy=confirm)
+
+    return confirm_fleet_destroy
+
+
+def fleet_destroys_text(destroys: Mapping[str, list[str]]) -> str:
+    return "; ".join(f"guest {vmid}: {', '.join(keys)}" for vmid, keys in destroys.items())
+
+
+RESOLVERS = {"run": destroy_resolver, "apply": plan_destroy_resolver, "fleet_apply": fleet_destroy_resolver}
 
 
 @dataclass(frozen=True)
@@ -177,6 +204,11 @@ class Job:
     plan: Plan | None = None
     audit: dict[str, Any] = field(default_factory=dict)
     authorised_as: ToolSpec | None = None  # the row as the authorisation sees it (apply: the plan's destructiveness)
+    fleet: FleetJob | None = None  # plan_fleet_config / apply_fleet_config: the guests (fleet_calls.py)
+
+    @property
+    def vmids(self) -> tuple[int, ...]:
+        return (self.vmid,) if self.fleet is None else self.fleet.vmids
 
 
 class Unconfirmed(PolicyError):
@@ -233,6 +265,7 @@ class Bridge:
             modules = [spec.fqcn for spec in sorted(self.policy.enabled(TOOLS), key=lambda s: not s.read_only)]
             runner = pool_runner(runner, config.bridge, modules, policy=config.bridge.model_dump_json())
         self.runner = runner
+        self.fleets = FleetCalls(self.policy, self.plans, ClusterRows(config.proxmox), runner.collections_path)
         self.audit = audit if audit is not None else AuditLog(config.bridge.audit_log, secrets=self.secrets)
         self.pool_of = pool_of  # default: the pool of the guest_info read (guest_facts)
         self.read_guest = read_guest if read_guest is not None else GuestReader(config.proxmox)
@@ -366,7 +399,7 @@ class Bridge:
         principal = current_principal().name
 
         async def audit(outcome: str, *, changed: bool | None = None, error: str | None = None, **extra: Any) -> None:
-            if outcome in ("interrupted", "timeout", "cancelled") and changing:
+            if outcome in ("interrupted", "timeout", "cancelled") and changing and "vmid" in audit_args:
                 extra["reread"] = await self.reread(int(audit_args["vmid"]))
             self.audit.record(
                 tool=spec.name,
@@ -387,26 +420,22 @@ class Bridge:
                 self.policy.check_tool(spec)
                 args = spec.args.model_validate(dict(arguments))
                 audit_args = audit_arguments(args.model_dump(mode="json", exclude_none=True), limit=4096)
-                job = self.prepare(spec, args)
+                job = await self.prepare_job(spec, args)
                 audit_args.update(job.audit)
-                facts = FactsOnce(self.guest_facts)
-                await self.check_guest(job.vmid, must_exist=bool(job.destroys), facts=facts)
-                await self.authorise(
-                    job.authorised_as or spec, job.vmid, dry_run=job.check, destroys=bool(job.destroys), facts=facts
-                )
+                await self.check_guests(spec, job)
                 if job.destroys:
                     self._require_confirmation(spec, job, confirmation, ctx)
                 changing = not job.check
                 if spec.read_only:
                     result = await self._run_limited(spec, job.module_args, job.check, ctx)
                 else:
-                    async with self.guest_lock(job.vmid):
+                    async with self.guest_locks(job.vmids):
                         result = await self._run_limited(spec, job.module_args, job.check, ctx)
                 result = self.finish(spec, job, result)
             except ValidationError as exc:
                 await audit("invalid", error=validation_message(exc))
                 raise CallRefused(validation_message(exc)) from None
-            except PlanInvalid as exc:
+            except (PlanInvalid, SelectionError) as exc:
                 await audit("invalid", error=str(exc))
                 raise CallRefused(str(exc)) from None
             except PolicyError as exc:
@@ -444,6 +473,44 @@ class Bridge:
         finally:
             self._calls -= 1
 
+    async def prepare_job(self, spec: ToolSpec, args: ClosedArgs) -> Job:
+        """`prepare`, and for the fleet tools their guests chosen (or the plan verified) and every one checked
+        against the allow-list, in a worker thread (it reads /cluster/resources)."""
+        if spec.mode == "fleet_plan":
+            fleet = await anyio.to_thread.run_sync(self.fleets.plan_job, args)
+            return Job(fleet.vmids[0], fleet.module_args, True, audit={"vmids": list(fleet.vmids)}, fleet=fleet)
+        if spec.mode == "fleet_apply":
+            fleet = await anyio.to_thread.run_sync(self.fleets.apply_job, args.plan_id)
+            destroys = tuple(f"{key} of guest {vmid}" for vmid, keys in fleet.destroys.items() for key in keys)
+            audit = {"vmids": list(fleet.vmids), "plan": {"expires_at": fleet.expires_at, "destroys": fleet.destroys}}
+            as_planned = replace(
+                spec, annotations=spec.annotations.model_copy(update={"destructive_hint": fleet.removes})
+            )
+            return Job(fleet.vmids[0], fleet.module_args, False, destroys, None, audit, as_planned, fleet)
+        return self.prepare(spec, args)
+
+    async def check_guests(self, spec: ToolSpec, job: Job) -> None:
+        """The allow-list (a fleet's: already in prepare_job) and the caller's grants for every guest of the call,
+        as `job.authorised_as` (an apply: destructive only when the plan removes keys or destroys volumes)."""
+        acting = job.authorised_as or spec
+        if job.fleet is None:
+            facts = FactsOnce(self.guest_facts)
+            await self.check_guest(job.vmid, must_exist=bool(job.destroys), facts=facts)
+            await self.authorise(acting, job.vmid, dry_run=job.check, destroys=bool(job.destroys), facts=facts)
+            return
+        for vmid in job.fleet.vmids:
+            destroys = str(vmid) in job.fleet.destroys
+            await self.authorise(acting, vmid, dry_run=job.check, destroys=destroys, facts=FactsOnce(self.guest_facts))
+
+    @asynccontextmanager
+    async def guest_locks(self, vmids: Iterable[int]):
+        """The locks of every guest of a call, taken in VMID order (two fleets never wait for each other in a
+        circle)."""
+        async with AsyncExitStack() as stack:
+            for vmid in sorted(set(vmids)):
+                await stack.enter_async_context(self.guest_lock(vmid))
+            yield
+
     def prepare(self, spec: ToolSpec, args: ClosedArgs) -> Job:
         """The run a validated call stands for. apply: the verified plan's options (PlanInvalid otherwise)."""
         if spec.mode == "apply":
@@ -463,6 +530,8 @@ class Bridge:
 
     def finish(self, spec: ToolSpec, job: Job, result: dict[str, Any]) -> dict[str, Any]:
         """A plan's check-mode result signed into a plan (its digest, its purge steps); others unchanged."""
+        if job.fleet is not None:
+            return (self.fleets.planned if job.check else self.fleets.applied)(job.fleet, result)
         if spec.mode != "plan":
             return result
         digest = result.get("digest")
@@ -485,13 +554,14 @@ class Bridge:
     ) -> None:
         if isinstance(confirmation, AcceptedElicitation) and confirmation.data.destroy:
             return
-        what = f"the volume of {', '.join(job.destroys)} on guest {job.vmid}"
+        where = "" if job.fleet is not None else f" on guest {job.vmid}"
+        what = f"the volume of {', '.join(job.destroys)}{where}"
         if ctx is not None and client_can_elicit(ctx):
             raise Unconfirmed(f"the user did not confirm destroying {what}; nothing was changed")
         thing = "mount point" if spec.target == "mountpoint_id" else "disk"
         instead = (
             "or make a plan without purge to only detach"
-            if job.plan is not None
+            if job.plan is not None or job.fleet is not None
             else f"or use delete_volume: false to only detach the {thing}"
         )
         raise Unconfirmed(
@@ -635,21 +705,6 @@ def failure_message(exc: ModuleFailed) -> str:
     return message
 
 
-def destroyed_keys(steps: Any) -> list[str]:
-    """The keys whose volumes a guest_config plan destroys: those of its `purge` step (the volumes it detaches),
-    and `unusedN` keys it deletes (Proxmox frees the volume of a deleted unusedN entry: qemu-server
-    src/PVE/API2/Qemu.pm $update_vm_api calls try_deallocate_drive for it, pve-container src/PVE/LXC/Config.pm
-    vmconfig_apply_pending calls delete_mountpoint_volume; guest_config asks purge for them)."""
-    found: list[str] = []
-    for step in steps:
-        action, keys = step.get("action"), step.get("keys") or []
-        if action == "purge":
-            found.extend(keys)
-        elif action == "delete":
-            found.extend(key for key in keys if UNUSED_KEY.match(key))
-    return list(dict.fromkeys(found))
-
-
 def plan_audit(result: Mapping[str, Any]) -> dict[str, Any]:
     """What the audit line of a plan keeps beside the arguments: the digest, expiry, steps and what it destroys
     (the plan_id itself is left out: it is a bearer credential for applying the plan until it expires)."""
@@ -670,7 +725,7 @@ def stopped_message(exc: RunError, stopping: str | None) -> str:
 def to_call_result(spec: ToolSpec, result: Mapping[str, Any], dry_run: bool) -> CallToolResult:
     """The module's result as the row's result model: structured content plus the summary as text."""
     data = dict(result)
-    data["summary"] = summarize(spec, result, dry_run=dry_run)
+    data["summary"] = result.get("summary") or summarize(spec, result, dry_run=dry_run)
     if not spec.read_only:
         data["dry_run"] = dry_run
     model = spec.result.model_validate(data)

@@ -433,7 +433,8 @@ class ToolSpec:
     target: str = "disk_id"  # the argument naming what a confirmed call destroys the volume of
     # run: the module with the arguments (dry_run = check mode); plan: always check mode, the result is signed into
     # a plan (plans.py); apply: the module with the options of a verified plan (the arguments carry only plan_id).
-    mode: Literal["run", "plan", "apply"] = "run"
+    # fleet_plan / fleet_apply: the same for many guests (fleet_tools.py, fleet_calls.py).
+    mode: Literal["run", "plan", "apply", "fleet_plan", "fleet_apply"] = "run"
 
     @property
     def fqcn(self) -> str:
@@ -649,6 +650,10 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
 )
 
+# The fleet rows: fleet_tools.py builds its models on the classes above, so it is imported here, after them.
+from .fleet_tools import FLEET_TOOLS  # noqa: E402
+
+TOOLS += FLEET_TOOLS
 TOOLS_BY_NAME: dict[str, ToolSpec] = {spec.name: spec for spec in TOOLS}
 
 

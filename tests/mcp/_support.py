@@ -40,6 +40,8 @@ VALID: dict[str, dict[str, Any]] = {
     "remove_container_mountpoint": {"vmid": 200, "mountpoint_id": "mp0"},
     "plan_guest_config": {"vmid": 100, "config": {"memory": 2048}},
     "apply_guest_config": {"plan_id": FORGED_PLAN},
+    "plan_fleet_config": {"select": {"tags": ["web"]}, "config": {"memory": 2048}},
+    "apply_fleet_config": {"plan_id": FORGED_PLAN},
     "get_guest_config": {"vmid": 100},
 }
 

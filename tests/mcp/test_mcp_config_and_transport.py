@@ -180,7 +180,7 @@ def test_cli_refuses_unsafe_http_and_missing_connection(monkeypatch, capsys):
     assert cli.main(["--transport", "http", "--host", "0.0.0.0", "--audit-log", "off"]) == 2
     assert "refusing to listen on 0.0.0.0" in capsys.readouterr().err
     assert cli.main(["--check", "--read-only", "--audit-log", "off"]) == 0
-    assert "tools: plan_guest_config, get_guest_config\n" in capsys.readouterr().out
+    assert "tools: plan_guest_config, get_guest_config, plan_fleet_config\n" in capsys.readouterr().out
     monkeypatch.setenv("PVE_MCP_PLAN_KEY", "short")
     assert cli.main(["--check", "--audit-log", "off"]) == 2
     assert "the plan key must be at least 32 bytes" in capsys.readouterr().err

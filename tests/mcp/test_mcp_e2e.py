@@ -212,7 +212,11 @@ async def test_stdio_lists_tools_and_calls_every_tool(sim, artifacts):
 
 async def test_stdio_read_only_mode(sim, artifacts):
     async with stdio_bridge(sim, artifacts, "stdio-ro", "--read-only") as client:
-        assert [t.name for t in (await client.list_tools()).tools] == ["plan_guest_config", "get_guest_config"]
+        assert [t.name for t in (await client.list_tools()).tools] == [
+            "plan_guest_config",
+            "get_guest_config",
+            "plan_fleet_config",
+        ]
         refused = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": 512})
         assert refused.is_error
         assert not (await client.call_tool("get_guest_config", {"vmid": 101})).is_error

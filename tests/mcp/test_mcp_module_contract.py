@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from mcp_bridge.collection import collections_root
+from mcp_bridge.fleet_plan import apply_args
+from mcp_bridge.fleet_tools import FleetGuest
 from mcp_bridge.plans import PlanSigner
 from mcp_bridge.tools import TOOLS, ChangeResult
 
@@ -47,6 +49,12 @@ def literal_choices(annotation) -> list[str] | None:
 @pytest.mark.parametrize("spec", TOOLS, ids=lambda s: s.name)
 def test_every_module_option_the_tool_sends_exists_with_the_same_choices(spec, docs):
     options = docs[spec.fqcn]["doc"]["options"]
+    if spec.mode == "fleet_apply":
+        sent = apply_args({"changes": [{"config": {}, "absent": []}], "guests": [[100, "0" * 40, 0]], "purge": True,
+                           "parallel": 10, "per_node": 4})  # fmt: skip
+        assert set(sent) <= set(options)
+        assert set(sent["guests"][0]) <= set(options["guests"]["suboptions"])
+        return
     if spec.mode == "apply":
         assert set(PLAN_OPTIONS) <= set(options)
         assert PLAN_OPTIONS["type"] in options["type"]["choices"]
@@ -66,6 +74,10 @@ def test_every_module_option_the_tool_sends_exists_with_the_same_choices(spec, d
 @pytest.mark.parametrize("spec", TOOLS, ids=lambda s: s.name)
 def test_result_fields_are_module_return_keys(spec, docs):
     """A tool's own result fields are documented return keys of its module (the shared ones: see below)."""
+    if spec.module == "fleet_config":  # the bridge's own totals/plan around the module's per-guest results
+        per_guest = set(FleetGuest.model_fields) - BRIDGE_ONLY_RESULT_KEYS
+        assert per_guest <= set(docs[spec.fqcn]["return"]["guests"]["contains"])
+        return
     own = set(spec.result.model_fields) - set(ChangeResult.model_fields) - BRIDGE_ONLY_RESULT_KEYS
     assert own <= set(docs[spec.fqcn]["return"])
 

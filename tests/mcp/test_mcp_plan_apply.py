@@ -205,7 +205,7 @@ async def test_secrets_are_never_planned_and_read_only_mode_offers_only_the_plan
         secret = await client.call_tool("plan_guest_config", {"vmid": 100, "config": {"cipassword": SECRET}})
         planned = await plan(client, config={"memory": "4096"})
         applied = await client.call_tool("apply_guest_config", {"plan_id": planned["plan_id"]})
-    assert names == ["plan_guest_config", "get_guest_config"]
+    assert names == ["plan_guest_config", "get_guest_config", "plan_fleet_config"]
     assert secret.is_error and "write-only and never goes into a plan" in text(secret)
     assert SECRET not in text(secret) and SECRET not in (tmp_path / "audit.jsonl").read_text()
     assert applied.is_error and stub.guest(100) == SEED

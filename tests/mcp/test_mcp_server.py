@@ -31,7 +31,9 @@ async def test_list_tools_publishes_schemas_annotations_and_output_schemas(make_
         assert tool.input_schema == spec.args.model_json_schema()
         assert tool.annotations == spec.annotations
         assert tool.title == spec.title and tool.description == spec.description
-        assert set(tool.output_schema["properties"]) >= {"summary", "vmid", "config"}
+        # a fleet tool answers for many guests: its per-guest results are in `guests` (test_mcp_fleet.py)
+        single = {"summary", "guests", "totals"} if spec.module == "fleet_config" else {"summary", "vmid", "config"}
+        assert set(tool.output_schema["properties"]) >= single
         assert "confirmation" not in tool.input_schema["properties"]  # resolver-filled, not an argument
     assert {"changed", "diff", "pending", "task", "dry_run"} <= set(
         listed["update_vm_resources"].output_schema["properties"]
@@ -240,8 +242,12 @@ async def test_read_only_mode_offers_and_runs_only_reads(make_bridge, stub):
 
     bridge = make_bridge(read_only=True)
     async with Client(build_server(bridge), raise_exceptions=True) as client:
-        # plan_guest_config only reads (check mode); its plans need a bridge that may write to be applied.
-        assert [t.name for t in (await client.list_tools()).tools] == ["plan_guest_config", "get_guest_config"]
+        # the plan tools only read (check mode); their plans need a bridge that may write to be applied.
+        assert [t.name for t in (await client.list_tools()).tools] == [
+            "plan_guest_config",
+            "get_guest_config",
+            "plan_fleet_config",
+        ]
         refused = await client.call_tool("update_vm_resources", {"vmid": 100, "memory": 512})
         assert refused.is_error
         assert not (await client.call_tool("get_guest_config", {"vmid": 100})).is_error

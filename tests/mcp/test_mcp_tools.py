@@ -27,6 +27,8 @@ EXPECTED = {
     "plan_guest_config": ("pve.config.guest_config", True, False, True),  # check mode only: writes nothing
     "apply_guest_config": ("pve.config.guest_config", False, True, True),  # a second apply: refused by the digest
     "get_guest_config": ("pve.config.guest_info", True, False, True),
+    "plan_fleet_config": ("pve.config.fleet_config", True, False, True),  # check mode only: writes nothing
+    "apply_fleet_config": ("pve.config.fleet_config", False, True, True),  # again: every guest refused by its digest
 }
 
 
@@ -41,15 +43,21 @@ def _hints(spec):
 
 def test_no_tool_is_open_world_and_only_info_and_plan_are_read_only():
     assert all(spec.annotations.open_world_hint is False for spec in TOOLS)
-    assert [spec.name for spec in TOOLS if spec.read_only] == ["plan_guest_config", "get_guest_config"]
+    assert [spec.name for spec in TOOLS if spec.read_only] == [
+        "plan_guest_config",
+        "get_guest_config",
+        "plan_fleet_config",
+    ]
 
 
 @pytest.mark.parametrize("spec", TOOLS, ids=lambda s: s.name)
 def test_schema_is_closed_and_changing_tools_take_dry_run(spec):
     schema = spec.args.model_json_schema()
     assert schema["additionalProperties"] is False
-    if spec.mode == "apply":  # the guest is the plan's
+    if spec.mode in ("apply", "fleet_apply"):  # the guests are the plan's
         assert schema["required"] == ["plan_id"] and "vmid" not in schema["properties"]
+    elif spec.mode == "fleet_plan":  # the guests: select or guests entries
+        assert "required" not in schema and {"select", "guests"} <= set(schema["properties"])
     else:
         assert schema["required"][0] == "vmid"
         assert schema["properties"]["vmid"]["minimum"] == 100
