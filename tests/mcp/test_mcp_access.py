@@ -165,7 +165,12 @@ async def test_tools_list_shows_only_the_tools_the_scopes_can_use(make_server):
     server = make_server()
     with caller("reader", "pve:read"):
         async with Client(server) as client:
-            assert [t.name for t in (await client.list_tools()).tools] == ["get_guest_config"]
+            # pve:read: the reading tools and the plans (issue 12: "pve:read (get_guest_config, plans, resources)")
+            assert {t.name for t in (await client.list_tools()).tools} == {
+                "get_guest_config",
+                "plan_guest_config",
+                "plan_fleet_config",
+            }
             refused = await client.call_tool("add_vm_network", {"vmid": 100})  # not listed, and still checked
             assert refused.is_error and "needs pve:write" in text(refused)
     with caller("web-ops", "pve:write:tag:web"):

@@ -136,7 +136,12 @@ async def test_wrong_or_missing_token_is_401_with_www_authenticate(bridge):
 async def test_scopes_and_tag_grants_over_http(bridge, sim):
     set_config(sim, 100, tags="web")
     async with client_as(bridge, "reader") as client:
-        assert [t.name for t in (await client.list_tools()).tools] == ["get_guest_config"]
+        # pve:read: the reading tools and the plans (issue 12: "pve:read (get_guest_config, plans, resources)")
+        assert {t.name for t in (await client.list_tools()).tools} == {
+            "get_guest_config",
+            "plan_guest_config",
+            "plan_fleet_config",
+        }
         assert not (await client.call_tool("get_guest_config", {"vmid": 101})).is_error
         refused = await client.call_tool("update_vm_resources", {"vmid": 100, "cores": 3})
         assert refused.is_error and "reader may not call update_vm_resources on guest 100" in text(refused)
