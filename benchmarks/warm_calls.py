@@ -139,7 +139,7 @@ async def back_to_back(url: str, clients: int, calls: int) -> dict[str, float]:
 
     started = time.perf_counter()
     async with anyio.create_task_group() as tg:
-        for _ in range(clients):
+        for _client in range(clients):
             tg.start_soon(client_loop)
     wall = time.perf_counter() - started
     return {**stats(times), "calls_per_s": len(times) / wall, "wall_s": wall}

@@ -77,7 +77,7 @@ def without_signature(plan_id: Any) -> Any:
     """`plan_id` as logs keep it: the signature replaced, so a log line is never a plan anyone can apply."""
     if not isinstance(plan_id, str):
         return plan_id
-    prefix, _, rest = plan_id.partition(".")
+    prefix, _dot, rest = plan_id.partition(".")
     body = rest.rpartition(".")[0] or rest
     return f"{prefix}.{body}.<signature>"
 
@@ -158,8 +158,8 @@ class PlanSigner:
 
     def unseal(self, plan_id: str, *, kind: str) -> dict[str, Any]:
         """The payload of a plan id of `kind`, or PlanInvalid saying why it is refused."""
-        prefix, _, rest = plan_id.partition(".")
-        body, _, mac = rest.partition(".")
+        prefix, _dot, rest = plan_id.partition(".")
+        body, _dot, mac = rest.partition(".")
         if prefix != PREFIX or not body or not mac:
             raise PlanInvalid(f"plan_id is not a plan made by plan_{kind}_config; nothing was changed")
         if not hmac.compare_digest(self._mac(body), mac):

@@ -172,7 +172,7 @@ def test_a_template_in_a_warm_call_reaches_the_module_literally(make_pool, stub,
 def test_a_run_serves_one_call_then_ends(make_pool, stub):
     pool = make_pool(modules=(GUEST_INFO,))
     used: list[WarmRun] = []
-    for _ in range(3):
+    for _round in range(3):
         run = ready_run(pool, GUEST_INFO)
         assert run not in used and all(run.data_dir != old.data_dir for old in used)
         assert pool.run(GUEST_INFO, {"vmid": 100})["vmid"] == 100
@@ -381,7 +381,7 @@ async def test_a_no_warm_bridge_runs_every_call_cold(tmp_path, stub):
 @pytest.mark.anyio
 async def test_warm_calls_keep_per_guest_serialisation_progress_and_audit(make_pool, stub, tmp_path):
     pool = make_pool(modules=(VM_RESOURCES,), env={"STUB_SLEEP": "1.5"}, size=3, starts=3)
-    for _ in range(30):  # three runs waiting
+    for _attempt in range(30):  # three runs waiting
         if sum(run.poll_ready() for run in pool.waiting(VM_RESOURCES)) == 3:
             break
         ready_run(pool, VM_RESOURCES)
@@ -411,6 +411,6 @@ async def test_warm_calls_keep_per_guest_serialisation_progress_and_audit(make_p
     assert abs(durations["a"] - durations["b"]) > 1.4
     assert durations["c"] < min(durations["a"], durations["b"]) + 0.5
     assert any("module running" in message for message in progress)
-    audit = [line for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    audit = (tmp_path / "audit.jsonl").read_text().splitlines()
     assert len(audit) == 3 and all('"outcome": "ok"' in line for line in audit)
     assert pool.stats["warm"] == 3
