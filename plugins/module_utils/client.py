@@ -25,6 +25,7 @@ from ansible_collections.pve.config.plugins.module_utils.errors import (
     InvalidRequest,
     PveError,
 )
+from ansible_collections.pve.config.plugins.module_utils.http_environment import settle
 
 try:
     import requests
@@ -219,4 +220,5 @@ def connect(params):
         ) from None
     except requests.exceptions.RequestException as exc:
         raise ApiError("cannot reach the Proxmox API at %s: %s" % (host, _first_line(exc))) from None
+    settle(proxmox._store["session"], proxmox._store["base_url"])  # proxies and CA bundle once, not per request
     return PveApi(proxmox, host)
