@@ -14,8 +14,9 @@ Scenarios (``--scenarios``):
 - ``b``: community.proxmox ``proxmox_kvm``, one inventory host per guest, ``--forks``;
 - ``c``: pve.config ``vm_resources``, one host per guest from the ``pve.config.guests`` inventory plugin
   (``filters: {tags: [bench]}``), ``--forks``;
-- ``d``: pve.config ``fleet_config``, one task for all guests (``select: {tags: [bench]}``), ``parallel`` and
-  ``per_node`` half of it (the simulator has 2 nodes), so that ``parallel`` guests are changed at once.
+- ``d``: pve.config ``fleet_config``, one task for all guests (``select: {tags: [bench]}``) with the module's
+  defaults (``parallel`` 20, ``per_node`` 10: 20 guests at once on the simulator's 2 nodes), or with
+  ``--parallel P``: ``parallel`` P and ``per_node`` half of it.
 
 ``a`` and ``b`` run once per community.proxmox version (``--ansible-versions``: the ``ansible`` packages they
 are taken from). At guest counts above ``--community-max`` they run on a sample: the first
@@ -51,6 +52,7 @@ import _common as c  # noqa: E402
 import _usage  # noqa: E402
 
 FIRST_VMID = 1000
+NODES = 2  # benchmarks/_sim_server.py: pve1 and pve2
 TAG = "bench"
 PHASES = (  # name, memory, check+diff
     ("change", 4096, False),
@@ -73,6 +75,7 @@ class Scenario:
     vmids: list[int]
     sampled: bool  # runs on a sample of the cluster's guests
     parallel: int  # API requests in flight at most (the floor's divisor)
+    options: dict[str, int] | None = None  # fleet_config's parallel/per_node (None: its defaults)
 
 
 def node_of(vmid: int) -> str:
@@ -133,9 +136,9 @@ def write_scenario(s: Scenario, d: Path, forks: int) -> tuple[Path, Path, int | 
     else:
         inventory = c.write_inventory(d, {"localhost": {}})
         select = {"tags": [TAG]} if not s.sampled else {"vmids": s.vmids}
-        # per_node (default 4): half of parallel on each of the 2 nodes, so that `parallel` guests run at once
-        options = {"parallel": s.parallel, "per_node": -(-s.parallel // 2)}
-        task = {"pve.config.fleet_config": {"select": select, "config": {"memory": "{{ memory }}"}, **options}}
+        task = {
+            "pve.config.fleet_config": {"select": select, "config": {"memory": "{{ memory }}"}, **(s.options or {})}
+        }
         body = play("localhost", task)
         fork_count = None
     playbook = d / "memory.yml"
@@ -265,8 +268,31 @@ def scenarios_for(n: int, args: argparse.Namespace, community: dict[str, tuple[s
                 par = 1 if key == "a" else args.forks
                 out.append(Scenario(key, f"{key} ({version})", path, vmids, sampled, par))
         else:
-            out.append(Scenario(key, key, ours, all_vmids, False, args.forks if key == "c" else args.parallel))
+            if key == "c":
+                out.append(Scenario(key, key, ours, all_vmids, False, args.forks))
+            else:
+                options, in_flight = fleet_options(args.parallel)
+                out.append(Scenario(key, key, ours, all_vmids, False, in_flight, options))
     return out
+
+
+def fleet_options(parallel: int | None) -> tuple[dict[str, int] | None, int]:
+    """fleet_config's options for ``--parallel`` (None: none, the module's defaults) and the guests, so API requests,
+    in flight at most on the simulator's nodes: ``min(parallel, per_node × nodes)``."""
+    if parallel is None:
+        sys.path.insert(0, str(c.pve_config_collections_dir()))
+        from ansible_collections.pve.config.plugins.module_utils.fleet import PARALLEL, PER_NODE
+
+        return None, min(PARALLEL, PER_NODE * NODES)
+    per_node = -(-parallel // NODES)  # half of parallel on each node, so that `parallel` guests run at once
+    return {"parallel": parallel, "per_node": per_node}, min(parallel, per_node * NODES)
+
+
+def fleet_words(args: argparse.Namespace) -> str:
+    if args.parallel is not None:
+        return f"fleet_config parallel {args.parallel}, per_node {-(-args.parallel // NODES)}"
+    in_flight = fleet_options(None)[1]
+    return f"fleet_config with its default parallel and per_node ({in_flight} guests at once on the 2 nodes)"
 
 
 # -- report ------------------------------------------------------------------------------------------------------
@@ -335,8 +361,8 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, info: dict[str,
         f"sessions' tests and builds ran at the same time, so wall and CPU times are noisy; request counts are "
         f"not); {', '.join(f'{k} {v}' for k, v in info.items())}. Simulator: benchmarks/_sim_server.py with the "
         f"cluster's number of extra VMs (tag `{TAG}`), {args.latency * 1000:.0f} ms added to every API request "
-        f"(its latency fault), reset before every scenario. forks {args.forks}, fleet_config parallel "
-        f"{args.parallel}." + (f" Benchmark run time: {seconds:.0f} s." if not math.isnan(seconds) else ""),
+        f"(its latency fault), reset before every scenario. forks {args.forks}, {fleet_words(args)}."
+        + (f" Benchmark run time: {seconds:.0f} s." if not math.isnan(seconds) else ""),
         "",
         f"Command: `{c.command_line()}`",
         "",
@@ -435,7 +461,9 @@ def main() -> int:
     ap.add_argument("--scenarios", default="d,c,b,a", help="comma-separated: a, b, c, d (in this order)")
     ap.add_argument("--latency", type=float, default=0.025, help="seconds added to every API request")
     ap.add_argument("--forks", type=int, default=10)
-    ap.add_argument("--parallel", type=int, default=10, help="fleet_config's parallel")
+    ap.add_argument(
+        "--parallel", type=int, help="fleet_config's parallel, per_node half of it (default: the module's defaults)"
+    )
     ap.add_argument(
         "--ansible-versions",
         default=",".join(c.ANSIBLE_PACKAGE_VERSIONS),

@@ -95,8 +95,9 @@ class PlanFleetConfigArgs(ClosedArgs):
         description="Destroy the volumes of the disks and mount points removed (absent, unusedN) instead of keeping "
         "them; applying such a plan needs the user's confirmation.",
     )
-    parallel: Annotated[int, Field(ge=1, le=100)] = Field(10, description="Guests changed at once.")
-    per_node: Annotated[int, Field(ge=1, le=100)] = Field(4, description="Guests of one node changed at once.")
+    # fleet_config's own defaults (plugins/module_utils/fleet.py PARALLEL, PER_NODE: why these)
+    parallel: Annotated[int, Field(ge=1, le=100)] = Field(20, description="Guests changed at once.")
+    per_node: Annotated[int, Field(ge=1, le=100)] = Field(10, description="Guests of one node changed at once.")
 
     @model_validator(mode="after")
     def _select_or_guests(self) -> PlanFleetConfigArgs:

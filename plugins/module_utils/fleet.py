@@ -51,6 +51,24 @@ class Target(object):
 
 
 MAX_PARALLEL = 100
+# Defaults: guests (so API requests, one per guest at a time) in flight in all and on one node. What a node does
+# with them (proxmox/pve-manager, proxmox/pve-http-server, proxmox/qemu-server sources):
+# - every request of the run reaches the pveproxy of ``api_host``: ``max_workers => 3`` (pve-manager
+#   PVE/Service/pveproxy.pm %daemon_options), each worker accepting up to ``max_conn => 500`` connections with
+#   ``keep_alive => 100`` requests each (pveproxy.pm ``init`` server_config; pve-http-server
+#   src/PVE/APIServer/AnyEvent.pm ``new``: keep-alive stops only at max_conn - 20). 20 connections are far
+#   inside that, and requests for another node are forwarded without blocking a worker (AnyEvent.pm
+#   ``handle_api2_request`` -> ``proxy_request`` for a ``proxyto => 'node'`` method, pve-manager PVE/HTTPServer.pm
+#   ``rest_handler``);
+# - on the guest's node a config GET (qemu-server src/PVE/API2/Qemu.pm ``vm_config``, not protected) runs inside
+#   one of pveproxy's 3 workers, a config write (``update_vm``/``update_vm_async``: ``protected => 1``) is handed
+#   to pvedaemon (``rest_handler``: protected and not root -> proxy to localhost), ``max_workers => 3``
+#   (pve-manager PVE/Service/pvedaemon.pm), which runs it. A node thus executes at most 3 reads and 3 writes at
+#   once whatever the client sends; ``per_node`` 10 keeps about as many again waiting or on the wire, which is
+#   what hides a remote cluster's round trip, and leaves each worker a queue of a few short requests (other
+#   clients, the web UI, wait behind at most those).
+PARALLEL = 20
+PER_NODE = 10
 
 
 def check_limits(params):
@@ -179,7 +197,7 @@ def _entry_words(entry):
     return "vmid %s" % entry["vmid"] if entry.get("vmid") is not None else "name %r" % entry["name"]
 
 
-def run_fleet(api, targets, plan, check_mode=False, parallel=10, per_node=4, clock=None, on_done=None):
+def run_fleet(api, targets, plan, check_mode=False, parallel=PARALLEL, per_node=PER_NODE, clock=None, on_done=None):
     """Apply ``plan`` to every target, at most ``parallel`` guests at once and ``per_node`` on one node.
 
     Returns one result per target, in the targets' order (``guest_result``). Guests wait in their order; a
@@ -354,8 +372,8 @@ def apply_fleet(api, params, plan, check_mode=False, check=None, clock=None, now
         targets,
         plan,
         check_mode,
-        params.get("parallel") or 10,
-        params.get("per_node") or 4,
+        params.get("parallel") or PARALLEL,
+        params.get("per_node") or PER_NODE,
         clock=clock,
         on_done=None if progress is None else progress.guest_done,
     )

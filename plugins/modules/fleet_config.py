@@ -125,14 +125,19 @@ options:
   parallel:
     description:
       - How many guests are changed at once (1 to 100). The HTTP session keeps that many connections open.
+      - Each guest has one request in flight at a time, so this is also the number of API requests in flight. All
+        of them reach the C(pveproxy) of O(api_host), whose 3 workers accept up to 500 connections each.
     type: int
-    default: 10
+    default: 20
   per_node:
     description:
-      - How many guests of one node are changed at once (1 or more), so that one node's C(pvedaemon) and storage
-        are not flooded. Guests of other nodes go first while a node is at its limit.
+      - How many guests of one node are changed at once (1 or more), so that one node's C(pveproxy) and
+        C(pvedaemon) (3 workers each by default) and its storage are not flooded. Guests of other nodes go first
+        while a node is at its limit.
+      - With O(reboot=if_needed) this is also how many guests of a node may reboot at once; lower it for guests
+        whose start loads the node.
     type: int
-    default: 4
+    default: 10
   max_fail_percentage:
     description:
       - The task fails when more than this percentage of the guests failed (after every guest was run). V(0)
@@ -314,8 +319,8 @@ SHARED = (
 OPTIONS = dict(
     select=dict(type="dict", options=SELECT),
     guests=dict(type="list", elements="dict", options=ENTRY),
-    parallel=dict(type="int", default=10),
-    per_node=dict(type="int", default=4),
+    parallel=dict(type="int", default=fleet.PARALLEL),
+    per_node=dict(type="int", default=fleet.PER_NODE),
     max_fail_percentage=dict(type="float", default=0),
 )
 OPTIONS.update({name: dict(guest_config.OPTIONS[name]) for name in SHARED})
