@@ -48,6 +48,8 @@ from .config import Config
 from .fleet_calls import FleetCalls, FleetJob
 from .fleet_select import SelectionError
 from .grants import GuestFacts
+from .plan_text import plan_text
+from .plan_view import plan_view_extension, tool_meta
 from .plans import Plan, PlanInvalid, PlanSigner, destroyed_keys, without_signature
 from .policy import Policy, PolicyError, PoolOf
 from .pool import WarmPool, pool_runner
@@ -730,9 +732,11 @@ def to_call_result(spec: ToolSpec, result: Mapping[str, Any], dry_run: bool) -> 
         data["dry_run"] = dry_run
     model = spec.result.model_validate(data)
     structured = model.model_dump(mode="json")
+    readable = plan_text(spec.mode, structured)  # a plan's facts as text, as its App view shows them (plan_view.py)
     return CallToolResult(
         content=[
             TextContent(type="text", text=structured["summary"]),
+            *([TextContent(type="text", text=readable)] if readable else []),
             TextContent(type="text", text=json.dumps(structured, sort_keys=True)),
         ],
         structured_content=structured,
@@ -777,6 +781,7 @@ def make_tool(spec: ToolSpec, bridge: Bridge) -> Tool:
         title=spec.title,
         description=spec.description,
         annotations=spec.annotations,
+        meta=tool_meta(spec.mode),
         structured_output=True,
     )
     # Validate with the row's own model (extra="forbid", cross-field checks) and publish exactly its schema.
@@ -821,4 +826,5 @@ def build_server(bridge: Bridge) -> MCPServer:
         instructions=INSTRUCTIONS,
         version=__version__,
         tools=tools,
+        extensions=[plan_view_extension()],
     )
