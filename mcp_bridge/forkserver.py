@@ -95,12 +95,14 @@ def receive(conn):
     return json.loads(recv_exact(conn, size)), fds
 
 
-def run_child(header, fds):
-    """In the forked child: become the module's interpreter; never returns."""
+def run_child(header, fds, server):
+    """In the forked child: become the module's interpreter; never returns. `server`: the server's pid."""
     code = 1
     try:
         os.setsid()
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != server:  # the server died before the signal was armed: its shim has its answer (EOF)
+            return
         signal.set_wakeup_fd(-1)
         for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)
@@ -179,9 +181,10 @@ class Server:
         except (OSError, ValueError, ConnectionError):
             conn.close()
             return
+        server = os.getpid()
         pid = os.fork()
         if pid == 0:
-            run_child(header, fds)
+            run_child(header, fds, server)
         for fd in fds:
             os.close(fd)
         self.children[pid] = conn

@@ -13,10 +13,17 @@ and its data dir is removed; nothing of a call reaches another.
 The credentials reach a warm run as they reach a cold one (the launcher's prompt, launch.py): never in a file. A
 waiting run is stopped and replaced when it is older than `lifetime`, or when what it was started with changed
 (the runner's environment and credentials, the collection's files, the policy: `fingerprint`); a call never takes
-such a run. Runs start in the background, `starts` at a time, while the machine has `min_available_mb` of
-memory available and the pool stays within `max_runs`; under memory pressure the waiting runs are stopped and
-calls run cold. A call that finds no waiting run waits for one that is starting (it is ready sooner than a cold
-run started now would be), otherwise it runs cold (ModuleRunner.run: the reference path).
+such a run.
+
+How many runs wait follows the calls: `size` per module, and while a module is being called (within `BUSY` s)
+as many as the most calls of it that were in progress at once, at least `size` + 1. Runs ahead of calls start in
+the background, `starts` at a time; a call that finds no waiting run and no run starting for it gets one started
+for it at once (a warm run started now costs less CPU than a cold run, and is no later: the same ansible start-up,
+without the module interpreter's), and waits for it. The pool never holds more than `max_runs` waiting and
+starting runs, nor more than the memory available above `min_available_mb` allows (about `RUN_MB` each); under
+memory pressure the waiting runs are stopped and calls run cold. A call runs cold (ModuleRunner.run: the reference
+path) when no run can be started for it. Each run is handed the module's payload built by an earlier run of the
+same collection state (payload.py), so it does not build it again.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from typing import Any
 from ansible_runner.runner import Runner
 
 from .interpreter import ForkServer
+from .payload import PayloadCache
 from .runner import (
     ModuleRunner,
     RunCancelled,
@@ -55,7 +63,10 @@ TICK = 0.05
 STOP_GRACE = 5.0  # seconds a stopped run's launcher has to clean up before ansible-runner kills it
 CHECK_EVERY = 1.0
 START_TIMEOUT = 120.0  # a run not waiting for its call after this long is stopped and replaced
-BUSY = 30.0  # a module called within this many seconds keeps one more run waiting (calls in a row)
+BUSY = 30.0  # a module called within this many seconds keeps runs waiting for as many calls as came at once
+DEMAND_GRACE = 2.0  # a call for which no run was started within this long runs cold
+END_WAIT = STOP_GRACE + 30.0  # how long a stopped call waits for ansible-runner to end its run
+RUN_MB = 80  # memory a waiting run takes (RSS; PSS about 60 MB): the pool starts no more than MemAvailable allows
 
 
 @dataclass(frozen=True)
@@ -98,7 +109,15 @@ def collection_state(collections_path: Path) -> list[tuple[str, int, int]]:
 class WarmRun:
     """One ansible-runner run of `module`, started now, waiting for its call on a private FIFO."""
 
-    def __init__(self, runner: ModuleRunner, module: str, fingerprint: bytes, fork_socket: str | None, shim: str):
+    def __init__(
+        self,
+        runner: ModuleRunner,
+        module: str,
+        fingerprint: bytes,
+        fork_socket: str | None,
+        shim: str,
+        payloads: PayloadCache | None = None,
+    ):
         self.runner = runner
         self.module = module
         self.fingerprint = fingerprint
@@ -116,6 +135,10 @@ class WarmRun:
         self.data_dir = tempfile.mkdtemp(prefix="pve-config-mcp-warm-", dir=runner.tmp_root)
         self.channel = os.path.join(self.data_dir, secrets_mod.token_hex(16))
         os.mkfifo(self.channel, 0o600)
+        self._payloads = payloads
+        action_args = {"module": module, "channel": self.channel}
+        if payloads is not None:
+            action_args["payload"] = payloads.seed(module, fingerprint, self.data_dir)
         python = None
         if fork_socket is not None:
             python = os.path.join(self.data_dir, "python3")
@@ -125,7 +148,7 @@ class WarmRun:
         config = runner.config(
             self.data_dir,
             ACTION,
-            json.dumps({"module": module, "channel": self.channel}),
+            json.dumps(action_args),
             check=False,
             timeout=None,
             python=python,
@@ -174,19 +197,29 @@ class WarmRun:
             call["stop"] = "timeout"
         return bool(call.get("stop"))
 
+    @property
+    def failed(self) -> bool:
+        """The run ended before it waited for a call, and not because the pool stopped it."""
+        return self.ended.is_set() and not self.ready and self._stopped is None
+
     def poll_ready(self) -> bool:
-        """True once the run waits on its channel (the FIFO has a reader); the bridge then holds the write end."""
-        if self.ready or self.ended.is_set():
-            return self.ready
-        try:
-            fd = os.open(self.channel, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError:  # ENXIO: no reader yet
-            return False
-        os.set_blocking(fd, True)
+        """True once the run waits on its channel (the FIFO has a reader); the bridge then holds the write end.
+
+        Any thread may ask: the check and the open are one step under the lock, so the write end is opened once
+        (a second one, never closed, would leave the run's action waiting for the end of its channel)."""
         with self._fd_lock:
+            if self.ready or self.ended.is_set():
+                return self.ready
+            try:
+                fd = os.open(self.channel, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader yet
+                return False
+            os.set_blocking(fd, True)
             self._fd = fd
-        self.ready = True
-        self.ready_since = time.monotonic()
+            self.ready_since = time.monotonic()
+            self.ready = True
+        if self._payloads is not None:  # the action wrote the payload it built before it opened its channel
+            self._payloads.harvest(self.module, self.fingerprint, self.data_dir)
         return True
 
     def stop(self) -> None:
@@ -208,7 +241,7 @@ class WarmRun:
         on_event: Callable[[str], None] | None,
     ) -> dict[str, Any]:
         """Hand `args` to the waiting run; the module's result (as ModuleRunner.run returns it) or a RunError."""
-        payload = json.dumps({"args": dict(args), "check": bool(check)}).encode()
+        payload = json.dumps({"args": dict(args), "check": bool(check)}).encode() + b"\n"  # one line
         self._call = {"cancel": cancel, "deadline": time.monotonic() + timeout, "on_event": on_event}
         if on_event is not None:
             on_event("runner_on_start")
@@ -231,9 +264,9 @@ class WarmRun:
                 break
         stop = self._call.get("stop")
         if stop or not self._result_seen.is_set():
-            self.ended.wait()
-        if stop:
-            kill_processes_using(self.data_dir)
+            self.ended.wait(END_WAIT)  # ansible-runner kills a stopped run; what it leaves is killed here
+            if stop or not self.ended.is_set():
+                kill_processes_using(self.data_dir)
         return self.runner.outcome(
             self.module,
             self._state["result"],
@@ -261,16 +294,21 @@ class WarmPool:
         self.settings = settings or PoolSettings()
         self.policy = policy
         self.forkserver = ForkServer(runner.python, runner.tmp_root) if self.settings.fork_server else None
+        self.payloads = PayloadCache()
         self.stats = {"warm": 0, "cold": 0, "replaced": 0}
         self._runs: dict[str, list[WarmRun]] = {m: [] for m in self.modules}
         # Modules kept warm: the first (the read tool's) from the start, every other one after its first call.
         self._wanted: list[str] = self.modules[:1]
-        self._last_call: dict[str, float] = {}
-        self._waiters: dict[str, int] = dict.fromkeys(self.modules, 0)
+        self._waiters: dict[str, int] = dict.fromkeys(self.modules, 0)  # calls waiting for a run
+        self._calls: dict[str, int] = dict.fromkeys(self.modules, 0)  # calls in progress (waiting or running)
+        self._peaks: dict[str, deque[tuple[float, int]]] = {m: deque() for m in self.modules}
         self._cond = threading.Condition()
         self._started: list[WarmRun] = []  # every run not known to have ended, waiting or taken
         self._closed = False
         self._pressure = False
+        self._room = self.settings.max_runs  # runs the memory has room for until the next check
+        self._progress = time.monotonic()  # when the refill last went round or started a run
+        self._failed = float("-inf")  # when a run last ended before it was ready (ansible could not start it)
         self._checked: tuple[float, bytes] = (float("-inf"), b"")
         self._thread: threading.Thread | None = None
 
@@ -341,23 +379,61 @@ class WarmPool:
         A call that follows the module's progress file (`on_progress`: a fleet run, which lasts far longer than
         ansible's start-up) always runs cold, where ModuleRunner.run reads that file."""
         encode_module_args(args)  # the same refusal of template markers as the cold path, before anything runs
-        run = None if on_progress is not None else self._take(module, cancel, time.monotonic() + timeout)
-        if run is None:
-            self.stats["cold"] += 1
-            return self.runner.run(
-                module, args, check=check, timeout=timeout, cancel=cancel, on_event=on_event, on_progress=on_progress
-            )
-        self.stats["warm"] += 1
-        return run.call(args, check=check, timeout=timeout, cancel=cancel, on_event=on_event)
+        counted = self._count_call(module, 1)
+        try:
+            run = None if on_progress is not None else self._take(module, cancel, time.monotonic() + timeout)
+            if run is None:
+                self.stats["cold"] += 1
+                return self.runner.run(
+                    module,
+                    args,
+                    check=check,
+                    timeout=timeout,
+                    cancel=cancel,
+                    on_event=on_event,
+                    on_progress=on_progress,
+                )
+            self.stats["warm"] += 1
+            return run.call(args, check=check, timeout=timeout, cancel=cancel, on_event=on_event)
+        finally:
+            if counted:
+                self._count_call(module, -1)
+
+    def _count_call(self, module: str, step: int) -> bool:
+        """Count a call of `module` in progress (`step` 1) or done (-1); remember how many were in progress at once."""
+        if module not in self._calls:
+            return False
+        now = time.monotonic()
+        with self._cond:
+            self._calls[module] += step
+            peaks = self._peaks[module]
+            if step > 0:
+                peaks.append((now, self._calls[module]))
+            while peaks and now - peaks[0][0] > BUSY:
+                peaks.popleft()
+        return True
+
+    def _target(self, module: str, now: float) -> int:
+        """Runs of `module` to keep waiting or starting: `size`; while it is being called, as many as the most calls
+        of it in progress at once within `BUSY` s, and at least one more than `size` (calls in a row)."""
+        recent = [count for when, count in self._peaks[module] if now - when <= BUSY]
+        if not recent:
+            return self.settings.size
+        return max(self.settings.size + 1, max(recent))
+
+    def _full(self) -> bool:
+        """No run can be started now: the pool holds `max_runs`, or the memory has no room for one more."""
+        return self._room <= 0 or sum(len(runs) for runs in self._runs.values()) >= self.settings.max_runs
 
     def _take(self, module: str, cancel: threading.Event | None, deadline: float) -> WarmRun | None:
-        if module not in self._runs or self._closed:
+        if module not in self._runs or self._closed or self._thread is None:  # no refills (yet): cold
             return None
         self.keep_warm(module)
-        self._last_call[module] = time.monotonic()
         fingerprint = self.fingerprint()
+        asked = time.monotonic()
         with self._cond:
             self._waiters[module] += 1
+            self._cond.notify_all()  # the refill starts a run for this call if none is starting for it
             try:
                 while True:
                     runs = self._runs[module]
@@ -367,9 +443,15 @@ class WarmPool:
                             runs.remove(run)
                             self._cond.notify_all()  # the refill starts its replacement
                             return run
-                    starting = len(current)
-                    # Each waiting call needs its own starting run; otherwise a cold run is sooner.
-                    if starting < self._waiters[module] or self._closed or self._pressure:
+                    if self._closed or self._pressure:
+                        return None
+                    # Each waiting call needs a run starting for it: the refill starts one at once (it is ready no
+                    # later than a cold run started now, and costs less). A call runs cold when none can be
+                    # started for it (the pool is full, the refill is held up) or runs fail to start.
+                    unserved = len(current) < self._waiters[module]
+                    stalled = time.monotonic() - max(asked, self._progress) > DEMAND_GRACE
+                    failing = self._failed >= asked or any(r.failed for r in runs)
+                    if failing or (unserved and (self._full() or stalled)):
                         return None
                     if cancel is not None and cancel.is_set():
                         raise RunCancelled(f"{module} was cancelled; the guest may or may not have been changed")
@@ -398,7 +480,14 @@ class WarmPool:
         if now - self._checked[0] >= CHECK_EVERY:  # the collection's files and the memory: once a second
             available = available_mb()
             self._pressure = available is not None and available < self.settings.min_available_mb
-            self._checked = (now, self.fingerprint())
+            if available is None:
+                self._room = self.settings.max_runs
+            else:
+                self._room = max(0, (available - self.settings.min_available_mb) // RUN_MB)
+            fingerprint = self.fingerprint()
+            if fingerprint != self._checked[1]:
+                self.payloads.keep_only(fingerprint)
+            self._checked = (now, fingerprint)
             if self.forkserver is not None and self.forkserver.socket is not None and self.forkserver.pid is None:
                 self.forkserver.ensure()  # it died: start it again (runs waiting with its old socket are replaced)
         fingerprint = self._checked[1]
@@ -412,6 +501,8 @@ class WarmPool:
                     orphaned = run.fork_socket is not None and run.fork_socket != socket
                     stale = run.fingerprint != fingerprint or waited > self.settings.lifetime or stuck or orphaned
                     if run.ended.is_set() or stale or self._pressure:
+                        if run.failed:
+                            self._failed = now
                         if stale and not run.ended.is_set():
                             self.stats["replaced"] += 1
                         run.stop()
@@ -422,23 +513,32 @@ class WarmPool:
                 return
             total = sum(len(runs) for runs in self._runs.values())
             starting = sum(1 for runs in self._runs.values() for r in runs if not r.ready)
-            for module in self._wanted:
-                busy = now - self._last_call.get(module, -BUSY) < BUSY
-                short = self.settings.size + busy - len(self._runs[module])
-                while short > 0 and total < self.settings.max_runs and starting < self.settings.starts:
+            # Calls first (a run for each waiting call that has none starting), then the runs ahead of calls,
+            # `starts` at a time; all within `max_runs` and the memory's room.
+            for module in sorted(self._wanted, key=lambda m: -self._waiters[m]):
+                runs = self._runs[module]
+                unserved = self._waiters[module] - sum(1 for r in runs if not r.ready)
+                short = max(self._target(module, now), self._waiters[module]) - len(runs)
+                while short > 0 and total < self.settings.max_runs and self._room > 0:
+                    if unserved <= 0 and starting >= self.settings.starts:
+                        break
                     to_start.append(module)
                     short -= 1
+                    unserved -= 1
                     total += 1
                     starting += 1
+                    self._room -= 1
         for module in to_start:
             socket_path = self.forkserver.ensure() if self.forkserver is not None else None
             shim = self.forkserver.shim(socket_path) if socket_path and self.forkserver is not None else ""
-            run = WarmRun(self.runner, module, fingerprint, socket_path, shim)
+            run = WarmRun(self.runner, module, fingerprint, socket_path, shim, self.payloads)
             with self._cond:
                 if self._closed:
                     run.stop()
                 self._runs[module].append(run)
                 self._started = [r for r in self._started if not r.ended.is_set()] + [run]
+                self._progress = time.monotonic()
+        self._progress = time.monotonic()
 
 
 def pool_runner(

@@ -414,3 +414,98 @@ async def test_warm_calls_keep_per_guest_serialisation_progress_and_audit(make_p
     audit = (tmp_path / "audit.jsonl").read_text().splitlines()
     assert len(audit) == 3 and all('"outcome": "ok"' in line for line in audit)
     assert pool.stats["warm"] == 3
+
+
+def channel_fds(run: WarmRun) -> list[str]:
+    """The bridge's open file descriptors on `run`'s channel (the FIFO's write end)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == run.channel:
+                found.append(fd)
+        except OSError:
+            continue
+    return found
+
+
+def test_a_run_polled_from_two_threads_at_once_serves_its_call(make_pool, stub, monkeypatch):
+    """The hang of the killed-fork-server test under load: two threads (there, the test's and the refill's) asked a
+    starting run at once whether it waited, both opened the FIFO's write end, one end leaked, and the action (which
+    read until every writer had closed) never ran the module: the call waited for its whole timeout (300 s). A slow
+    open of the channel (a loaded machine) makes the two opens overlap every time."""
+    pool = make_pool(modules=(GUEST_INFO,))
+    run = WarmRun(pool.runner, GUEST_INFO, pool.fingerprint(), None, "")  # not the pool's: no refill polls it
+    real_open = os.open
+
+    def slow_open(path, flags, *args, **kwargs):
+        if path == run.channel:
+            time.sleep(0.3)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", slow_open)
+
+    def poll_until_ready() -> None:
+        deadline = time.monotonic() + 60
+        while not run.poll_ready() and time.monotonic() < deadline:
+            pass
+
+    pollers = [threading.Thread(target=poll_until_ready) for _poller in range(2)]
+    for poller in pollers:
+        poller.start()
+    for poller in pollers:
+        poller.join()
+    monkeypatch.setattr(os, "open", real_open)
+    assert run.ready and len(channel_fds(run)) == 1  # one write end, held for the call
+    started = time.monotonic()
+    result = run.call({"vmid": 100}, check=False, timeout=30, cancel=None, on_event=None)
+    assert result["vmid"] == 100 and time.monotonic() - started < 20
+    assert channel_fds(run) == []
+    assert run.ended.wait(30)
+
+
+def ansiballz_cache_of(run: WarmRun) -> list[str]:
+    """The files of ansible's payload cache in a waiting run's temp dir (a ``.lock`` is left where ansible built)."""
+    return sorted(p.name for p in Path(run.data_dir, "tmp").glob("ansible-local-*/ansiballz_cache/*"))
+
+
+def test_a_module_payload_is_built_once_per_collection_state(make_pool, stub, collection):
+    """The first run of a module builds its payload; the next ones get it from the bridge and build nothing, until
+    the collection's files change: then the payload is built again, from the new files."""
+    pool = make_pool(modules=(GUEST_INFO,))
+    first = ready_run(pool, GUEST_INFO)
+    built = ansiballz_cache_of(first)
+    assert any(name.endswith(".lock") for name in built)  # ansible built it here
+    assert pool.run(GUEST_INFO, {"vmid": 100})["name"] == "stub"
+    second = ready_run(pool, GUEST_INFO)
+    assert second is not first
+    assert ansiballz_cache_of(second) == [name for name in built if not name.endswith(".lock")]  # given, not built
+    assert pool.run(GUEST_INFO, {"vmid": 100})["name"] == "stub"
+
+    module = collection / "ansible_collections/pve/config/plugins/modules/guest_info.py"
+    module.write_text(module.read_text().replace('name="stub"', 'name="stub v2"'))
+    assert pool.run(GUEST_INFO, {"vmid": 100})["name"] == "stub v2"
+    third = ready_run(pool, GUEST_INFO)
+    assert third.fingerprint == pool.fingerprint() != first.fingerprint
+    assert pool.run(GUEST_INFO, {"vmid": 100})["name"] == "stub v2"
+    assert [c["module"] for c in stub.calls()] == ["guest_info"] * 4
+
+
+def test_calls_at_once_each_get_a_warm_run(make_pool, stub):
+    """Three calls at once with one run waiting: the two without one get a run started for them at once and wait
+    for it instead of running cold, and the pool then keeps three waiting while the module is being called."""
+    pool = make_pool(modules=(GUEST_INFO,))
+    ready_run(pool, GUEST_INFO)
+    results: list[int] = []
+    calls = [
+        threading.Thread(target=lambda: results.append(pool.run(GUEST_INFO, {"vmid": 100})["vmid"])) for _c in "abc"
+    ]
+    for call in calls:
+        call.start()
+    for call in calls:
+        call.join()
+    assert results == [100, 100, 100]
+    assert pool.stats == {"warm": 3, "cold": 0, "replaced": 0}
+    deadline = time.monotonic() + 60
+    while len(pool.waiting(GUEST_INFO)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(pool.waiting(GUEST_INFO)) == 3
