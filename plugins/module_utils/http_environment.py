@@ -9,8 +9,8 @@ A requests session that trusts the environment (``trust_env``, its default) read
 ``Session.request`` calls ``merge_environment_settings``, which looks up the proxies for the URL
 (``get_environ_proxies``: ``urllib.request.getproxies_environment`` walks the whole ``os.environ``, then the
 ``no_proxy`` check) and ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` when TLS is verified against the default
-bundle (requests/sessions.py). That costs about 0.3 ms of CPU per request with the hundred-odd variables Ansible
-hands a module, i.e. a third of a fleet run's CPU per request, all of it under the GIL the worker threads share.
+bundle (requests/sessions.py). That measured 0.3 ms of CPU per request with a hundred-odd environment variables,
+a quarter of a fleet_config request's CPU in a profile, all of it under the GIL the worker threads share.
 
 A module's environment does not change while it runs and every request of a session goes to the one API host, so
 the answer is the same for every request: ``settle`` asks requests once (its own ``merge_environment_settings``
