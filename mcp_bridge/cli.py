@@ -86,6 +86,9 @@ def parser() -> argparse.ArgumentParser:
         "this process can apply its plans",
     )
     p.add_argument("--plan-ttl", type=float, help="seconds a plan stays valid (default 900)")
+    p.add_argument(
+        "--task-ttl", type=float, help="seconds a task of a long call is kept after its creation (default 3600)"
+    )
     p.add_argument("--check", action="store_true", help="validate the configuration, print a summary and exit")
     return p
 
@@ -107,6 +110,7 @@ def configure(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, Co
             "fork_server": ns.fork_server,
             "plan_key_file": ns.plan_key_file,
             "plan_ttl": ns.plan_ttl,
+            "task_ttl": ns.task_ttl,
         },
         "http": {
             "host": ns.host,

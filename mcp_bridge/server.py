@@ -32,7 +32,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field, ValidationError
 
-from . import __version__
+from . import __version__, task_run
 from .access import (
     FactsOnce,
     FactsReader,
@@ -57,6 +57,8 @@ from .progress import FleetCount
 from .proxmox import ClusterRows, GuestReader
 from .ranges import check_same_table
 from .runner import ModuleFailed, ModuleRunner, RunCancelled, RunError, RunTimeout, redact
+from .task_store import TaskStore
+from .tasks import TasksExtension
 from .tools import COLLECTION, TOOLS, TOOLS_BY_NAME, ClosedArgs, ToolSpec, summarize
 
 INSTRUCTIONS = """\
@@ -388,6 +390,17 @@ class Bridge:
                 return {"error": f"re-read failed ({type(exc).__name__})"}
         return {"error": f"re-read did not finish within {REREAD_TIMEOUT:g} s"}
 
+    async def reread_stopped(self, audit_args: Mapping[str, Any]) -> dict[str, Any]:
+        """The audit keys of a stopped run: the re-read of its guest (`reread`), of a fleet's guests (`rereads`, by
+        VMID); each is also told to the task the call runs in (task_run.py)."""
+        vmids = [audit_args["vmid"]] if "vmid" in audit_args else audit_args.get("vmids", [])
+        states = {int(vmid): await self.reread(int(vmid)) for vmid in vmids}
+        for vmid, state in states.items():
+            task_run.reread(vmid, state)
+        if "vmid" in audit_args:
+            return {"reread": states[int(audit_args["vmid"])]}
+        return {"rereads": {str(vmid): state for vmid, state in states.items()}} if states else {}
+
     async def call(
         self,
         spec: ToolSpec,
@@ -401,8 +414,8 @@ class Bridge:
         principal = current_principal().name
 
         async def audit(outcome: str, *, changed: bool | None = None, error: str | None = None, **extra: Any) -> None:
-            if outcome in ("interrupted", "timeout", "cancelled") and changing and "vmid" in audit_args:
-                extra["reread"] = await self.reread(int(audit_args["vmid"]))
+            if outcome in ("interrupted", "timeout", "cancelled") and changing:
+                extra.update(await self.reread_stopped(audit_args))
             self.audit.record(
                 tool=spec.name,
                 arguments=audit_args,
@@ -412,6 +425,7 @@ class Bridge:
                 duration=time.monotonic() - started,
                 principal=principal,
                 **extra,
+                **task_run.audit_fields(),
             )
 
         self._calls += 1
@@ -427,6 +441,7 @@ class Bridge:
                 await self.check_guests(spec, job)
                 if job.destroys:
                     self._require_confirmation(spec, job, confirmation, ctx)
+                task_run.checked()  # a call made as a task (tasks.py) gets its handle now
                 changing = not job.check
                 if spec.read_only:
                     result = await self._run_limited(spec, job.module_args, job.check, ctx)
@@ -610,8 +625,11 @@ class Bridge:
     ) -> dict[str, Any]:
         if self.stopping:
             raise Interrupted(f"the bridge is shutting down ({self.stopping}); nothing was run")
+        if task_run.cancelled():
+            raise RunCancelled(f"{spec.fqcn} was cancelled before it started; nothing was run")
         cancel = threading.Event()
         self._runs.add(cancel)
+        task_run.track(cancel)
         phase = ["starting"]
         started = time.monotonic()
 
@@ -636,10 +654,14 @@ class Bridge:
                     if ctx is None:
                         pass
                     elif counted and latest is not None and latest.done > sent:
-                        await ctx.report_progress(latest.done, latest.total, f"{spec.module}: {latest.message}")
+                        await task_run.progress(
+                            ctx.report_progress, latest.done, latest.total, f"{spec.module}: {latest.message}"
+                        )
                         sent = latest.done
                     elif not counted and elapsed >= next_phase:
-                        await ctx.report_progress(elapsed, self.timeout, f"{spec.module}: {phase[0]}")
+                        await task_run.progress(
+                            ctx.report_progress, elapsed, self.timeout, f"{spec.module}: {phase[0]}"
+                        )
                         next_phase = elapsed + PROGRESS_INTERVAL
                     await anyio.sleep(COUNT_INTERVAL)
             finally:
@@ -667,6 +689,7 @@ class Bridge:
                     tg.cancel_scope.cancel()
         finally:
             self._runs.discard(cancel)
+            task_run.untrack(cancel)
         if "error" in outcome:
             raise outcome["error"]
         return outcome["result"]
@@ -826,5 +849,5 @@ def build_server(bridge: Bridge) -> MCPServer:
         instructions=INSTRUCTIONS,
         version=__version__,
         tools=tools,
-        extensions=[plan_view_extension()],
+        extensions=[plan_view_extension(), TasksExtension(TaskStore(bridge.config.bridge.task_ttl))],
     )
