@@ -20,6 +20,8 @@ from mcp_types import INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY
 from test_mcp_access import caller
 from test_mcp_runner import processes_using
 
+from mcp_bridge.cli import configure
+from mcp_bridge.config import ConfigError, load
 from mcp_bridge.task_store import TaskNotFound, TaskStore
 from mcp_bridge.tasks import CreateTaskResult
 
@@ -239,3 +241,13 @@ def test_the_store_keeps_a_working_task_and_a_long_runs_result_for_the_ttl():
     with pytest.raises(TaskNotFound):
         store.get(quick.task_id, "alice")
     assert len(store) == 0
+
+
+def test_task_ttl_comes_from_the_config_or_the_command_line_and_must_be_positive():
+    _ns, config = configure(["--task-ttl", "120", "--audit-log", "off"])
+    assert config.bridge.task_ttl == 120
+    assert load(None, environ={}, overrides={"bridge": {"task_ttl": 600}}).bridge.task_ttl == 600
+    assert load(None, environ={}).bridge.task_ttl == 3600
+    for bad in (0, -5, 8 * 86400):
+        with pytest.raises(ConfigError, match="task_ttl"):
+            load(None, environ={}, overrides={"bridge": {"task_ttl": bad}})
