@@ -6,7 +6,6 @@ simulator. A slow Proxmox task (the simulator's task_fault) keeps add_vm_disk ru
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
@@ -15,6 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
+import test_mcp_e2e
 from _tasks_client import TasksClient, cancel_task, get_task, wait_for_task
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -23,12 +23,11 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult
 from mcp_types import INVALID_PARAMS
+from test_mcp_e2e import bridge_env, run_dirs_left
 
 from mcp_bridge.tasks import CreateTaskResult
 from mcp_bridge.testing import BridgeProcess
 from mcp_bridge.tokens import hash_token
-
-pve_sim_testing = pytest.importorskip("pve_sim.testing")
 
 REPO = Path(__file__).resolve().parents[2]
 TOKENS = {
@@ -39,35 +38,15 @@ ADD = {"vmid": 102, "storage": "local-lvm", "size": 2}
 WRITES = ("POST", "PUT", "DELETE")
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Any]:
-    with pve_sim_testing.running_simulator() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def fresh_sim(sim):
-    sim.simulator.reset(realism=False)
-    sim.simulator.clear_requests()
-    yield
-    sim.simulator.clear_faults()
+sim, fresh_sim = test_mcp_e2e.sim, test_mcp_e2e.fresh_sim  # the module's simulator, reset before each test
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
+    """Audit logs, server logs and `tmp/`, the bridges' TMPDIR (where the runs' data dirs go)."""
     path = tmp_path_factory.mktemp("tasks-bridge")
     (path / "tmp").mkdir()
     return path
-
-
-def bridge_env(sim, base: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_", "PVE_MCP_"))}
-    env.update({k: v for k, v in sim.env.items() if k.startswith("PROXMOX_")})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env["TMPDIR"] = str(base / "tmp")
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -114,10 +93,6 @@ async def stdio_client_of(sim, base: Path, name: str, *args: str):
 
 def audit(base: Path, name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (base / f"{name}-audit.jsonl").read_text().splitlines()]
-
-
-def run_dirs_left(base: Path) -> list[str]:
-    return [p.name for p in (base / "tmp").iterdir() if not p.name.startswith("pve-config-collections-")]
 
 
 def disks(sim, vmid: int) -> set[str]:
