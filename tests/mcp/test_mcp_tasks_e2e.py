@@ -62,7 +62,9 @@ def http_bridge(sim, base) -> Iterator[BridgeProcess]:
             f"scopes = {json.dumps(scopes)}",
         ]
     config.write_text("\n".join(lines) + "\n")
-    args = ["--config", str(config), "--audit-log", str(base / "http-audit.jsonl")]
+    # Cold runs: then TMPDIR holds no run of this bridge between calls (the stdio bridges are warm, checked after
+    # they exit), so a cancelled run's data dir left behind would show.
+    args = ["--config", str(config), "--audit-log", str(base / "http-audit.jsonl"), "--no-warm"]
     process = BridgeProcess(args, bridge_env(sim, base), base / "http-server.log", cwd=REPO)
     try:
         yield process
