@@ -139,6 +139,7 @@ class TasksExtension(Extension):
         except BaseException:
             if not run.is_checked:  # the client gave up before the call ran: like a plain call's cancel
                 work.cancel()
+                self.store.discard(record)
             raise
         if not run.is_checked:  # refused, or waiting for the client's answer: a plain tools/call answer
             await work
@@ -174,6 +175,9 @@ class TasksExtension(Extension):
             self.store.update(
                 record, status="failed", status_message=message, error={"code": INTERNAL_ERROR, "message": message}
             )
+        except BaseException:  # the bridge's loop ends (shutdown) while the call runs
+            self.store.update(record, status="cancelled", status_message="the bridge stopped the call")
+            raise
         else:
             outcome["result"] = result
             self._finish(record, run, result)
@@ -186,19 +190,20 @@ class TasksExtension(Extension):
         self._runs.pop(task_id, None)
 
     def _finish(self, record: TaskRecord, run: TaskRun, result: HandlerResult) -> None:
+        """The call's answer into the task: `completed` with it as `result` (the message: its summary or error),
+        or `cancelled` when the cancel stopped the run (the message and `_meta`: the re-read guests)."""
         data = (
             result.model_dump(by_alias=True, mode="json", exclude_none=True) if isinstance(result, Result) else result
         )
-        is_error = isinstance(result, CallToolResult) and result.is_error
-        if run.cancelled and is_error:
-            text = " ".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+        texts = [c.text for c in result.content if c.type == "text"] if isinstance(result, CallToolResult) else []
+        first = texts[0] if texts else None
+        if run.cancelled and isinstance(result, CallToolResult) and result.is_error:
+            message = f"cancelled: {first}" + (f"; {reread_summary(run.rereads)}" if run.rereads else "")
             rereads = {str(vmid): state for vmid, state in sorted(run.rereads.items())}
-            message = f"cancelled: {text}" + (f"; {reread_summary(run.rereads)}" if run.rereads else "")
             meta = {REREAD_META: rereads} if rereads else {}
             self.store.update(record, status="cancelled", status_message=message, result=data, meta=meta)
             return
-        summary = (data or {}).get("structuredContent", {}).get("summary") if isinstance(data, dict) else None
-        self.store.update(record, status="completed", status_message=summary, result=data)
+        self.store.update(record, status="completed", status_message=first, result=data)
 
     def _find(self, ctx: ServerRequestContext[Any, Any], task_id: str) -> TaskRecord:
         require_client_extension(ctx, IDENTIFIER)

@@ -24,6 +24,9 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult
 from mcp_types import INVALID_PARAMS
 from test_mcp_e2e import bridge_env, run_dirs_left
+from test_mcp_fleet import GUESTS, description
+from test_mcp_fleet import PLAN as FLEET_PLAN
+from test_mcp_fleet import server as fleet_server
 
 from mcp_bridge.tasks import CreateTaskResult
 from mcp_bridge.testing import BridgeProcess
@@ -197,3 +200,30 @@ async def test_stdio_cancel_stops_the_run(sim, base):
     [entry] = audit(base, "stdio-cancel")
     assert (entry["outcome"], entry["task"]) == ("cancelled", handle.task_id)
     assert run_dirs_left(base) == []
+
+
+async def test_fleet_plan_and_apply_as_tasks_and_a_cancelled_fleet_rereads_every_guest(sim, tmp_path):
+    """In process (test_mcp_fleet.server: the real collection against the simulator)."""
+    async with Client(fleet_server(sim, tmp_path), extensions=[TasksClient()]) as client:
+        planning = await start_task(client, "plan_fleet_config", FLEET_PLAN)
+        planned = await wait_for_task(client.session, planning.task_id)
+        assert planned["status"] == "completed", planned
+        plan = planned["result"]["structuredContent"]
+        assert plan["vmids"] == GUESTS and plan["dry_run"] is True
+        sim.simulator.set_latency(0.3)  # a slow cluster: the fleet takes seconds
+        applying = await start_task(client, "apply_fleet_config", {"plan_id": plan["plan_id"]})
+        await wait_for_writes(sim)
+        await cancel_task(client.session, applying.task_id)
+        task = await wait_for_task(client.session, applying.task_id, timeout=90)
+    assert task["status"] == "cancelled", task
+    rereads = task["_meta"]["pve.config/reread"]
+    assert sorted(rereads) == sorted(str(vmid) for vmid in GUESTS)
+    for vmid in GUESTS:  # the re-read says which guests got the change before the stop
+        assert rereads[str(vmid)]["config"].get("description") == description(sim, vmid)
+    assert any(description(sim, vmid) != "fleet via mcp" for vmid in GUESTS), "stopped before the last guest"
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(e["tool"], e["outcome"], e["task"]) for e in lines] == [
+        ("plan_fleet_config", "ok", planning.task_id),
+        ("apply_fleet_config", "cancelled", applying.task_id),
+    ]
+    assert lines[1]["rereads"] == rereads
