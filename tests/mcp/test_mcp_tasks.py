@@ -23,7 +23,7 @@ from test_mcp_runner import processes_using
 from mcp_bridge.cli import configure
 from mcp_bridge.config import ConfigError, load
 from mcp_bridge.task_store import TaskNotFound, TaskStore
-from mcp_bridge.tasks import CreateTaskResult
+from mcp_bridge.tasks import IDENTIFIER, CreateTaskResult
 
 pytestmark = pytest.mark.anyio
 
@@ -188,6 +188,7 @@ async def test_a_task_is_the_creators_only_and_survives_a_reconnect(make_server,
 async def test_tasks_methods_need_the_extension_and_a_known_id(make_server, stub):
     server = make_server()
     async with Client(server, extensions=[TasksClient()]) as client:
+        assert client.session.server_capabilities.extensions[IDENTIFIER] == {}  # advertised, no settings
         handle = await start_task(client, "add_vm_disk", ADD)
         await wait_for_task(client.session, handle.task_id)
         assert ack(await update_task(client.session, handle.task_id, {"k": {"action": "accept"}}))  # not outstanding
