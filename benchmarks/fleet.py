@@ -15,7 +15,7 @@ Scenarios (``--scenarios``):
 - ``c``: pve.config ``vm_resources``, one host per guest from the ``pve.config.guests`` inventory plugin
   (``filters: {tags: [bench]}``), ``--forks``;
 - ``d``: pve.config ``fleet_config``, one task for all guests (``select: {tags: [bench]}``) with the module's
-  defaults (``parallel`` 20, ``per_node`` 10: 20 guests at once on the simulator's 2 nodes), or with
+  defaults (``parallel`` 10, ``per_node`` 5: 10 guests at once on the simulator's 2 nodes), or with
   ``--parallel P``: ``parallel`` P and ``per_node`` half of it.
 
 ``a`` and ``b`` run once per community.proxmox version (``--ansible-versions``: the ``ansible`` packages they

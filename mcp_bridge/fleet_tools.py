@@ -96,8 +96,8 @@ class PlanFleetConfigArgs(ClosedArgs):
         "them; applying such a plan needs the user's confirmation.",
     )
     # fleet_config's own defaults (plugins/module_utils/fleet.py PARALLEL, PER_NODE: why these)
-    parallel: Annotated[int, Field(ge=1, le=100)] = Field(20, description="Guests changed at once.")
-    per_node: Annotated[int, Field(ge=1, le=100)] = Field(10, description="Guests of one node changed at once.")
+    parallel: Annotated[int, Field(ge=1, le=100)] = Field(10, description="Guests changed at once.")
+    per_node: Annotated[int, Field(ge=1, le=100)] = Field(5, description="Guests of one node changed at once.")
 
     @model_validator(mode="after")
     def _select_or_guests(self) -> PlanFleetConfigArgs:

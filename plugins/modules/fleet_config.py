@@ -128,7 +128,7 @@ options:
       - Each guest has one request in flight at a time, so this is also the number of API requests in flight. All
         of them reach the C(pveproxy) of O(api_host), whose 3 workers accept up to 500 connections each.
     type: int
-    default: 20
+    default: 10
   per_node:
     description:
       - How many guests of one node are changed at once (1 or more), so that one node's C(pveproxy) and
@@ -137,7 +137,7 @@ options:
       - With O(reboot=if_needed) this is also how many guests of a node may reboot at once; lower it for guests
         whose start loads the node.
     type: int
-    default: 10
+    default: 5
   max_fail_percentage:
     description:
       - The task fails when more than this percentage of the guests failed (after every guest was run). V(0)

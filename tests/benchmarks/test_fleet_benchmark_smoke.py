@@ -49,8 +49,8 @@ def test_change_then_noop_then_check(fleet_rows, scenario):
         assert phase["wrong_memory"] == 0  # 4096 MiB everywhere, nothing pending; check mode left it so
         assert phase["error_answers"] == []
         assert phase["cpu_s"] > 0 and phase["peak_tree_pss_mib"] > 0
-        # requests in flight: the forks (c), fleet_config's default parallel 20 with per_node 10 on 2 nodes (d)
-        assert phase["floor_s"] == pytest.approx(phase["requests"] * 0.025 / {"c": 10, "d": 20}[scenario])
+        # requests in flight: the forks (c), fleet_config's default parallel 10 with per_node 5 on 2 nodes (d)
+        assert phase["floor_s"] == pytest.approx(phase["requests"] * 0.025 / {"c": 10, "d": 10}[scenario])
     assert change["changed"] == GUESTS
     assert change["by_method"]["PUT"] == GUESTS  # one memory write per guest
     assert (noop["changed"], noop["writes"]) == (0, 0)
