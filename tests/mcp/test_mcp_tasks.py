@@ -152,6 +152,25 @@ async def test_cancelling_stops_the_run_and_reports_the_reread_guest(make_server
         assert (await get_task(client.session, done.task_id))["status"] == finished["status"] == "completed"
 
 
+async def test_tasks_on_one_guest_run_one_at_a_time_and_lose_no_update(make_server, stub, tmp_path):
+    """The stub reads the guest, sleeps, then writes: two add_vm_disk runs at once would both pick scsi0. Both
+    handles come at once; the guest's lock runs the calls one after the other, a plain call among them too."""
+    server = make_server(env={"STUB_SLEEP": "2"})
+    async with Client(server, extensions=[TasksClient()]) as client, Client(server) as plain_client:
+        asked = time.monotonic()
+        first = await start_task(client, "add_vm_disk", ADD)
+        second = await start_task(client, "add_vm_disk", ADD)
+        assert time.monotonic() - asked < 2 and stub.guest(100) == {}
+        plain = await plain_client.call_tool("add_vm_disk", ADD)
+        done = [await wait_for_task(client.session, task.task_id) for task in (first, second)]
+    assert [task["status"] for task in done] == ["completed", "completed"] and not plain.is_error
+    disks = [task["result"]["structuredContent"]["disk"] for task in done] + [plain.structured_content["disk"]]
+    assert sorted(disks) == ["scsi0", "scsi1", "scsi2"] and set(stub.guest(100)) == set(disks)
+    assert sorted(str(e.get("task")) for e in audit_entries(tmp_path)) == sorted(
+        [first.task_id, second.task_id, "None"]
+    )
+
+
 async def test_progress_goes_into_the_status_message(make_server, stub):
     async with Client(make_server(env={"STUB_SLEEP": "4"}), extensions=[TasksClient()]) as client:
         handle = await start_task(client, "add_vm_disk", ADD)
