@@ -15,7 +15,7 @@ from _support import audit_entries
 from _tasks_client import TasksClient, cancel_task, get_task, update_task, wait_for_task
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp.types import CallToolResult
+from mcp.types import CallToolResult, ElicitResult
 from mcp_types import INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY
 from test_mcp_access import caller
 from test_mcp_runner import processes_using
@@ -123,6 +123,34 @@ async def test_a_confirmed_destruction_runs_as_a_task(make_server, stub, tmp_pat
     assert stub.guest(100) == {"destroyed": ["local-lvm:vm-100-disk-1,size=4G"]}
     [entry] = [e for e in audit_entries(tmp_path) if e["tool"] == "remove_vm_disk"]
     assert (entry["outcome"], entry["task"]) == ("ok", handle.task_id)
+
+
+@pytest.mark.parametrize("answer", ["accept", "decline"])
+async def test_the_elicited_confirmation_comes_before_the_task(make_server, stub, tmp_path, answer):
+    """The question is asked on the tools/call itself (the 2026-07-28 multi round-trip: an InputRequiredResult,
+    answered by the client library); the task exists only once the user said yes."""
+    stub.seed(100, {"scsi1": "local-lvm:vm-100-disk-1,size=4G"})
+    asked = []
+
+    async def elicit(context, params):
+        asked.append(params.message)
+        if answer == "accept":
+            return ElicitResult(action="accept", content={"destroy": True})
+        return ElicitResult(action="decline")
+
+    tasks = TasksClient()
+    args = {"vmid": 100, "disk_id": "scsi1", "delete_volume": True}
+    async with Client(make_server(), extensions=[tasks], elicitation_callback=elicit) as client:
+        result = await client.call_tool("remove_vm_disk", args)
+    assert len(asked) == 1 and "scsi1" in asked[0]
+    [entry] = [e for e in audit_entries(tmp_path) if e["tool"] == "remove_vm_disk"]
+    if answer == "accept":
+        assert not result.is_error and len(tasks.handles) == 1
+        assert stub.guest(100) == {"destroyed": ["local-lvm:vm-100-disk-1,size=4G"]}
+        assert (entry["outcome"], entry["task"]) == ("ok", tasks.handles[0].task_id)
+    else:
+        assert result.is_error and "did not confirm" in text(result) and tasks.handles == []
+        assert stub.changes() == [] and entry["outcome"] == "unconfirmed" and "task" not in entry
 
 
 async def test_cancelling_stops_the_run_and_reports_the_reread_guest(make_server, stub, tmp_path):
