@@ -260,6 +260,7 @@ def seed(state):
                 volid=volid, name=name, size=size, format=fmt, content=content, vmid=vmid, ctime=CTIME
             )
     state.guests = {}
+    state.pools = {}  # no pool until a test creates one (POST /pools, PUT /pools)
     pid = 0x2000
     tables = [("qemu", QEMU), ("lxc", LXC)] + ([("qemu", REALISM_QEMU)] if state.realism else [])
     for kind, table in tables:

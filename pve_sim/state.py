@@ -243,6 +243,7 @@ class State:
         self.nodes = {}
         self.storages = {}  # (node, storage id) -> Storage
         self.guests = {}  # vmid -> Guest
+        self.pools = {}  # poolid -> {"comment": str | None, "vms": set of vmids} (user.cfg pools, handlers/pools.py)
         self.tasks = {}  # upid -> Task, insertion ordered
         self._pid = 0x00100000
         self._boot = clock() - 86400 * 3
@@ -287,6 +288,11 @@ class State:
             self.pvestatd_ticks += 1
             self._last_tick = self.now()
             return self.pvestatd_ticks
+
+    def pool_members(self):
+        """``{vmid: poolid}``: user.cfg's reverse index of the pools (a guest is in at most one pool)."""
+        with self.lock:
+            return {vmid: poolid for poolid, pool in self.pools.items() for vmid in pool["vms"]}
 
     # -- nodes / storages / volumes -----------------------------------------------------------
 

@@ -386,8 +386,17 @@ def _v_phys_bits(value):
         raise FormatDie("value must be an integer between 8 and 64 or 'host'")
 
 
+def _v_poolid(value):
+    # pve-access-control src/PVE/AccessControl.pm verify_poolname (format 'pve-poolid')
+    if len(value.split("/")) > 3:
+        raise FormatDie("pool name '%s' nested too deeply (max levels = 3)" % value)
+    if not re.match(r"^[A-Za-z0-9.\-_]+(?:/[A-Za-z0-9.\-_]+){0,2}$", value):
+        raise FormatDie("pool name '%s' contains invalid characters" % value)
+
+
 NAMED_FORMATS = {
     "pve-configid": _v_configid,
+    "pve-poolid": _v_poolid,
     "pve-node": _v_node,
     "pve-vmid": _v_vmid,
     "pve-storage-id": _v_storage_id,

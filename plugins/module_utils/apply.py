@@ -68,13 +68,15 @@ def module_argspec(options):
     return spec
 
 
-def build_module(options, **kwargs):
-    """An AnsibleModule with the shared auth and guest options."""
+def build_module(options, guest_required=True, **kwargs):
+    """An AnsibleModule with the shared auth and guest options; one of ``vmid``/``name`` is required unless
+    ``guest_required`` is false (guest_info lists the guests without them)."""
+    guest = [("vmid", "name")] if guest_required else []
     module = AnsibleModule(
         argument_spec=module_argspec(options),
         supports_check_mode=True,
         required_together=AUTH_REQUIRED_TOGETHER + kwargs.pop("required_together", []),
-        required_one_of=[("vmid", "name")] + AUTH_REQUIRED_ONE_OF + kwargs.pop("required_one_of", []),
+        required_one_of=guest + AUTH_REQUIRED_ONE_OF + kwargs.pop("required_one_of", []),
         **kwargs,
     )
     check_dependencies(module)

@@ -16,6 +16,6 @@ def route(method, template):
 
 def load_all():
     """Import the handler modules (they register their routes on import)."""
-    from . import cloudinit, cluster, lxc, power, qemu, storage, tasks  # noqa: F401
+    from . import cloudinit, cluster, lxc, pools, power, qemu, storage, tasks  # noqa: F401
 
     return ROUTES

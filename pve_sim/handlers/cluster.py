@@ -97,39 +97,52 @@ def _as_pvestatd_saw_it(state, entry):
     return dict(entry, name=seen["name"], status=seen["status"])
 
 
+def vm_row(state, g):
+    """A guest's row as pve-manager PVE/API2Tools.pm extract_vm_stats makes it (also Pool.pm's members)."""
+    stats = vm_stats(state, g) if g.kind == "qemu" else ct_stats(state, g)
+    entry = {
+        "id": "%s/%d" % (g.kind, g.vmid),
+        "vmid": g.vmid,
+        "node": g.node,
+        "type": g.kind,
+        "status": g.status,
+        "name": g.name,
+        "uptime": stats["uptime"],
+        "template": 1 if stats.get("template") else 0,
+        "maxcpu": stats["cpus"],
+        "cpu": stats["cpu"],
+        "maxmem": stats["maxmem"],
+        "mem": stats["mem"],
+        "maxdisk": stats["maxdisk"],
+        "disk": stats["disk"],
+        "netin": stats["netin"],
+        "netout": stats["netout"],
+        "diskread": stats["diskread"],
+        "diskwrite": stats["diskwrite"],
+    }
+    if g.kind == "qemu":
+        entry["memhost"] = stats["memhost"]
+    if state.realism:
+        entry = _as_pvestatd_saw_it(state, entry)
+    return entry
+
+
 @route("GET", "/cluster/resources")
 def resources(ctx, params):
     state = ctx.state
     rtype = params.get("type")
     res = []
+    if not rtype:
+        # pve-manager PVE/API2/Cluster.pm resources: one row per pool (Pool.Audit, which every simulated user has);
+        # its `type` enum (vm, storage, node, sdn) has no 'pool', so only the unfiltered answer holds them
+        res.extend({"id": "/pool/%s" % pool, "pool": pool, "type": "pool"} for pool in sorted(state.pools))
     if not rtype or rtype == "vm":
+        pools = state.pool_members()
         for vmid in sorted(state.guests, key=str):
             g = state.guests[vmid]
-            stats = vm_stats(state, g) if g.kind == "qemu" else ct_stats(state, g)
-            entry = {
-                "id": "%s/%d" % (g.kind, vmid),
-                "vmid": vmid,
-                "node": g.node,
-                "type": g.kind,
-                "status": g.status,
-                "name": g.name,
-                "uptime": stats["uptime"],
-                "template": 1 if stats.get("template") else 0,
-                "maxcpu": stats["cpus"],
-                "cpu": stats["cpu"],
-                "maxmem": stats["maxmem"],
-                "mem": stats["mem"],
-                "maxdisk": stats["maxdisk"],
-                "disk": stats["disk"],
-                "netin": stats["netin"],
-                "netout": stats["netout"],
-                "diskread": stats["diskread"],
-                "diskwrite": stats["diskwrite"],
-            }
-            if g.kind == "qemu":
-                entry["memhost"] = stats["memhost"]
-            if state.realism:
-                entry = _as_pvestatd_saw_it(state, entry)
+            entry = vm_row(state, g)
+            if vmid in pools:  # Cluster.pm resources: $usercfg->{vms}->{$vmid}
+                entry["pool"] = pools[vmid]
             if g.lock:
                 entry["lock"] = g.lock
             if g.config.get("tags") is not None:

@@ -30,6 +30,8 @@ WANTED = [
     ("/nodes/{node}/status", ["GET"]),
     ("/cluster/resources", ["GET"]),
     ("/cluster/nextid", ["GET"]),
+    ("/pools", ["GET", "POST", "PUT", "DELETE"]),
+    ("/pools/{poolid}", ["GET"]),
     ("/access/ticket", ["GET", "POST"]),
     ("/nodes/{node}/qemu", ["GET"]),
     ("/nodes/{node}/qemu/{vmid}/status/current", ["GET"]),

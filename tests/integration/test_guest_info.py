@@ -48,3 +48,36 @@ def test_guest_info_reads_and_never_writes(play, sim):
     assert ("GET", "/cluster/resources") not in run["with node"].calls(log)  # node given: no lookup
 
     assert run["unknown"].failed and "999" in run["unknown"].msg
+
+
+def test_without_vmid_and_name_guest_info_lists_the_guests_with_their_pools(play, sim):
+    from pve_sim.testing import proxmox_client
+
+    api = proxmox_client(sim)
+    api.pools.post(poolid="lab")
+    api.pools.put(poolid="lab", vms="101,200")
+    api.nodes("pve1").qemu(100).config.put(tags="web;prod")
+    sim.simulator.clear_requests()
+    run = play("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: all
+      pve.config.guest_info:
+    - name: on pve2
+      pve.config.guest_info: {node: pve2}
+      check_mode: true
+""")
+    assert run.rc == 0, run.describe()
+    log = sim.simulator.requests()
+    for task in ("all", "on pve2"):  # one read each, nothing else
+        assert run[task].calls(log) == [("GET", "/cluster/resources")], run[task].calls(log)
+        assert not run[task].changed and "config" not in run[task].res
+    guests = {guest["vmid"]: guest for guest in run["all"]["guests"]}
+    assert sorted(guests) == sorted(sim.simulator.state.guests)
+    assert guests[101]["pool"] == "lab" and guests[200]["pool"] == "lab" and guests[100]["pool"] is None
+    assert guests[100]["tags"] == ["prod", "web"] and guests[100]["type"] == "qemu" and guests[200]["type"] == "lxc"
+    assert set(guests[100]) == {"vmid", "name", "node", "type", "status", "tags", "pool", "lock", "template"}
+    on_pve2 = run["on pve2"]["guests"]
+    assert on_pve2 and {guest["node"] for guest in on_pve2} == {"pve2"}
+    assert [g["vmid"] for g in on_pve2] == sorted(v for v, g in guests.items() if g["node"] == "pve2")

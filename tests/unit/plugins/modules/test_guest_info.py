@@ -212,10 +212,104 @@ def test_unknown_vmid_and_ambiguous_name(api):
     assert writes(api) == []
 
 
-def test_vmid_or_name_is_required(api):
-    result, failed = run_module("guest_info", dict(node="pve1"))
-    assert failed and "one of the following is required: vmid, name" in result["msg"]
+def cluster_with_pools_tags_locks_and_a_template():
+    rows = resources(
+        (300, "qemu", "pve2", "stopped", "tmpl"),
+        (100, "qemu", "pve1", "running", "web01"),
+        (200, "lxc", "pve2", "stopped", "cache01"),
+        (101, "qemu", "pve1", "unknown", None),
+    )
+    rows["data"][0]["template"] = 1
+    rows["data"][1].update(pool="lab", tags="web;prod")
+    rows["data"][2].update(lock="backup", tags="")
+    del rows["data"][3]["name"]  # pvestatd has not reported it yet (pve-manager PVE/API2Tools.pm extract_vm_stats)
+    return rows
+
+
+def test_without_vmid_and_name_it_lists_the_guests_from_one_request(api):
+    lookup(api, cluster_with_pools_tags_locks_and_a_template())
+    result, failed = run_module("guest_info", {})
+    assert not failed, result
+    assert requests_made(api) == [LOOKUP]
+    result.pop("invocation")
+    assert result == {
+        "changed": False,
+        "guests": [
+            {
+                "vmid": 100,
+                "name": "web01",
+                "node": "pve1",
+                "type": "qemu",
+                "status": "running",
+                "tags": ["web", "prod"],
+                "pool": "lab",
+                "lock": None,
+                "template": False,
+            },
+            {
+                "vmid": 101,
+                "name": None,
+                "node": "pve1",
+                "type": "qemu",
+                "status": "unknown",
+                "tags": [],
+                "pool": None,
+                "lock": None,
+                "template": False,
+            },
+            {
+                "vmid": 200,
+                "name": "cache01",
+                "node": "pve2",
+                "type": "lxc",
+                "status": "stopped",
+                "tags": [],
+                "pool": None,
+                "lock": "backup",
+                "template": False,
+            },
+            {
+                "vmid": 300,
+                "name": "tmpl",
+                "node": "pve2",
+                "type": "qemu",
+                "status": "stopped",
+                "tags": [],
+                "pool": None,
+                "lock": None,
+                "template": True,
+            },
+        ],
+    }
+
+
+def test_listing_with_node_keeps_that_node_s_guests_and_still_costs_one_request(api):
+    lookup(api, cluster_with_pools_tags_locks_and_a_template())
+    result, failed = run_module("guest_info", dict(node="pve2"), check=True)
+    assert not failed, result
+    assert requests_made(api) == [LOOKUP]
+    assert [guest["vmid"] for guest in result["guests"]] == [200, 300]
+
+
+def test_listing_an_empty_cluster_is_an_empty_list(api):
+    lookup(api, {"data": []})
+    result, failed = run_module("guest_info", {})
+    assert not failed and result["changed"] is False and result["guests"] == []
+
+
+def test_listing_with_a_bad_node_name_fails_before_any_request(api):
+    result, failed = run_module("guest_info", dict(node="pve1/../x"))
+    assert failed and "node" in result["msg"] and "guests" not in result
     assert requests_made(api) == []
+
+
+def test_a_missing_guest_fails_with_found_false_other_failures_without_it(api):
+    lookup(api)
+    result, failed = run_module("guest_info", dict(vmid=999))
+    assert failed and result["found"] is False and "no guest with vmid 999" in result["msg"]
+    pve_error(api, "GET", "nodes/pve1/qemu/100/pending", "Permission check failed", status=403)
+    result, failed = run_module("guest_info", dict(vmid=100))
+    assert failed and "found" not in result, result
 
 
 def test_accepts_the_wait_options_shared_through_module_defaults(api):
