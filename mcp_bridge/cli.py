@@ -87,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--plan-ttl", type=float, help="seconds a plan stays valid (default 900)")
     p.add_argument(
-        "--task-ttl", type=float, help="seconds a task of a long call is kept after its creation (default 3600)"
+        "--task-ttl", type=float, help="seconds a task of a long call is kept after the call ended (default 3600)"
     )
     p.add_argument("--check", action="store_true", help="validate the configuration, print a summary and exit")
     return p

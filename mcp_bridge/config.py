@@ -25,7 +25,7 @@ warm_size = 1                 # waiting runs per module
 fork_server = true            # pre-loaded module interpreter for warm runs
 plan_key_file = "/etc/pve-config-mcp/plan.key"       # or PVE_MCP_PLAN_KEY; default: a key per process
 plan_ttl = 900                                        # seconds a plan of plan_guest_config stays valid
-task_ttl = 3600                                       # seconds a task (MCP tasks extension) is kept
+task_ttl = 3600                                       # seconds a task (MCP tasks extension) is kept after its call
 
 [http]
 host = "127.0.0.1"
@@ -141,9 +141,7 @@ class BridgeSettings(_Section):
     plan_key: SecretStr | None = Field(None, description="HMAC key of plans (PVE_MCP_PLAN_KEY); see plans.py")
     plan_key_file: str | None = None
     plan_ttl: float = Field(900.0, gt=0, le=7 * 86400)
-    task_ttl: float = Field(
-        3600.0, gt=0, le=7 * 86400, description="seconds a task is kept after its creation (or after a longer run)"
-    )
+    task_ttl: float = Field(3600.0, gt=0, le=7 * 86400, description="seconds a task is kept after its call ended")
 
     def plan_key_bytes(self) -> bytes | None:
         """The configured plan key (environment first, then the file), or None: the bridge then makes its own."""

@@ -3,8 +3,8 @@
 A task lives in the bridge process only: another session of the same principal (a client that reconnected) finds
 it, a restarted bridge does not. Only the principal that created a task can see it (access.current_principal's
 name); to anyone else it does not exist, exactly as an unknown or expired task id. A task is kept `ttl` seconds
-from its creation, or, when its run outlasts that, `ttl` seconds from the end of the run: a task is never
-forgotten while it still works. Its id is 32 random bytes (the spec: unguessable, it may act as a bearer handle).
+after its call ended (so a client that polls has the whole `ttl` to fetch the result); it is never forgotten
+while it still works. Its id is 32 random bytes (the spec: unguessable, it may act as a bearer handle).
 """
 
 from __future__ import annotations
@@ -48,13 +48,11 @@ class TaskRecord:
     finished: float | None = None
 
     def expires(self, now: float) -> float:
-        """When the record is forgotten: `ttl` after its creation, or after the end of a run that outlasted that;
-        never while the task works (then: the earliest it could be, if the run ended `now`)."""
-        end = now if self.finished is None else self.finished
-        return self.created + self.ttl if end <= self.created + self.ttl else end + self.ttl
+        """When the record is forgotten: `ttl` after its call ended (while it works: as if it ended `now`)."""
+        return (now if self.finished is None else self.finished) + self.ttl
 
     def ttl_ms(self, now: float) -> int:
-        """The retention from creation, as the spec counts it (it grows when the run outlasts `ttl`)."""
+        """The retention from creation, as the spec counts it: `ttl` at the start, growing while the call runs."""
         return round((self.expires(now) - self.created) * 1000)
 
     def wire(self, now: float) -> dict[str, Any]:
@@ -93,6 +91,11 @@ class TaskStore:
             self._purge(now)
             self._tasks[record.task_id] = record
         return record
+
+    def start(self, record: TaskRecord) -> None:
+        """The task begins now (its handle is sent): its createdAt, and so its ttl, count from here, not from the
+        checks the call passed before."""
+        record.created = record.updated = self.clock()
 
     def get(self, task_id: str, owner: str) -> TaskRecord:
         with self._lock:

@@ -147,6 +147,7 @@ class TasksExtension(Extension):
             if "error" in outcome:
                 raise outcome["error"]
             return outcome["result"]
+        self.store.start(record)
         handle = record.wire(self.store.clock())
         return CreateTaskResult.model_validate({**handle, "pollIntervalMs": POLL_INTERVAL_MS})
 
