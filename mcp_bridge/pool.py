@@ -305,6 +305,7 @@ class WarmPool:
         self._cond = threading.Condition()
         self._started: list[WarmRun] = []  # every run not known to have ended, waiting or taken
         self._closed = False
+        self._shut = threading.Event()  # set by shutdown: the refill thread may end
         self._pressure = False
         self._room = self.settings.max_runs  # runs the memory has room for until the next check
         self._progress = time.monotonic()  # when the refill last went round or started a run
@@ -341,16 +342,17 @@ class WarmPool:
                 run.stop()
 
     def shutdown(self, timeout: float = 30.0) -> None:
-        """`close`, then wait until the waiting runs have ended and stop the fork server."""
+        """`close`, then wait until the waiting runs have ended, stop the fork server and end the refill thread."""
         self.close()
-        if self._thread is not None:
-            self._thread.join(timeout)
         with self._cond:
             started = list(self._started)
         for run in started:
             run.ended.wait(timeout)
         if self.forkserver is not None:
             self.forkserver.stop()
+        self._shut.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def keep_warm(self, module: str) -> None:
         """Keep runs of `module` waiting from now on (done by its first call)."""
@@ -473,6 +475,10 @@ class WarmPool:
             for runs in self._runs.values():
                 for run in runs:
                     run.stop()
+        # This thread started the fork server, whose parent-death signal (PR_SET_PDEATHSIG) follows the thread that
+        # forked it, not the bridge's process: it stays until shutdown, so the calls still running after `close`
+        # (the bridge stopping, its calls being cancelled and audited) keep their module interpreter.
+        self._shut.wait()
 
     def _tend(self) -> None:
         """Drop ended runs, stop out-of-date or expired ones, start new ones where the pool is short."""

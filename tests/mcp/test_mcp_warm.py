@@ -509,3 +509,26 @@ def test_calls_at_once_each_get_a_warm_run(make_pool, stub):
     while len(pool.waiting(GUEST_INFO)) < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(pool.waiting(GUEST_INFO)) == 3
+
+
+def test_closing_the_pool_lets_a_call_in_progress_keep_its_module(make_pool, stub):
+    """`close` (the bridge is stopping) stops the waiting runs only. The fork server's parent-death signal follows
+    the thread that started it (PR_SET_PDEATHSIG is per thread): the refill's, which ended at `close` and so took
+    the fork server and the module of the call in progress with it (the call failed instead of being cancelled and
+    audited as interrupted). The refill thread now ends at `shutdown`."""
+    pool = make_pool(modules=(VM_RESOURCES,), env={"STUB_SLEEP": "2"})
+    ready_run(pool, VM_RESOURCES)
+    server = pool.forkserver.pid
+
+    def close_once_the_module_runs() -> None:
+        deadline = time.monotonic() + 30
+        while not stub.calls() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pool.close()
+
+    closer = threading.Thread(target=close_once_the_module_runs)
+    closer.start()
+    result = pool.run(VM_RESOURCES, {"vmid": 100, "memory": 512})
+    closer.join()
+    assert result["changed"] is True and stub.guest(100)["memory"] == 512
+    assert pool.forkserver.pid == server  # the same server, until shutdown
