@@ -10,12 +10,29 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from .runner import redact
+
+# The outcomes of the lines written in the current context while a call is watched (tool_calls.py: a call that
+# failed after its tool started is audited there only when the bridge wrote no line for it).
+_WRITTEN: ContextVar[list[str] | None] = ContextVar("audit_lines_written", default=None)
+
+
+@contextmanager
+def lines_written() -> Iterator[list[str]]:
+    """Collects the outcome of every line recorded inside the block (also in tasks started from it)."""
+    lines: list[str] = []
+    token = _WRITTEN.set(lines)
+    try:
+        yield lines
+    finally:
+        _WRITTEN.reset(token)
 
 
 class AuditLog:
@@ -62,6 +79,9 @@ class AuditLog:
             entry["error"] = error
         entry.update(extra)
         entry = redact(entry, self.secrets)
+        written = _WRITTEN.get()
+        if written is not None:
+            written.append(outcome)
         if self._stream is not None:
             line = json.dumps(entry, default=str, sort_keys=False)
             with self._lock:

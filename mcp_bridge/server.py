@@ -59,6 +59,7 @@ from .ranges import check_same_table
 from .runner import ModuleFailed, ModuleRunner, RunCancelled, RunError, RunTimeout, redact
 from .task_store import TaskStore
 from .tasks import TasksExtension
+from .tool_calls import ToolCalls
 from .tools import COLLECTION, TOOLS, TOOLS_BY_NAME, ClosedArgs, ToolSpec, summarize
 
 INSTRUCTIONS = """\
@@ -586,18 +587,26 @@ class Bridge:
             f"confirm: true ({instead}); nothing was changed"
         )
 
-    def record_refusal(self, name: str, arguments: Mapping[str, Any], exc: Exception, duration: float) -> None:
-        """The audit line of a call refused before it reached `call` (by the SDK): an unknown tool, a tool the
-        policy does not offer, or arguments the schema refuses."""
+    def record_refusal(
+        self,
+        name: str,
+        arguments: Mapping[str, Any],
+        duration: float,
+        *,
+        invalid: ValidationError | None = None,
+        failed: str | None = None,
+    ) -> None:
+        """The audit line of a call that did not reach `call` (tool_calls.py): an unknown tool, a tool the policy
+        does not offer, arguments the row's model refuses (`invalid`), or a failure without a line (`failed`)."""
         spec = TOOLS_BY_NAME.get(name)
         if spec is not None and not self.policy.allows_tool(spec):
             outcome, error = "denied", self._tool_refusal(spec)
         elif spec is None:
             outcome, error = "invalid", f"unknown tool {name[:100]!r}; nothing was run"
-        elif isinstance(exc.__cause__, ValidationError):
-            outcome, error = "invalid", validation_message(exc.__cause__)
+        elif invalid is not None:
+            outcome, error = "invalid", validation_message(invalid)
         else:
-            outcome, error = "error", f"{name} failed ({type(exc.__cause__ or exc).__name__})"
+            outcome, error = "error", f"{name} failed ({failed or 'no result'})"
         self.audit.record(
             tool=name[:100],
             arguments=audit_arguments(arguments),
@@ -767,14 +776,11 @@ def to_call_result(spec: ToolSpec, result: Mapping[str, Any], dry_run: bool) -> 
 
 
 def make_tool(spec: ToolSpec, bridge: Bridge) -> Tool:
-    """One MCP tool for one table row; its parameters and input schema are the row's argument model."""
+    """One MCP tool for one table row: its parameters are the row model's fields (each parameter's default is the
+    field itself, so the SDK derives the same field: type, constraints, default, description), its published input
+    schema is the row model's (which the tools/call interceptor validates every call with: tool_calls.py)."""
     params = [
-        inspect.Parameter(
-            name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=inspect.Parameter.empty if field.is_required() else field.default,
-            annotation=field.annotation,
-        )
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=field, annotation=field.annotation)
         for name, field in spec.args.model_fields.items()
     ]
     if spec.confirm:
@@ -807,16 +813,15 @@ def make_tool(spec: ToolSpec, bridge: Bridge) -> Tool:
         meta=tool_meta(spec.mode),
         structured_output=True,
     )
-    # Validate with the row's own model (extra="forbid", cross-field checks) and publish exactly its schema.
-    registered.fn_metadata.arg_model = spec.args
-    registered.parameters = spec.args.model_json_schema(by_alias=True)
-    return registered
+    # Published: the row model's own schema (the derived one lacks only its title and additionalProperties: false).
+    return registered.model_copy(update={"parameters": spec.args.model_json_schema(by_alias=True)})
 
 
 class AuditedServer(MCPServer):
-    """MCPServer whose every tools/call leaves one audit line, also the ones the SDK refuses before the tool runs
-    (unknown or hidden tool, arguments refused by the schema), and whose tools/list shows a caller only the tools
-    its scopes can use on some guest (every call is still checked: access.py)."""
+    """MCPServer whose tools/list shows a caller only the tools its scopes can use on some guest (every call is
+    still checked: access.py). `list_tools` is what the SDK's tools/list handler calls, and overriding it is
+    supported (the SDK's migration guide: "subclass overrides still take effect"); calls are validated and audited
+    by the tools/call interceptor (tool_calls.py)."""
 
     def __init__(self, bridge: Bridge, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -830,18 +835,10 @@ class AuditedServer(MCPServer):
             if tool.name not in TOOLS_BY_NAME or principal.may_use(required_scopes(TOOLS_BY_NAME[tool.name], False))
         ]
 
-    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
-        started = time.monotonic()
-        try:
-            return await super().call_tool(name, arguments, context)
-        except ToolError as exc:
-            if not isinstance(exc.__cause__, CallRefused):  # not yet audited by Bridge.call
-                self.bridge.record_refusal(name, arguments, exc, time.monotonic() - started)
-            raise
-
 
 def build_server(bridge: Bridge) -> MCPServer:
     tools = [make_tool(spec, bridge) for spec in bridge.policy.enabled(TOOLS)]
+    calls = ToolCalls(bridge, {tool.name: tool for tool in tools})  # first: outside every other interceptor
     return AuditedServer(
         bridge,
         name="pve-config",
@@ -849,5 +846,5 @@ def build_server(bridge: Bridge) -> MCPServer:
         instructions=INSTRUCTIONS,
         version=__version__,
         tools=tools,
-        extensions=[plan_view_extension(), TasksExtension(TaskStore(bridge.config.bridge.task_ttl))],
+        extensions=[calls, plan_view_extension(), TasksExtension(TaskStore(bridge.config.bridge.task_ttl))],
     )

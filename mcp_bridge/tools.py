@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -43,10 +42,10 @@ DRY_RUN_HELP = "Only predict: run the module in check + diff mode and return wha
 # --------------------------------------------------------------------------------------------------- arguments
 
 
-class ClosedArgs(ArgModelBase):
+class ClosedArgs(BaseModel):
     """Base of every argument model: unknown arguments are an error, not silently dropped, and types are strict:
     no JSON boolean becomes an integer (issue 9.8: `cores: true` wrote `cores: 1`), no string a number or a
-    boolean."""
+    boolean. A plain pydantic model: the tools/call interceptor validates every call with it (tool_calls.py)."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, strict=True)
 
