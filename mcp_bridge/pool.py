@@ -306,6 +306,7 @@ class WarmPool:
         self._started: list[WarmRun] = []  # every run not known to have ended, waiting or taken
         self._closed = False
         self._shut = threading.Event()  # set by shutdown: the refill thread may end
+        self._refills_done = threading.Event()  # set by the refill thread once closed: it starts no more runs
         self._pressure = False
         self._room = self.settings.max_runs  # runs the memory has room for until the next check
         self._progress = time.monotonic()  # when the refill last went round or started a run
@@ -344,6 +345,8 @@ class WarmPool:
     def shutdown(self, timeout: float = 30.0) -> None:
         """`close`, then wait until the waiting runs have ended, stop the fork server and end the refill thread."""
         self.close()
+        if self._thread is not None:
+            self._refills_done.wait(timeout)  # a run the refill was starting is in `_started` (and stopped)
         with self._cond:
             started = list(self._started)
         for run in started:
@@ -475,6 +478,7 @@ class WarmPool:
             for runs in self._runs.values():
                 for run in runs:
                     run.stop()
+        self._refills_done.set()
         # This thread started the fork server, whose parent-death signal (PR_SET_PDEATHSIG) follows the thread that
         # forked it, not the bridge's process: it stays until shutdown, so the calls still running after `close`
         # (the bridge stopping, its calls being cancelled and audited) keep their module interpreter.
