@@ -67,7 +67,13 @@ def facts_from_guest_info(result: Mapping[str, Any]) -> GuestFacts:
     tags: frozenset[str] = frozenset().union(*(split_tags(view.get("tags")) for view in views))
     protected = any(str(view.get("protection", "0")).strip().lower() in ("1", "true", "yes", "on") for view in views)
     pool = result.get("pool")
-    return GuestFacts(tags=tags, pool=pool if isinstance(pool, str) and pool else None, protected=protected)
+    digest = result.get("digest")
+    return GuestFacts(
+        tags=tags,
+        pool=pool if isinstance(pool, str) and pool else None,
+        protected=protected,
+        digest=digest if isinstance(digest, str) and digest else None,
+    )
 
 
 def protection_reason(facts: GuestFacts, protected_tags: Iterable[str]) -> str | None:

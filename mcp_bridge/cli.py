@@ -89,6 +89,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--task-ttl", type=float, help="seconds a task of a long call is kept after the call ended (default 3600)"
     )
+    p.add_argument(
+        "--approval",
+        choices=("model", "human"),
+        help="who approves destructive calls: model (confirm / elicitation, the default) or human (a person, on "
+        "the approval page or with `pve-config-mcp approve ID`)",
+    )
+    p.add_argument("--approval-dir", help="0700 directory of the approval socket (default $XDG_RUNTIME_DIR/...)")
     p.add_argument("--check", action="store_true", help="validate the configuration, print a summary and exit")
     return p
 
@@ -111,6 +118,8 @@ def configure(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, Co
             "plan_key_file": ns.plan_key_file,
             "plan_ttl": ns.plan_ttl,
             "task_ttl": ns.task_ttl,
+            "approval": ns.approval,
+            "approval_dir": ns.approval_dir,
         },
         "http": {
             "host": ns.host,
@@ -168,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["hash-token"]:
         return hash_token_command(argv[1:])
+    if argv[:1] in (["approve"], ["reject"], ["approvals"]):
+        from .approval_cli import approval_command
+
+        return approval_command(argv[0], argv[1:])
     try:
         ns, config = configure(argv)
         config.proxmox.check()
@@ -180,11 +193,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"tools: {tools}")
             print(f"http principals: {http_principals(config)}")
             print(f"runs: {'warm' if config.bridge.warm and config.bridge.warm_size else 'cold'}")
+            print(f"approval: {config.bridge.approval}")
             return 0
         if ns.transport == "http":
             from .transport import http_app, serve_http
 
             app = http_app(mcp, config.http)  # refuses an unsafe configuration before anything listens
+            if bridge.approvals is not None:
+                from .approval_page import ApprovalPage
+
+                app = ApprovalPage(app, bridge.approvals, config.http.path)
             forget_secrets(os.environ)
             bridge.start()
             try:

@@ -26,6 +26,8 @@ fork_server = true            # pre-loaded module interpreter for warm runs
 plan_key_file = "/etc/pve-config-mcp/plan.key"       # or PVE_MCP_PLAN_KEY; default: a key per process
 plan_ttl = 900                                        # seconds a plan of plan_guest_config stays valid
 task_ttl = 3600                                       # seconds a task (MCP tasks extension) is kept after its call
+approval = "model"            # "human": a destructive call waits for a person (approvals.py), confirm is not enough
+approval_max_guests = 10      # human: a fleet apply over more guests than this needs a person too
 
 [http]
 host = "127.0.0.1"
@@ -48,7 +50,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -142,6 +144,14 @@ class BridgeSettings(_Section):
     plan_key_file: str | None = None
     plan_ttl: float = Field(900.0, gt=0, le=7 * 86400)
     task_ttl: float = Field(3600.0, gt=0, le=7 * 86400, description="seconds a task is kept after its call ended")
+    # Approvals (approvals.py): "model" = confirm / elicitation as before; "human" = a person approves on the
+    # approval page or with `pve-config-mcp approve ID`.
+    approval: Literal["model", "human"] = "model"
+    approval_max_guests: int = Field(10, ge=1, description="human: fleet applies above this size need a person")
+    approval_ttl: float = Field(900.0, gt=0, le=86400, description="seconds an approval request stays valid")
+    approval_code_ttl: float = Field(300.0, gt=0, le=3600, description="seconds the approval page's code works")
+    approval_wait: float = Field(120.0, ge=0, le=3600, description="seconds a call waits for the page's decision")
+    approval_dir: str | None = Field(None, description="0700 directory of the approval socket (approve / reject)")
 
     def plan_key_bytes(self) -> bytes | None:
         """The configured plan key (environment first, then the file), or None: the bridge then makes its own."""
@@ -220,6 +230,9 @@ class HttpSettings(_Section):
     allowed_hosts: list[str] = Field(default_factory=list)
     allowed_origins: list[str] = Field(default_factory=list)
     stateless: bool = False
+    public_url: str | None = Field(
+        None, pattern=r"^https?://", description="the bridge's URL as browsers reach it (approval page links)"
+    )
 
     @field_validator("tokens")
     @classmethod

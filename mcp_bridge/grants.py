@@ -38,6 +38,7 @@ class GuestFacts:
     tags: frozenset[str] = frozenset()
     pool: str | None = None
     protected: bool = False  # Proxmox `protection: 1`
+    digest: str | None = None  # the config digest of the read (approvals.py binds an approval to it)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from mcp.server.mcpserver import (
 )
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, InputRequiredResult, TextContent
 from pydantic import BaseModel, Field, ValidationError
 
 from . import __version__, task_run
@@ -42,6 +42,7 @@ from .access import (
     facts_from_guest_info,
     required_scopes,
 )
+from .approvals import HumanApprovals, with_approval_id
 from .audit import AuditLog
 from .collection import collections_root
 from .config import Config
@@ -276,6 +277,9 @@ class Bridge:
         self.read_guest = read_guest if read_guest is not None else GuestReader(config.proxmox)
         self.max_parallel = config.bridge.max_parallel
         self.protected_tags = tuple(config.bridge.protected_tags)
+        self.approvals: HumanApprovals | None = None  # approval = "human": destructive calls wait for a person
+        if config.bridge.approval == "human":
+            self.approvals = HumanApprovals(config.bridge, self.audit.record, config.http.public_url)
         self.stopping: str | None = None
         self._limiter: anyio.CapacityLimiter | None = None
         self._guest_locks: dict[int, anyio.Lock] = {}
@@ -308,12 +312,17 @@ class Bridge:
             self.runner.close()
 
     def start(self) -> None:
-        """Start the runs that wait ahead of calls (warm runs), when the bridge has them."""
+        """Start the runs that wait ahead of calls (warm runs), when the bridge has them, and the approval channel
+        (approval = "human": `pve-config-mcp approve ID` reaches the bridge through it)."""
+        if self.approvals is not None:
+            self.approvals.open_channel(self.config.bridge.approval_dir)
         if isinstance(self.runner, WarmPool):
             self.runner.start()
 
     def stop(self) -> None:
-        """After serving: stop the waiting runs and wait until their data dirs are removed."""
+        """After serving: stop the waiting runs and wait until their data dirs are removed; close the channel."""
+        if self.approvals is not None:
+            self.approvals.close_channel()
         if isinstance(self.runner, WarmPool):
             self.runner.shutdown()
 
@@ -408,7 +417,7 @@ class Bridge:
         arguments: Mapping[str, Any],
         ctx: Context | None,
         confirmation: ElicitationResult[Confirmation] | None = None,
-    ) -> CallToolResult:
+    ) -> CallToolResult | InputRequiredResult:
         started = time.monotonic()
         audit_args = audit_arguments(arguments)
         changing = False
@@ -440,7 +449,17 @@ class Bridge:
                 job = await self.prepare_job(spec, args)
                 audit_args.update(job.audit)
                 await self.check_guests(spec, job)
-                if job.destroys:
+                approval = None
+                reason = self.approvals.needed(spec, job) if self.approvals is not None else None
+                if reason is not None:  # approval = "human" (approvals.py): confirm is not enough
+                    approval = await self.approvals.gate(
+                        self, spec, job, args.model_dump(mode="json"), principal, audit_args, reason, ctx
+                    )
+                    if isinstance(approval, InputRequiredResult):  # URL elicitation (2026-07-28 clients)
+                        await audit("approval_pending", error=reason)
+                        return approval
+                    audit_args["approval"] = {"id": approval.id, "by": approval.decided_by}
+                elif job.destroys:
                     self._require_confirmation(spec, job, confirmation, ctx)
                 task_run.checked()  # a call made as a task (tasks.py) gets its handle now
                 changing = not job.check
@@ -448,6 +467,8 @@ class Bridge:
                     result = await self._run_limited(spec, job.module_args, job.check, ctx)
                 else:
                     async with self.guest_locks(job.vmids):
+                        if approval is not None:  # the guests still as the person saw them, else void
+                            await self.approvals.verify(self, approval)
                         result = await self._run_limited(spec, job.module_args, job.check, ctx)
                 result = self.finish(spec, job, result)
             except ValidationError as exc:
@@ -457,7 +478,8 @@ class Bridge:
                 await audit("invalid", error=str(exc))
                 raise CallRefused(str(exc)) from None
             except PolicyError as exc:
-                await audit(_POLICY_OUTCOMES.get(type(exc), "denied"), error=str(exc))
+                outcome = getattr(exc, "outcome", None) or _POLICY_OUTCOMES.get(type(exc), "denied")
+                await audit(outcome, error=str(exc))
                 raise CallRefused(str(exc)) from None
             except ModuleFailed as exc:
                 # `changed` as the module reports it: a failed write may have left part of the change behind,
@@ -490,6 +512,15 @@ class Bridge:
             return answer
         finally:
             self._calls -= 1
+
+    def args_model(self, spec: ToolSpec) -> type[ClosedArgs]:
+        """The tool's argument model on this bridge: with `approval_id` for a destructive tool when a person
+        approves (approval = "human", approvals.py), else the row's own."""
+        return with_approval_id(spec.args) if self.approvals is not None and spec.confirm else spec.args
+
+    async def preview(self, spec: ToolSpec, job: Job) -> dict[str, Any]:
+        """The check-mode run of exactly what `job` would write (the diff a person approves, approvals.py)."""
+        return await self._run_limited(spec, job.module_args, True, None)
 
     async def prepare_job(self, spec: ToolSpec, args: ClosedArgs) -> Job:
         """`prepare`, and for the fleet tools their guests chosen (or the plan verified) and every one checked
@@ -779,11 +810,13 @@ def make_tool(spec: ToolSpec, bridge: Bridge) -> Tool:
     """One MCP tool for one table row: its parameters are the row model's fields (each parameter's default is the
     field itself, so the SDK derives the same field: type, constraints, default, description), its published input
     schema is the row model's (which the tools/call interceptor validates every call with: tool_calls.py)."""
+    human = bridge.approvals is not None and spec.confirm  # a person approves: no confirmation resolver
+    spec = replace(spec, args=bridge.args_model(spec))
     params = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=field, annotation=field.annotation)
         for name, field in spec.args.model_fields.items()
     ]
-    if spec.confirm:
+    if spec.confirm and not human:
         params.append(
             inspect.Parameter(
                 "confirmation",

@@ -56,7 +56,7 @@ class ToolCalls(Extension):
             self.bridge.record_refusal(params.name, arguments, time.monotonic() - started)
             return await call_next(ctx)
         try:
-            spec.args.model_validate(tool.fn_metadata.pre_parse_json(arguments))
+            self.bridge.args_model(spec).model_validate(tool.fn_metadata.pre_parse_json(arguments))
         except ValidationError as exc:
             self.bridge.record_refusal(params.name, arguments, time.monotonic() - started, invalid=exc)
             return CallToolResult(

@@ -446,7 +446,7 @@ class ToolSpec:
     def to_module_args(self, args: ClosedArgs) -> dict[str, Any]:
         """Module options for validated tool arguments: renamed, None dropped, fixed args added."""
         options: dict[str, Any] = {}
-        for name, value in args.model_dump(exclude={"dry_run", "confirm"}).items():
+        for name, value in args.model_dump(exclude={"dry_run", "confirm", "approval_id"}).items():
             if value is None:
                 continue
             options[self.renames.get(name, name)] = value
