@@ -69,6 +69,15 @@ def peer_user(conn: socket.socket) -> tuple[int, str]:
         return uid, f"uid {uid}"
 
 
+def remove_stale(directory: Path) -> None:
+    """Sockets of bridges that died without removing theirs (SIGKILL): their pid is gone."""
+    for path in directory.glob("bridge-*.sock"):
+        pid = path.name.split("-")[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
 class ApprovalChannel:
     """The bridge's end: a thread answering the CLI on the socket."""
 
@@ -79,6 +88,7 @@ class ApprovalChannel:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        remove_stale(self.path.parent)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)  # the socket file is created 0600
         try:

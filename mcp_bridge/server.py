@@ -308,6 +308,8 @@ class Bridge:
         self.stopping = self.stopping or reason
         for cancel in list(self._runs):
             cancel.set()
+        if self.approvals is not None:  # uvicorn re-raises SIGTERM after serving: stop() may never run
+            self.approvals.close_channel()
         if isinstance(self.runner, WarmPool):
             self.runner.close()
 

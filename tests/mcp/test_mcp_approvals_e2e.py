@@ -1,0 +1,189 @@
+"""End to end: human approval (`--approval human`) with the bridge as a real process, the SDK's own client over
+streamable HTTP and stdio, the real modules and the HTTPS simulator. A person approves on the bridge's page
+(URL-mode elicitation; the test client follows the URL with httpx and presses a button) or with
+`pve-config-mcp approve ID`; rejections and a concurrent edit of the guest write nothing; no approval code or
+token is left in any file."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.types import ElicitRequestURLParams, ElicitResult
+from test_mcp_e2e import REPO, artifacts, bridge_env, config, fresh_sim, sim, stdio_bridge, text, writes
+
+from mcp_bridge.testing import BridgeProcess
+
+pve_sim_testing = pytest.importorskip("pve_sim.testing")
+
+__all__ = ["artifacts", "fresh_sim", "sim"]  # fixtures shared with test_mcp_e2e
+pytestmark = pytest.mark.anyio
+TOKEN = "approvals-http-token-5c2e9a"
+REMOVE = {"vmid": 101, "disk_id": "scsi1", "delete_volume": True, "confirm": True}
+VOLUME = "local-lvm:vm-101-disk-1"
+
+
+class HumanBridge:
+    def __init__(self, sim, artifacts: Path) -> None:
+        self.audit = artifacts / "approvals-http-audit.jsonl"
+        self.log = artifacts / "approvals-http-server.log"
+        self.approval_dir = artifacts / "approvals-http-dir"
+        args = ["--audit-log", str(self.audit), "--approval", "human", "--approval-dir", str(self.approval_dir)]
+        env = {**bridge_env(sim, artifacts), "PVE_MCP_TOKEN": TOKEN}
+        self.process = BridgeProcess(args, env, self.log, cwd=REPO, start_timeout=60)
+        self.url = self.process.url
+
+    @asynccontextmanager
+    async def client(self, **kwargs: Any):
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"})
+        async with http, Client(streamable_http_client(self.url, http_client=http), **kwargs) as client:
+            yield client
+
+
+@pytest.fixture(scope="module")
+def human_bridge(sim, artifacts) -> Iterator[HumanBridge]:
+    bridge = HumanBridge(sim, artifacts)
+    try:
+        yield bridge
+    finally:
+        bridge.process.stop(timeout=10)
+
+
+def approval_id_of(result) -> str:
+    found = re.search(r"apv-[0-9a-f]{16}", text(result))
+    assert found, text(result)
+    return found.group(0)
+
+
+def cli(op: str, approval_id: str, approval_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "mcp_bridge", op, approval_id, "--approval-dir", str(approval_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+
+
+def person_on_the_page(decision: str, seen: dict[str, Any]):
+    """An elicitation callback: the user opens the URL, reads the page, presses `decision`."""
+
+    async def elicit(context, params):
+        assert isinstance(params, ElicitRequestURLParams), params
+        seen["url"] = params.url
+        seen["code"] = params.url.rsplit("/", 1)[1]
+        origin = params.url.split("/mcp/", 1)[0]
+        async with httpx.AsyncClient() as browser:
+            page = await browser.get(params.url)
+            seen["page"] = page.text
+            assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+            assert page.headers["referrer-policy"] == "no-referrer"
+            forged = await browser.post(
+                params.url, data={"code": seen["code"], "decision": "approve"}, headers={"Origin": "http://evil.test"}
+            )
+            seen["forged"] = forged.status_code
+            answer = await browser.post(
+                params.url, data={"code": seen["code"], "decision": decision}, headers={"Origin": origin}
+            )
+            seen["answer"] = answer.status_code
+            seen["again"] = (await browser.get(params.url)).status_code
+        return ElicitResult(action="accept")
+
+    return elicit
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_http_a_person_approves_on_the_page(human_bridge, sim, mode):
+    seen: dict[str, Any] = {}
+    async with human_bridge.client(elicitation_callback=person_on_the_page("approve", seen), mode=mode) as client:
+        result = await client.call_tool("remove_vm_disk", REMOVE)
+    assert not result.is_error, text(result)
+    assert result.structured_content["destroyed_volume"] == VOLUME
+    assert "scsi1" not in config(sim, 101)["config"]
+    # The page showed exactly the call: the disk, its diff, the digest; the forged cross-site POST was refused,
+    # the code worked once.
+    assert VOLUME in seen["page"] and "scsi1" in seen["page"] and "Approve" in seen["page"]
+    assert (seen["forged"], seen["answer"], seen["again"]) == (403, 200, 404)
+    entries = audit(human_bridge)
+    decided = [e for e in entries if e["outcome"] == "approved"][-1]
+    assert decided["approval"]["by"].startswith("approval-page:") and decided["tool"] == "remove_vm_disk"
+    assert entries[-1]["outcome"] == "ok" and entries[-1]["arguments"]["approval"]["by"] == decided["approval"]["by"]
+    assert_nothing_left(human_bridge, seen["code"])
+
+
+async def test_http_a_person_rejects_on_the_page(human_bridge, sim):
+    seen: dict[str, Any] = {}
+    async with human_bridge.client(elicitation_callback=person_on_the_page("reject", seen)) as client:
+        result = await client.call_tool("remove_vm_disk", REMOVE)
+    assert result.is_error and "rejected" in text(result)
+    assert config(sim, 101)["config"]["scsi1"].startswith(VOLUME) and writes(sim) == []
+    assert [e["outcome"] for e in audit(human_bridge)][-2:] == ["rejected", "rejected"]
+    assert_nothing_left(human_bridge, seen["code"])
+
+
+async def test_http_without_url_elicitation_the_cli_rejects(human_bridge, sim):
+    async with human_bridge.client() as client:  # no elicitation: the call returns an approval id at once
+        pending = await client.call_tool("remove_vm_disk", REMOVE)
+        approval_id = approval_id_of(pending)
+        assert "pve-config-mcp approve" in text(pending)
+        rejected = cli("reject", approval_id, human_bridge.approval_dir)
+        assert rejected.returncode == 0, rejected.stderr
+        refused = await client.call_tool("remove_vm_disk", {**REMOVE, "approval_id": approval_id})
+    assert refused.is_error and "rejected approval" in text(refused)
+    assert config(sim, 101)["config"]["scsi1"].startswith(VOLUME) and writes(sim) == []
+
+
+async def test_stdio_the_cli_approves_and_the_agent_calls_again(sim, artifacts, tmp_path):
+    approval_dir = tmp_path / "approvals"
+    args = ("--approval", "human", "--approval-dir", str(approval_dir))
+    async with stdio_bridge(sim, artifacts, "approvals-stdio", *args) as client:
+        pending = await client.call_tool("remove_vm_disk", REMOVE)
+        assert pending.is_error and writes(sim) == []
+        approval_id = approval_id_of(pending)
+        approved = cli("approve", approval_id, approval_dir)
+        assert approved.returncode == 0, approved.stderr
+        assert f"approval {approval_id}: approved" in approved.stdout and VOLUME in approved.stdout
+        done = await client.call_tool("remove_vm_disk", {**REMOVE, "approval_id": approval_id})
+    assert not done.is_error, text(done)
+    assert "scsi1" not in config(sim, 101)["config"]
+    assert list(approval_dir.iterdir()) == []  # the socket is removed with the bridge
+
+
+async def test_stdio_a_concurrent_edit_voids_the_approval(sim, artifacts, tmp_path):
+    approval_dir = tmp_path / "approvals"
+    args = ("--approval", "human", "--approval-dir", str(approval_dir))
+    async with stdio_bridge(sim, artifacts, "approvals-stdio-void", *args) as client:
+        approval_id = approval_id_of(await client.call_tool("remove_vm_disk", REMOVE))
+        assert cli("approve", approval_id, approval_dir).returncode == 0
+        pve_sim_testing.proxmox_client(sim).nodes("pve1").qemu(101).config.put(description="edited meanwhile")
+        sim.simulator.clear_requests()
+        void = await client.call_tool("remove_vm_disk", {**REMOVE, "approval_id": approval_id})
+    assert void.is_error and "changed since approval" in text(void), text(void)
+    assert config(sim, 101)["config"]["scsi1"].startswith(VOLUME) and writes(sim) == []
+
+
+def audit(bridge: HumanBridge) -> list[dict[str, Any]]:
+    import json
+
+    return [json.loads(line) for line in bridge.audit.read_text().splitlines()]
+
+
+def assert_nothing_left(bridge: HumanBridge, code: str) -> None:
+    """The approval code and the bearer token are in no file the bridge wrote (audit, log, state dir, tmp)."""
+    for path in bridge.audit.parent.rglob("*"):
+        if path.is_file() and not path.is_socket():
+            data = path.read_bytes()
+            assert code.encode() not in data and TOKEN.encode() not in data, path
