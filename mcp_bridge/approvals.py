@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
+from mcp import MCPError
 from mcp.server.mcpserver import Context
-from mcp_types import ElicitRequest, ElicitRequestURLParams, InputRequiredResult
-from mcp_types.version import is_version_at_least
+from mcp.types import ElicitRequest, ElicitRequestURLParams, InputRequiredResult
+from mcp.types.version import is_version_at_least
 from pydantic import BaseModel, Field, create_model
 
 from .policy import PolicyError
@@ -347,7 +348,8 @@ class HumanApprovals:
                 raise ApprovalRejected(
                     f"the user did not open the approval page for {approval.id}; nothing was changed"
                 )
-            return await self.settled(approval, wait=self.wait if wants_url(ctx) else 0.0)
+            # Wait only for a decision on the page the person was sent to; a CLI approval is not waited for.
+            return await self.settled(approval, wait=self.wait if approval.code_id is not None else 0.0)
         approval = await self.request(bridge, spec, job, key, principal, audit_arguments, reason)
         if ctx is not None and wants_url(ctx):
             code = self.store.new_code(approval)
@@ -361,7 +363,10 @@ class HumanApprovals:
                         params=ElicitRequestURLParams(message=message, url=url, elicitation_id=approval.id)
                     )
                     return InputRequiredResult(input_requests={"approval": request}, request_state=approval.id)
-                answer = await ctx.elicit_url(message, url, approval.id)
+                try:
+                    answer = await ctx.elicit_url(message, url, approval.id)
+                except MCPError:  # no back-channel (stateless HTTP): the CLI instead
+                    raise ApprovalPending(self.pending_message(approval, reason)) from None
                 if answer.action != "accept":
                     self.store.finish(approval, "void")
                     raise ApprovalRejected(
