@@ -39,7 +39,10 @@ class HumanBridge:
         self.audit = artifacts / "approvals-http-audit.jsonl"
         self.log = artifacts / "approvals-http-server.log"
         self.approval_dir = artifacts / "approvals-http-dir"
+        settings = artifacts / "approvals-bridge.toml"
+        settings.write_text("[bridge]\napproval_max_guests = 2\n")
         args = ["--audit-log", str(self.audit), "--approval", "human", "--approval-dir", str(self.approval_dir)]
+        args += ["--config", str(settings)]
         env = {**bridge_env(sim, artifacts), "PVE_MCP_TOKEN": TOKEN}
         self.process = BridgeProcess(args, env, self.log, cwd=REPO, start_timeout=60)
         self.url = self.process.url
@@ -144,6 +147,27 @@ async def test_http_without_url_elicitation_the_cli_rejects(human_bridge, sim):
         refused = await client.call_tool("remove_vm_disk", {**REMOVE, "approval_id": approval_id})
     assert refused.is_error and "rejected approval" in text(refused)
     assert config(sim, 101)["config"]["scsi1"].startswith(VOLUME) and writes(sim) == []
+
+
+async def test_http_a_fleet_apply_above_approval_max_guests_waits_for_the_cli(human_bridge, sim):
+    plan = {"select": {"types": ["qemu", "lxc"]}, "config": {"description": "fleet, approved"}, "parallel": 1}
+    async with human_bridge.client() as client:
+        small = await client.call_tool(
+            "plan_fleet_config", {"guests": [{"vmid": 100, "config": {"description": "one guest"}}]}
+        )
+        one = await client.call_tool("apply_fleet_config", {"plan_id": small.structured_content["plan_id"]})
+        assert not one.is_error, text(one)  # one guest, nothing destroyed: no person needed
+        planned = (await client.call_tool("plan_fleet_config", plan)).structured_content
+        assert len(planned["vmids"]) > 2
+        sim.simulator.clear_requests()
+        pending = await client.call_tool("apply_fleet_config", {"plan_id": planned["plan_id"]})
+        assert pending.is_error and "more than approval_max_guests (2)" in text(pending) and writes(sim) == []
+        approval_id = approval_id_of(pending)
+        approved = cli("approve", approval_id, human_bridge.approval_dir)
+        assert approved.returncode == 0 and "fleet, approved" in approved.stdout, approved.stderr
+        done = await client.call_tool("apply_fleet_config", {"plan_id": planned["plan_id"], "approval_id": approval_id})
+    assert not done.is_error, text(done)
+    assert all(config(sim, vmid)["config"]["description"] == "fleet, approved" for vmid in planned["vmids"])
 
 
 async def test_stdio_the_cli_approves_and_the_agent_calls_again(sim, artifacts, tmp_path):
