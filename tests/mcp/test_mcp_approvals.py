@@ -32,6 +32,18 @@ def text(result) -> str:
     return "\n".join(c.text for c in result.content)
 
 
+def cli(op: str, approval_id: str, approval_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`pve-config-mcp <op> <approval_id> --approval-dir <approval_dir>` as a separate process."""
+    return subprocess.run(
+        [sys.executable, "-m", "mcp_bridge", op, approval_id, "--approval-dir", str(approval_dir)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+        timeout=60,
+    )
+
+
 def approval_id_of(result) -> str:
     words = [w.strip(".,:;`()") for w in text(result).split()]
     return next(w for w in words if w.startswith("apv-"))
@@ -199,27 +211,12 @@ def test_cli_decides_through_the_channel_as_the_os_user(tmp_path):
         assert stat.S_IMODE(channel.path.stat().st_mode) == 0o600
         listed = ask(directory, "list")["approvals"]
         assert [a["id"] for a in listed] == [approval.id]
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        shown = subprocess.run(
-            [sys.executable, "-m", "mcp_bridge", "approve", approval.id, "--approval-dir", str(directory)],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-            timeout=60,
-        )
+        shown = cli("approve", approval.id, directory)
         assert shown.returncode == 0, shown.stderr
         assert f"approval {approval.id}: approved" in shown.stdout and "scsi1" in shown.stdout
         user = pwd.getpwuid(os.getuid()).pw_name
         assert decided == [(f"cli:{user}", "approved")]
-        again = subprocess.run(
-            [sys.executable, "-m", "mcp_bridge", "reject", approval.id, "--approval-dir", str(directory)],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-            timeout=60,
-        )
+        again = cli("reject", approval.id, directory)
         assert again.returncode == 1 and "already approved" in again.stderr
         with socket.socket(socket.AF_UNIX) as conn:  # a request that is not JSON
             conn.connect(str(channel.path))

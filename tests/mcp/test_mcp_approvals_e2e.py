@@ -6,79 +6,45 @@ token is left in any file."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.types import ElicitRequestURLParams, ElicitResult
-from test_mcp_e2e import REPO, artifacts, bridge_env, config, fresh_sim, sim, stdio_bridge, text, writes
-
-from mcp_bridge.testing import BridgeProcess
+from test_mcp_approvals import cli
+from test_mcp_e2e import HTTP_TOKEN, HttpBridge, artifacts, config, fresh_sim, sim, stdio_bridge, text, writes
 
 pve_sim_testing = pytest.importorskip("pve_sim.testing")
 
 __all__ = ["artifacts", "fresh_sim", "sim"]  # fixtures shared with test_mcp_e2e
 pytestmark = pytest.mark.anyio
-TOKEN = "approvals-http-token-5c2e9a"
 REMOVE = {"vmid": 101, "disk_id": "scsi1", "delete_volume": True, "confirm": True}
 VOLUME = "local-lvm:vm-101-disk-1"
 
 
-class HumanBridge:
-    def __init__(self, sim, artifacts: Path) -> None:
-        self.audit = artifacts / "approvals-http-audit.jsonl"
-        self.log = artifacts / "approvals-http-server.log"
-        self.approval_dir = artifacts / "approvals-http-dir"
-        settings = artifacts / "approvals-bridge.toml"
-        settings.write_text("[bridge]\napproval_max_guests = 2\n")
-        args = ["--audit-log", str(self.audit), "--approval", "human", "--approval-dir", str(self.approval_dir)]
-        args += ["--config", str(settings)]
-        env = {**bridge_env(sim, artifacts), "PVE_MCP_TOKEN": TOKEN}
-        self.process = BridgeProcess(args, env, self.log, cwd=REPO, start_timeout=60)
-        self.url = self.process.url
-
-    @asynccontextmanager
-    async def client(self, **kwargs: Any):
-        http = create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"})
-        async with http, Client(streamable_http_client(self.url, http_client=http), **kwargs) as client:
-            yield client
+def human_bridge_args(artifacts: Path) -> tuple[str, ...]:
+    settings = artifacts / "approvals-bridge.toml"
+    settings.write_text("[bridge]\napproval_max_guests = 2\n")
+    return ("--approval", "human", "--approval-dir", str(artifacts / "approvals-http-dir"), "--config", str(settings))
 
 
 @pytest.fixture(scope="module")
-def human_bridge(sim, artifacts) -> Iterator[HumanBridge]:
-    bridge = HumanBridge(sim, artifacts)
+def human_bridge(sim, artifacts) -> Iterator[HttpBridge]:
+    bridge = HttpBridge(sim, artifacts, "approvals-http", human_bridge_args(artifacts))
+    bridge.approval_dir = artifacts / "approvals-http-dir"
     try:
         yield bridge
     finally:
-        bridge.process.stop(timeout=10)
+        bridge.stop()
 
 
 def approval_id_of(result) -> str:
     found = re.search(r"apv-[0-9a-f]{16}", text(result))
     assert found, text(result)
     return found.group(0)
-
-
-def cli(op: str, approval_id: str, approval_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "mcp_bridge", op, approval_id, "--approval-dir", str(approval_dir)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
 
 
 def person_on_the_page(decision: str, seen: dict[str, Any]):
@@ -199,15 +165,15 @@ async def test_stdio_a_concurrent_edit_voids_the_approval(sim, artifacts, tmp_pa
     assert config(sim, 101)["config"]["scsi1"].startswith(VOLUME) and writes(sim) == []
 
 
-def audit(bridge: HumanBridge) -> list[dict[str, Any]]:
+def audit(bridge: HttpBridge) -> list[dict[str, Any]]:
     import json
 
     return [json.loads(line) for line in bridge.audit.read_text().splitlines()]
 
 
-def assert_nothing_left(bridge: HumanBridge, code: str) -> None:
+def assert_nothing_left(bridge: HttpBridge, code: str) -> None:
     """The approval code and the bearer token are in no file the bridge wrote (audit, log, state dir, tmp)."""
     for path in bridge.audit.parent.rglob("*"):
         if path.is_file() and not path.is_socket():
             data = path.read_bytes()
-            assert code.encode() not in data and TOKEN.encode() not in data, path
+            assert code.encode() not in data and HTTP_TOKEN.encode() not in data, path

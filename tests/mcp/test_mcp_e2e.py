@@ -76,12 +76,13 @@ def bridge_env(sim, artifacts: Path) -> dict[str, str]:
 
 
 class HttpBridge:
-    def __init__(self, sim, artifacts: Path) -> None:
-        self.audit = artifacts / "http-audit.jsonl"
-        self.log = artifacts / "http-server.log"
+    def __init__(self, sim, artifacts: Path, name: str = "http", args: tuple[str, ...] = ()) -> None:
+        """`name`: the prefix of its audit log and server log in `artifacts`; `args`: more command-line flags."""
+        self.audit = artifacts / f"{name}-audit.jsonl"
+        self.log = artifacts / f"{name}-server.log"
         env = {**bridge_env(sim, artifacts), "PVE_MCP_TOKEN": HTTP_TOKEN}
         self.process = BridgeProcess(
-            ["--audit-log", str(self.audit), "--max-parallel", "4"], env, self.log, cwd=REPO, start_timeout=60
+            ["--audit-log", str(self.audit), "--max-parallel", "4", *args], env, self.log, cwd=REPO, start_timeout=60
         )
         self.proc = self.process.proc
         self.url = self.process.url
