@@ -1,8 +1,8 @@
 """The per-call authorisation: the caller's scopes for the guest, and no destructive call on a protected guest.
 
 Deciding may need the guest's tags, pool and ``protection``; they are read through the collection (one
-``pve.config.guest_info`` run, the bridge's only way to Proxmox for this) at most once per call, and only when
-needed: a destructive call (protection), or a grant by tag or pool that a grant by VMID does not already settle.
+``pve.config.guest_info`` run, the bridge's only way to Proxmox; guest_reads.GuestReads) at most once per call,
+and only when needed: a destructive call (protection), or a grant by tag or pool that a grant by VMID does not already settle.
 A read that fails refuses the call (fail closed).
 """
 
@@ -22,19 +22,6 @@ FactsReader = Callable[[int], Awaitable[GuestFacts]]
 
 class Protected(PolicyError):
     """A destructive call on a protected guest."""
-
-
-class FactsOnce:
-    """A FactsReader that reads each guest at most once: one call's pool allow-list check and grants share it."""
-
-    def __init__(self, read: FactsReader) -> None:
-        self.read = read
-        self.found: dict[int, GuestFacts] = {}
-
-    async def __call__(self, vmid: int) -> GuestFacts:
-        if vmid not in self.found:
-            self.found[vmid] = await self.read(vmid)
-        return self.found[vmid]
 
 
 def current_principal() -> Principal:

@@ -96,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
         "the approval page or with `pve-config-mcp approve ID`)",
     )
     p.add_argument("--approval-dir", help="0700 directory of the approval socket (default $XDG_RUNTIME_DIR/...)")
+    p.add_argument("--resource-ttl", type=float, help="seconds a read of the pve:// resources is reused (default 5)")
     p.add_argument("--check", action="store_true", help="validate the configuration, print a summary and exit")
     return p
 
@@ -120,6 +121,7 @@ def configure(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, Co
             "task_ttl": ns.task_ttl,
             "approval": ns.approval,
             "approval_dir": ns.approval_dir,
+            "resource_ttl": ns.resource_ttl,
         },
         "http": {
             "host": ns.host,

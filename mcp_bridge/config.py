@@ -152,6 +152,7 @@ class BridgeSettings(_Section):
     approval_code_ttl: float = Field(300.0, gt=0, le=3600, description="seconds the approval page's code works")
     approval_wait: float = Field(120.0, ge=0, le=3600, description="seconds a call waits for the page's decision")
     approval_dir: str | None = Field(None, description="0700 directory of the approval socket (approve / reject)")
+    resource_ttl: float = Field(5.0, ge=0, le=3600, description="seconds a resource read is reused (0: never)")
 
     def plan_key_bytes(self) -> bytes | None:
         """The configured plan key (environment first, then the file), or None: the bridge then makes its own."""

@@ -1,6 +1,6 @@
 """The bridge's side of plan_fleet_config / apply_fleet_config: choose and check the guests before a run, sign the
-check run into a plan, verify a plan before its run, and shape both results. Blocking (reads Proxmox): the server
-calls these in a worker thread.
+check run into a plan, verify a plan before its run, and shape both results. Blocking (reads Proxmox through a
+guest_info run): the server calls these in a worker thread.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .fleet_select import Chosen, SelectionError, check_allowed, choose, load_se
 from .plans import PlanInvalid, PlanSigner, expires_text
 from .policy import Policy
 
-Rows = Callable[[], list[dict[str, Any]]]
+Guests = Callable[[], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -45,22 +45,21 @@ class FleetJob:
 
 
 class FleetCalls:
-    """Choosing, checking and planning for the fleet tools, with the bridge's policy, plan signer and its own
-    read of ``/cluster/resources`` (`rows`)."""
+    """Choosing, checking and planning for the fleet tools, with the bridge's policy, plan signer and its read of
+    the cluster's guests through the collection (`guests`: guest_info's list, one ``/cluster/resources`` read)."""
 
-    def __init__(self, policy: Policy, plans: PlanSigner, rows: Rows, collections_root: Path) -> None:
+    def __init__(self, policy: Policy, plans: PlanSigner, guests: Guests, collections_root: Path) -> None:
         self.policy = policy
         self.plans = plans
-        self.rows = rows
+        self.guests = guests
         self.collections_root = collections_root
 
     def plan_job(self, args: Any) -> FleetJob:
         """The check run of plan_fleet_config: the chosen guests, every one in the allow-list (else PolicyError
         naming the others; SelectionError for a selection that cannot be resolved)."""
-        rows = self.rows()
         chosen = choose(
             load_selector(self.collections_root),
-            rows,
+            self.guests(),
             select=None if args.select is None else args.select.model_dump(),
             entries=None if args.guests is None else [entry.model_dump() for entry in args.guests],
             config=args.config,
@@ -76,7 +75,7 @@ class FleetCalls:
         vmids = plan_vmids(payload)
         pools = {}
         if self.policy.pools:
-            pools = {int(row["vmid"]): row.get("pool") for row in self.rows() if "vmid" in row}
+            pools = {int(guest["vmid"]): guest.get("pool") for guest in self.guests()}
         check_allowed(self.policy, vmids, pools)
         return FleetJob(
             tuple(vmids),

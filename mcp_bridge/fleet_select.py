@@ -1,11 +1,12 @@
 """Which guests a fleet call touches, decided by the bridge before anything runs, and checked against its policy.
 
-plan_fleet_config resolves `select` (or the `guests` entries' names) to an exact list of VMIDs from one read of
-``GET /cluster/resources?type=vm`` with the bridge's own credentials, using the collection's own selection code
+plan_fleet_config resolves `select` (or the `guests` entries' names) to an exact list of VMIDs from the cluster's
+guests as ``pve.config.guest_info`` lists them (one run, one ``GET /cluster/resources?type=vm``; each guest is
+``cluster_guests.guest_facts`` of its row), using the collection's own selection code
 (``plugins/module_utils/cluster_guests.py``, imported from the collection the bridge runs: the `select` of a tool
 call chooses exactly the guests the module's `select` would). The module then only ever gets that list (its
 `guests` entries by vmid), so no guest outside it is read or written. Every chosen guest must pass the operator's
-allow-list (VMIDs or pools, with the pools from the same rows): otherwise the call is refused, naming each guest
+allow-list (VMIDs or pools, with the pools from the same list): otherwise the call is refused, naming each guest
 not allowed, and nothing runs.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,6 @@ SELECT_KEYS = (
     "names",
     "vmids",
 )  # fleet_config's select keys (module_utils/fleet.py)
-
-Rows = Callable[[], list[dict[str, Any]]]
 
 
 class SelectionError(ValueError):
@@ -59,7 +58,7 @@ class Chosen:
 
 def choose(
     selector: Any,
-    rows: Iterable[Mapping[str, Any]],
+    guests: Iterable[Mapping[str, Any]],
     *,
     select: Mapping[str, list[Any]] | None,
     entries: Sequence[Mapping[str, Any]] | None,
@@ -67,8 +66,9 @@ def choose(
     absent: list[str],
 ) -> list[Chosen]:
     """The guests of a call: those `select` matches (templates never, as the module), or each `guests` entry
-    found by vmid or name; SelectionError for an entry no guest (or more than one) answers to."""
-    facts = selector.cluster_guests(list(rows))
+    found by vmid or name; SelectionError for an entry no guest (or more than one) answers to. `guests`: guest_info's
+    list (the facts of ``cluster_guests.guest_facts``, templates included)."""
+    facts = sorted((dict(g) for g in guests if not g.get("template")), key=lambda g: g["vmid"])
     if select is not None:
         try:
             filters = selector.checked_filters(

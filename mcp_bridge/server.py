@@ -12,7 +12,7 @@ import inspect
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
@@ -34,12 +34,10 @@ from pydantic import BaseModel, Field, ValidationError
 
 from . import __version__, task_run
 from .access import (
-    FactsOnce,
     FactsReader,
     Protected,
     authorise,
     current_principal,
-    facts_from_guest_info,
     required_scopes,
 )
 from .approvals import HumanApprovals, with_approval_id
@@ -49,14 +47,15 @@ from .config import Config
 from .fleet_calls import FleetCalls, FleetJob
 from .fleet_select import SelectionError
 from .grants import GuestFacts
+from .guest_reads import GuestReads, NoSuchGuest, reread_view
 from .plan_text import plan_text
 from .plan_view import plan_view_extension, tool_meta
 from .plans import Plan, PlanInvalid, PlanSigner, destroyed_keys, without_signature
 from .policy import Policy, PolicyError, PoolOf
 from .pool import WarmPool, pool_runner
 from .progress import FleetCount
-from .proxmox import ClusterRows, GuestReader
 from .ranges import check_same_table
+from .resources import register_resources
 from .runner import ModuleFailed, ModuleRunner, RunCancelled, RunError, RunTimeout, redact
 from .task_store import TaskStore
 from .tasks import TasksExtension
@@ -104,20 +103,20 @@ def client_can_elicit(ctx: Context) -> bool:
 async def ask_to_destroy(
     bridge: Bridge, spec: ToolSpec, vmid: int, question: str, confirm: bool, ctx: Context
 ) -> Confirmation | Elicit[Confirmation]:
-    """Ask the user only when the call could go ahead: the operator's policy, the guest's existence and (when the
-    client can be asked) the caller's grants and the guest's protection are checked first, so nobody is asked
-    about a call that would be refused (Bridge.call then refuses with the reason, checking again). Without
-    elicitation, `confirm` decides."""
-    facts = FactsOnce(bridge.guest_facts)
+    """Ask the user only when the call could go ahead: the operator's policy, the guest's existence, the caller's
+    grants and the guest's protection are checked first (one guest_info run), so nobody is asked about a call that
+    would be refused (Bridge.call then refuses with the reason, checking again: the guest may have changed while
+    the user was asked). Without elicitation nobody is asked and `confirm` decides; Bridge.call checks all of it
+    before anything runs."""
+    if not client_can_elicit(ctx):
+        return Confirmation(destroy=confirm)
+    reads = GuestReads(bridge.guest_info)
     try:
-        await bridge.check_guest(vmid, must_exist=True, facts=facts)
-        if client_can_elicit(ctx):
-            await bridge.authorise(spec, vmid, dry_run=False, destroys=True, facts=facts)
+        await bridge.check_guest(vmid, must_exist=True, reads=reads)
+        await bridge.authorise(spec, vmid, dry_run=False, destroys=True, facts=reads.facts)
     except (PolicyError, RunError):
         return Confirmation(destroy=False)
-    if client_can_elicit(ctx):
-        return Elicit(question, Confirmation)
-    return Confirmation(destroy=confirm)
+    return Elicit(question, Confirmation)
 
 
 def destroy_resolver(bridge: Bridge, spec: ToolSpec):
@@ -221,10 +220,6 @@ class Unconfirmed(PolicyError):
     """Destroying data was not confirmed."""
 
 
-class NoSuchGuest(RunError):
-    """The guest does not exist (checked before asking to destroy anything)."""
-
-
 class Interrupted(RunError):
     """The bridge is stopping (SIGTERM, SIGINT, SIGHUP, stdin closed): the run was stopped or not started."""
 
@@ -236,7 +231,6 @@ class CallRefused(ToolError):
 _POLICY_OUTCOMES: dict[type[PolicyError], str] = {Unconfirmed: "unconfirmed", Protected: "protected"}
 
 
-GuestRead = Callable[[int], dict[str, Any]]
 REREAD_TIMEOUT = 15.0
 FACTS_TIMEOUT = 60.0
 
@@ -251,12 +245,10 @@ class Bridge:
         runner: ModuleRunner | None = None,
         audit: AuditLog | None = None,
         pool_of: PoolOf | None = None,
-        read_guest: GuestRead | None = None,
         plans: PlanSigner | None = None,
     ) -> None:
-        """`read_guest(vmid)`: the bridge's own read of a guest (`proxmox.GuestReader`), used to check that a
-        guest exists before asking to destroy data and to record what a stopped run left behind. `plans`: the
-        signer of guest_config plans (default: the configured plan key, else a key made for this process)."""
+        """Proxmox is read only through the collection (guest_reads.py: guest_info runs of `runner`). `plans`:
+        the signer of guest_config plans (default: the configured plan key, else a key made for this process)."""
         self.config = config
         self.secrets = config.secrets()
         if plans is None:
@@ -271,10 +263,9 @@ class Bridge:
             modules = [spec.fqcn for spec in sorted(self.policy.enabled(TOOLS), key=lambda s: not s.read_only)]
             runner = pool_runner(runner, config.bridge, modules, policy=config.bridge.model_dump_json())
         self.runner = runner
-        self.fleets = FleetCalls(self.policy, self.plans, ClusterRows(config.proxmox), runner.collections_path)
+        self.fleets = FleetCalls(self.policy, self.plans, self.cluster_guests, runner.collections_path)
         self.audit = audit if audit is not None else AuditLog(config.bridge.audit_log, secrets=self.secrets)
-        self.pool_of = pool_of  # default: the pool of the guest_info read (guest_facts)
-        self.read_guest = read_guest if read_guest is not None else GuestReader(config.proxmox)
+        self.pool_of = pool_of  # default: the pool of the call's guest_info read (GuestReads)
         self.max_parallel = config.bridge.max_parallel
         self.protected_tags = tuple(config.bridge.protected_tags)
         self.approvals: HumanApprovals | None = None  # approval = "human": destructive calls wait for a person
@@ -334,50 +325,56 @@ class Bridge:
             while self._calls:
                 await anyio.sleep(0.05)
 
-    async def check_guest(self, vmid: int, *, must_exist: bool = False, facts: FactsReader | None = None) -> None:
+    async def check_guest(self, vmid: int, *, must_exist: bool = False, reads: GuestReads | None = None) -> None:
         """The operator's guest allow-list, then (`must_exist`) the guest's existence; raises otherwise. A pool
-        allow-list the VMID list does not settle reads the guest's pool through the collection (`facts`, shared
-        with the call's authorisation)."""
+        allow-list the VMID list does not settle, and the existence, take the guest's guest_info read (`reads`,
+        shared with the call's authorisation: one run per guest and call)."""
+        reads = reads or GuestReads(self.guest_info)
         if self.policy.restricts_guests:
             pool_of = self.pool_of
             if pool_of is None and self.policy.pools and not self.policy.admits_by_vmid(vmid):
-                pool = (await (facts or self.guest_facts)(vmid)).pool
+                pool = (await reads.facts(vmid)).pool
 
                 def pool_of(_vmid: int) -> str | None:
                     return pool
 
             await anyio.to_thread.run_sync(self.policy.check_guest, vmid, pool_of)
         if must_exist:
-            try:
-                found = await anyio.to_thread.run_sync(self.read_guest, vmid)
-            except Exception as exc:  # noqa: BLE001 - unreachable Proxmox: refuse, without details
-                raise RunError(
-                    f"could not read guest {vmid} from Proxmox ({type(exc).__name__}); nothing was changed"
-                ) from None
-            if found.get("exists") is False:
-                raise NoSuchGuest(f"guest {vmid} does not exist; nothing was changed")
+            await reads.require(vmid)
+
+    async def guest_info(self, vmid: int, timeout: float = FACTS_TIMEOUT) -> dict[str, Any]:
+        """Guest `vmid` as guest_info reads it (one run through the collection); RunError otherwise (a
+        ModuleFailed with ``found: false`` when the guest does not exist)."""
+        run = functools.partial(self.read_through_collection, {"vmid": vmid}, timeout)
+        async with self.limiter:
+            return await anyio.to_thread.run_sync(run)
 
     async def guest_facts(self, vmid: int) -> GuestFacts:
-        """The guest's tags, pool and protection, read through the collection (one guest_info run)."""
+        """The guest's tags, pool, protection and config digest (one guest_info run); PolicyError when unread."""
+        return await GuestReads(self.guest_info).facts(vmid)
+
+    def cluster_guests(self) -> list[dict[str, Any]]:
+        """The cluster's guests as guest_info lists them (one run: one ``GET /cluster/resources?type=vm``).
+        Blocking: for a worker thread (the fleet tools' selection) or anyio.to_thread."""
+        try:
+            result = self.read_through_collection({}, FACTS_TIMEOUT)
+        except RunError as exc:
+            raise RunError(f"could not read the cluster's guests ({exc}); nothing was run") from None
+        guests = result.get("guests")
+        if not isinstance(guests, list):
+            raise RunError(f"{COLLECTION}.guest_info returned no list of guests; nothing was run")
+        return guests
+
+    def read_through_collection(self, module_args: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """One guest_info run (blocking), stopped like every other run when the bridge stops."""
         cancel = threading.Event()
-        run = functools.partial(
-            self.runner.run,
-            f"{COLLECTION}.guest_info",
-            {"vmid": vmid},
-            timeout=min(self.timeout, FACTS_TIMEOUT),
-            cancel=cancel,
-        )
         self._runs.add(cancel)
         try:
-            async with self.limiter:
-                result = await anyio.to_thread.run_sync(run)
-        except RunError as exc:
-            raise PolicyError(
-                f"could not read the tags, pool and protection of guest {vmid} ({exc}); nothing was changed"
-            ) from None
+            return self.runner.run(
+                f"{COLLECTION}.guest_info", module_args, timeout=min(self.timeout, timeout), cancel=cancel
+            )
         finally:
             self._runs.discard(cancel)
-        return facts_from_guest_info(result)
 
     async def authorise(
         self, spec: ToolSpec, vmid: int, *, dry_run: bool, destroys: bool, facts: FactsReader | None = None
@@ -390,17 +387,19 @@ class Bridge:
             dry_run=dry_run,
             destroys=destroys,
             protected_tags=self.protected_tags,
-            read_facts=facts or self.guest_facts,
+            read_facts=facts or GuestReads(self.guest_info).facts,
         )
 
     async def reread(self, vmid: int) -> dict[str, Any]:
-        """What guest `vmid` looks like after a stopped run (for the audit log); never raises."""
-        with anyio.CancelScope(shield=True), anyio.move_on_after(REREAD_TIMEOUT):
+        """What guest `vmid` looks like after a stopped run (for the audit log), read through the collection like
+        everything else (a guest_info run, at most REREAD_TIMEOUT s); never raises."""
+        with anyio.CancelScope(shield=True):
             try:
-                return redact(await anyio.to_thread.run_sync(self.read_guest, vmid), self.secrets)
-            except Exception as exc:  # noqa: BLE001 - reported in the audit line instead
+                return redact(reread_view(await self.guest_info(vmid, REREAD_TIMEOUT)), self.secrets)
+            except RunError as exc:
+                if isinstance(exc, RunTimeout):
+                    return {"error": f"re-read did not finish within {REREAD_TIMEOUT:g} s"}
                 return {"error": f"re-read failed ({type(exc).__name__})"}
-        return {"error": f"re-read did not finish within {REREAD_TIMEOUT:g} s"}
 
     async def reread_stopped(self, audit_args: Mapping[str, Any]) -> dict[str, Any]:
         """The audit keys of a stopped run: the re-read of its guest (`reread`), of a fleet's guests (`rereads`, by
@@ -545,13 +544,15 @@ class Bridge:
         as `job.authorised_as` (an apply: destructive only when the plan removes keys or destroys volumes)."""
         acting = job.authorised_as or spec
         if job.fleet is None:
-            facts = FactsOnce(self.guest_facts)
-            await self.check_guest(job.vmid, must_exist=bool(job.destroys), facts=facts)
-            await self.authorise(acting, job.vmid, dry_run=job.check, destroys=bool(job.destroys), facts=facts)
+            reads = GuestReads(self.guest_info)
+            await self.check_guest(job.vmid, must_exist=bool(job.destroys), reads=reads)
+            await self.authorise(acting, job.vmid, dry_run=job.check, destroys=bool(job.destroys), facts=reads.facts)
             return
         for vmid in job.fleet.vmids:
             destroys = str(vmid) in job.fleet.destroys
-            await self.authorise(acting, vmid, dry_run=job.check, destroys=destroys, facts=FactsOnce(self.guest_facts))
+            await self.authorise(
+                acting, vmid, dry_run=job.check, destroys=destroys, facts=GuestReads(self.guest_info).facts
+            )
 
     @asynccontextmanager
     async def guest_locks(self, vmids: Iterable[int]):
@@ -874,7 +875,7 @@ class AuditedServer(MCPServer):
 def build_server(bridge: Bridge) -> MCPServer:
     tools = [make_tool(spec, bridge) for spec in bridge.policy.enabled(TOOLS)]
     calls = ToolCalls(bridge, {tool.name: tool for tool in tools})  # first: outside every other interceptor
-    return AuditedServer(
+    server = AuditedServer(
         bridge,
         name="pve-config",
         title="Proxmox VE guest configuration (pve.config)",
@@ -883,3 +884,5 @@ def build_server(bridge: Bridge) -> MCPServer:
         tools=tools,
         extensions=[calls, plan_view_extension(), TasksExtension(TaskStore(bridge.config.bridge.task_ttl))],
     )
+    register_resources(server, bridge)  # pve://guests, pve://guest/{vmid}/config (resources.py)
+    return server

@@ -85,12 +85,6 @@ class Stub:
     def seed(self, vmid: int, config: dict[str, Any]) -> None:
         (self.state_dir / f"{vmid}.json").write_text(json.dumps(config))
 
-    def read_guest(self, vmid: int) -> dict[str, Any]:
-        """The bridge's own read of a guest (proxmox.GuestReader), from the stub's state; 999 does not exist."""
-        if vmid == 999:
-            return {"exists": False}
-        return {"node": "pve1", "guest_type": "qemu", "config": self.guest(vmid), "pending": {}}
-
     def calls(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.record_path.read_text().splitlines()]
 

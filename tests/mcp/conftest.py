@@ -55,7 +55,7 @@ def make_bridge(stub_root: Path, stub: Stub, tmp_path: Path) -> Callable[..., Br
         config = load(None, environ={}, overrides={"bridge": bridge})
         runner = ModuleRunner(stub_root, {**stub.env, **(env or {})}, secrets=[SECRET], tmp_root=stub.tmp_root)
         audit = AuditLog(tmp_path / "audit.jsonl", secrets=[SECRET])
-        return Bridge(config, runner=runner, audit=audit, pool_of=pool_of, read_guest=stub.read_guest, plans=plans)
+        return Bridge(config, runner=runner, audit=audit, pool_of=pool_of, plans=plans)
 
     return make
 

@@ -22,10 +22,15 @@ ROWS = [
 SELECTOR = load_selector(collections_root())
 
 
+def listed(rows):
+    """The guests as guest_info lists them from these /cluster/resources rows (its list_guests)."""
+    return SELECTOR.cluster_guests(rows, include_templates=True)
+
+
 def chosen(**kwargs):
     kwargs.setdefault("select", None)
     kwargs.setdefault("entries", None)
-    return choose(SELECTOR, ROWS, config=kwargs.pop("config", {"memory": 1}), absent=[], **kwargs)
+    return choose(SELECTOR, listed(ROWS), config=kwargs.pop("config", {"memory": 1}), absent=[], **kwargs)
 
 
 def test_select_chooses_as_the_module_does_templates_never():
@@ -63,7 +68,7 @@ def test_a_selection_that_cannot_be_resolved_is_refused(kwargs, message):
 def test_two_guests_with_one_name_are_refused():
     rows = ROWS + [{"vmid": 300, "node": "pve2", "type": "qemu", "name": "web01"}]
     with pytest.raises(SelectionError, match="guests entry 1: 2 guests with name 'web01'"):
-        choose(SELECTOR, rows, select=None, entries=[{"name": "web01"}], config={}, absent=[])
+        choose(SELECTOR, listed(rows), select=None, entries=[{"name": "web01"}], config={}, absent=[])
 
 
 def test_the_allow_list_is_checked_for_every_guest_and_names_all_refused():
@@ -98,7 +103,9 @@ def test_a_plan_pins_the_guests_that_would_change_with_their_digests():
 
 
 def test_purge_only_when_the_plan_destroys_a_volume():
-    guests = choose(SELECTOR, ROWS, select=None, entries=[{"vmid": 101, "absent": ["scsi1"]}], config={}, absent=[])
+    guests = choose(
+        SELECTOR, listed(ROWS), select=None, entries=[{"vmid": 101, "absent": ["scsi1"]}], config={}, absent=[]
+    )
     steps = [{"action": "delete", "keys": ["scsi1"]}, {"action": "purge", "keys": ["scsi1"]}]
     payload = plan_payload(guests, [{"vmid": 101, "changed": True, "digest": "d", "steps": steps}], 10, 4)
     assert payload["destroys"] == {"101": ["scsi1"]} and apply_args(payload)["purge"] is True

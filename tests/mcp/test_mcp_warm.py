@@ -97,7 +97,7 @@ def make_pool(collection: Path, stub: Stub):
 def warm_bridge(pool: WarmPool, tmp_path: Path, stub: Stub, **bridge) -> Bridge:
     config = load(None, environ={}, overrides={"bridge": bridge})
     audit = AuditLog(tmp_path / "audit.jsonl", secrets=[SECRET])
-    return Bridge(config, runner=pool, audit=audit, read_guest=stub.read_guest)
+    return Bridge(config, runner=pool, audit=audit)
 
 
 CALLS = [
@@ -345,7 +345,7 @@ def test_no_warm_configures_a_cold_bridge_and_warm_is_the_default(stub_root):
     for argv, warm in (([], True), (["--no-warm"], False), (["--warm-size", "0"], False)):
         _ns, config = configure(["--collections-path", str(stub_root), "--audit-log", "off", *argv])
         config = config.model_copy(update={"proxmox": load(None, environ=env).proxmox})
-        bridge = Bridge(config, read_guest=lambda vmid: {})
+        bridge = Bridge(config)
         assert isinstance(bridge.runner, WarmPool) is warm
         assert bridge.runner.collections_path == stub_root
 

@@ -231,56 +231,53 @@ def test_without_vmid_and_name_it_lists_the_guests_from_one_request(api):
     result, failed = run_module("guest_info", {})
     assert not failed, result
     assert requests_made(api) == [LOOKUP]
-    result.pop("invocation")
-    assert result == {
-        "changed": False,
-        "guests": [
-            {
-                "vmid": 100,
-                "name": "web01",
-                "node": "pve1",
-                "type": "qemu",
-                "status": "running",
-                "tags": ["web", "prod"],
-                "pool": "lab",
-                "lock": None,
-                "template": False,
-            },
-            {
-                "vmid": 101,
-                "name": None,
-                "node": "pve1",
-                "type": "qemu",
-                "status": "unknown",
-                "tags": [],
-                "pool": None,
-                "lock": None,
-                "template": False,
-            },
-            {
-                "vmid": 200,
-                "name": "cache01",
-                "node": "pve2",
-                "type": "lxc",
-                "status": "stopped",
-                "tags": [],
-                "pool": None,
-                "lock": "backup",
-                "template": False,
-            },
-            {
-                "vmid": 300,
-                "name": "tmpl",
-                "node": "pve2",
-                "type": "qemu",
-                "status": "stopped",
-                "tags": [],
-                "pool": None,
-                "lock": None,
-                "template": True,
-            },
-        ],
-    }
+    assert result["changed"] is False and not {"vmid", "config", "digest", "desired"} & set(result)
+    assert result["guests"] == [
+        {
+            "vmid": 100,
+            "name": "web01",
+            "node": "pve1",
+            "type": "qemu",
+            "status": "running",
+            "tags": ["web", "prod"],
+            "pool": "lab",
+            "lock": None,
+            "template": False,
+        },
+        {
+            "vmid": 101,
+            "name": None,
+            "node": "pve1",
+            "type": "qemu",
+            "status": "unknown",
+            "tags": [],
+            "pool": None,
+            "lock": None,
+            "template": False,
+        },
+        {
+            "vmid": 200,
+            "name": "cache01",
+            "node": "pve2",
+            "type": "lxc",
+            "status": "stopped",
+            "tags": [],
+            "pool": None,
+            "lock": "backup",
+            "template": False,
+        },
+        {
+            "vmid": 300,
+            "name": "tmpl",
+            "node": "pve2",
+            "type": "qemu",
+            "status": "stopped",
+            "tags": [],
+            "pool": None,
+            "lock": None,
+            "template": True,
+        },
+    ]
 
 
 def test_listing_with_node_keeps_that_node_s_guests_and_still_costs_one_request(api):
