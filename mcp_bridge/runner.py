@@ -83,6 +83,8 @@ def encode_module_args(args: Mapping[str, Any]) -> str:
             return [wrap(v, f"{where}[{i}]") for i, v in enumerate(value)]
         return value
 
+    if not args:  # ansible-core cli/adhoc.py: "{}" loads as an empty dict, which falls through to parse_kv as raw
+        return ""
     return json.dumps({str(k): wrap(v, str(k)) for k, v in args.items()})
 
 

@@ -393,6 +393,7 @@ class GuestInfoResult(BaseModel):
     status: str | None = None
     name: str | None = None
     lock: str | None = Field(None, description="Proxmox lock on the guest (backup, migrate, ...), if any.")
+    pool: str | None = Field(None, description="Resource pool the guest is a member of, if any.")
     config: dict[str, Any] = Field(default_factory=dict, description="Config with pending values applied.")
     current: dict[str, Any] = Field(default_factory=dict, description="Config as running now.")
     pending: dict[str, Any] = Field(default_factory=dict)
