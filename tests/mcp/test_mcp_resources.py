@@ -83,6 +83,11 @@ def content(result) -> dict[str, Any]:
     return json.loads(item.text)
 
 
+def pve_uris(result) -> list[str]:
+    """The URIs of resources/list that are guests (the plan view's ui:// App resource is listed too)."""
+    return [str(r.uri) for r in result.resources if str(r.uri).startswith("pve://")]
+
+
 def listed(result) -> list[int]:
     return [guest["vmid"] for guest in content(result)["guests"]]
 
@@ -108,7 +113,7 @@ def server(sim, tmp_path: Path, **bridge: Any):
 async def test_listed_and_read_through_the_collection_with_a_few_seconds_cache(sim, tmp_path):
     make_lab_pool(sim)
     async with Client(server(sim, tmp_path, resource_ttl=2.0)) as client:
-        assert [str(r.uri) for r in (await client.list_resources()).resources] == ["pve://guests"]
+        assert pve_uris(await client.list_resources()) == ["pve://guests"]
         templates = (await client.list_resource_templates()).resource_templates
         assert [t.uri_template for t in templates] == ["pve://guest/{vmid}/config"]
 
@@ -180,7 +185,7 @@ async def test_a_guest_that_does_not_exist_or_is_no_vmid_is_not_found(sim, tmp_p
 
 async def test_no_resources_when_the_operator_does_not_offer_the_read_tool(sim, tmp_path):
     async with Client(server(sim, tmp_path, tools=["update_vm_resources"])) as client:
-        assert (await client.list_resources()).resources == []
+        assert pve_uris(await client.list_resources()) == []
         assert (await client.list_resource_templates()).resource_templates == []
         with pytest.raises(MCPError):
             await client.read_resource("pve://guests")
@@ -220,7 +225,7 @@ async def client_as(bridge, name: str):
 
 async def test_http_a_vmid_grant_sees_one_guest_and_reads_only_its_config(sim, http_bridge):
     async with client_as(http_bridge, "one-vm") as client:
-        assert [str(r.uri) for r in (await client.list_resources()).resources] == ["pve://guests"]
+        assert pve_uris(await client.list_resources()) == ["pve://guests"]
         assert listed(await client.read_resource("pve://guests")) == [100]
         assert content(await client.read_resource("pve://guest/100/config"))["name"] == "web01"
         before = len(sim.simulator.requests())
@@ -304,7 +309,7 @@ async def stdio_bridge(sim, base: Path, *args: str):
 async def test_stdio_the_operator_s_pool_and_vmid_allow_list_decides_what_is_listed(sim, tmp_path):
     make_lab_pool(sim, "200")
     async with stdio_bridge(sim, tmp_path, "--vmids", "100", "--pools", "lab") as client:
-        assert [str(r.uri) for r in (await client.list_resources()).resources] == ["pve://guests"]
+        assert pve_uris(await client.list_resources()) == ["pve://guests"]
         assert listed(await client.read_resource("pve://guests")) == [100, 200]
         assert content(await client.read_resource("pve://guest/200/config"))["pool"] == "lab"
         with pytest.raises(MCPError, match="no guest 101 that you may read"):
