@@ -483,6 +483,9 @@ class Bridge:
                 await audit(outcome, error=str(exc))
                 raise CallRefused(str(exc)) from None
             except ModuleFailed as exc:
+                if self.stopping:  # the module died with the run tree the stopping bridge killed: not a refusal
+                    await audit("interrupted", changed=bool(exc.result.get("changed")), error=str(exc))
+                    raise CallRefused(stopped_message(RunCancelled(str(exc)), self.stopping)) from None
                 # `changed` as the module reports it: a failed write may have left part of the change behind,
                 # and the module's re-read (`config`, `pending`) says what persisted.
                 message = failure_message(exc)
