@@ -424,7 +424,7 @@ class WarmPool:
         recent = [count for when, count in self._peaks[module] if now - when <= BUSY]
         if not recent:
             return self.settings.size
-        return max(self.settings.size + 1, max(recent))
+        return max(self.settings.size + 1, *recent)
 
     def _full(self) -> bool:
         """No run can be started now: the pool holds `max_runs`, or the memory has no room for one more."""

@@ -111,7 +111,7 @@ guests:
       are current. C(pool) is shown only to a user with C(Pool.Audit) on the pool.
     - Each guest has C(vmid), C(name), C(node), C(type) (V(qemu) or V(lxc)), C(status), C(tags) (a list),
       C(pool), C(lock) and C(template) (a boolean); C(name), C(pool) and C(lock) are V(null) when not set.
-  returned: when neither O(vmid) nor O(name) is given (and then none of the other keys but RV(changed))
+  returned: when neither O(vmid) nor O(name) is given (and then none of the other keys but C(changed))
   type: list
   elements: dict
   version_added: 1.1.0

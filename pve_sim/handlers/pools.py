@@ -87,7 +87,7 @@ def update_pool(ctx, params):
     poolid = params["poolid"]
     with state.lock:
         pool = _pool(state, poolid)
-        vms = {vmid: owner for vmid, owner in state.pool_members().items()}
+        vms = dict(state.pool_members())
         members = set(pool["vms"])
         moved = {}
         for text in split_list(params.get("vms") or ""):

@@ -81,7 +81,7 @@ def config_id(config) -> str:
 
 def test_the_section_has_every_client_over_stdio_and_http():
     # Claude Desktop's config file starts stdio servers only (the docs give it a stdio block only)
-    assert sorted((client, transport) for client, transport, _, _ in CONFIGS) == [
+    assert sorted((client, transport) for client, transport, _block, _intro in CONFIGS) == [
         ("Claude Desktop", "stdio"),
         ("Cursor", "http"),
         ("Cursor", "stdio"),

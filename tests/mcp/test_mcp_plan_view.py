@@ -17,7 +17,7 @@ from collection_path import REPO
 from mcp import Client
 from mcp.client import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
-from test_mcp_fleet import fresh_sim, server, sim  # noqa: F401 - the simulator fixtures and the bridge on it
+from test_mcp_fleet import fresh_sim, server, sim  # noqa: F401 # pylint: disable=unused-import  # the fixtures
 
 from mcp_bridge.plan_text import changes
 from mcp_bridge.plan_view import PLAN_VIEW_URI, view_html

@@ -27,7 +27,7 @@ def what_requests_would_use(request_url, verify):
 def sent_with(api, pve, times=3):
     """The ``proxies`` and ``verify`` of ``times`` GETs through ``pve``, as the transport received them."""
     api.get(url("version"), json={"data": {}})
-    for _ in range(times):
+    for _time in range(times):
         pve.get("version")
     return [(call.request.req_kwargs["proxies"], call.request.req_kwargs["verify"]) for call in api.calls]
 
@@ -80,7 +80,7 @@ def test_no_environment_lookup_per_request(api, monkeypatch):
         return real(environ)
 
     monkeypatch.setattr(os.environ.__class__, "__iter__", counting_iter)
-    for _ in range(5):
+    for _time in range(5):
         pve.get("version")
     assert len(api.calls) == 5
     assert looked_up == []
